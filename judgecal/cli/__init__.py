@@ -1,0 +1,85 @@
+"""The ``judgecal`` command line.
+
+Each subcommand lives in its own module ``judgecal/cli/<name>.py`` exposing
+``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``. Those
+modules import nothing heavy at module level, so ``judgecal --help`` and
+``--version`` stay fast; the work's imports happen inside ``run``.
+
+User errors (:class:`~judgecal.errors.JudgecalError`) are printed as a message
+without a traceback and give a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from judgecal._version import __version__
+
+# name -> module under judgecal.cli. Order is the order in --help.
+COMMANDS = {
+    "validate": "validate",
+    "demo": "demo",
+    "score": "score",
+    "calibrate": "calibrate",
+    "apply": "apply",
+    "report": "report",
+    "agreement": "agreement",
+    "estimate": "estimate",
+    "dashboard": "dashboard",
+    "fetch-pariksha": "fetch",
+}
+
+
+def _available_commands() -> dict[str, object]:
+    found = {}
+    for name, module in COMMANDS.items():
+        try:
+            found[name] = importlib.import_module(f"judgecal.cli.{module}")
+        except ModuleNotFoundError as exc:
+            # A subcommand whose module is not written yet is simply not offered.
+            if exc.name != f"judgecal.cli.{module}":
+                raise
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="judgecal",
+        description="Calibrate LLM-as-judge scores against native-speaker judgments, per language and script.",
+    )
+    parser.add_argument("--version", action="version", version=f"judgecal {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in _available_commands().items():
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from judgecal.errors import JudgecalError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except JudgecalError as exc:
+        print(f"judgecal {args.command}: error: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and closed: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

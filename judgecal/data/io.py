@@ -1,0 +1,317 @@
+"""Reading and writing ratings tables: CSV, TSV, JSONL, JSON and Parquet.
+
+Other layouts come in through an explicit :class:`ColumnMapping` (from CLI flags
+or a small TOML/JSON file): renamed columns, constants for every row, item ids
+built from several columns, and wide files with one score column per metric.
+Every problem is reported with file, row, column and value; with
+``on_bad_rows="drop"`` unusable rows are left out and listed, never lost silently.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.data.schema import CheckResult, normalize_ratings
+from judgecal.errors import ConfigError, InputError, Problem
+
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+def detect_format(path: str | Path, fmt: str | None = None) -> str:
+    if fmt:
+        if fmt not in set(FORMATS.values()):
+            raise ConfigError(f"unknown format {fmt!r}; use one of {sorted(set(FORMATS.values()))}")
+        return fmt
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ConfigError(
+            f"{path}: cannot tell the format from the extension {suffix!r}; "
+            f"use one of {sorted(FORMATS)} or pass a format"
+        )
+    return FORMATS[suffix]
+
+
+@dataclass
+class ColumnMapping:
+    """How a file's columns become ratings-table columns.
+
+    columns : ratings column -> file column, or a list of file columns joined
+        with ``/`` (e.g. ``item_id = ["prompt_id", "model"]``)
+    constants : ratings column -> value given to every row (``rater_kind = "human"``)
+    wide : metric id -> file column holding that metric's score, for files with
+        one score column per metric; each becomes its own rows
+    wide_text : metric id -> file column holding the rater's reasoning for that
+        metric (becomes ``justification``)
+    """
+
+    columns: dict[str, str | list[str]] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    wide: dict[str, str] = field(default_factory=dict)
+    wide_text: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.columns or self.constants or self.wide or self.wide_text)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ColumnMapping:
+        """Read a mapping from TOML or JSON with the tables/keys ``columns``,
+        ``constants``, ``wide`` and ``wide_text``."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"mapping file {path} does not exist") from exc
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"mapping file {path} cannot be parsed: {exc}") from exc
+        unknown = set(data) - {"columns", "constants", "wide", "wide_text"}
+        if unknown:
+            raise ConfigError(f"mapping file {path}: unknown section(s) {sorted(unknown)}")
+        for key in data:
+            if not isinstance(data[key], dict):
+                raise ConfigError(f"mapping file {path}: [{key}] must be a table of name = value")
+        return cls(**{k: dict(v) for k, v in data.items()})
+
+    @classmethod
+    def from_pairs(
+        cls,
+        columns: Sequence[str] = (),
+        constants: Sequence[str] = (),
+        wide: Sequence[str] = (),
+        wide_text: Sequence[str] = (),
+    ) -> ColumnMapping:
+        """From CLI-style ``NAME=VALUE`` strings (``--map item_id=id``)."""
+
+        def pairs(items: Sequence[str], flag: str) -> dict[str, str]:
+            out = {}
+            for item in items:
+                name, sep, value = item.partition("=")
+                if not sep or not name.strip() or not value.strip():
+                    raise ConfigError(f"{flag} expects NAME=VALUE, got {item!r}")
+                out[name.strip()] = value.strip()
+            return out
+
+        cols = pairs(columns, "--map")
+        cols = {k: (v.split("+") if "+" in v else v) for k, v in cols.items()}
+        return cls(cols, pairs(constants, "--set"), pairs(wide, "--wide"), pairs(wide_text, "--wide-text"))
+
+    def merged(self, other: ColumnMapping | None) -> ColumnMapping:
+        if other is None:
+            return self
+        return ColumnMapping(
+            {**self.columns, **other.columns},
+            {**self.constants, **other.constants},
+            {**self.wide, **other.wide},
+            {**self.wide_text, **other.wide_text},
+        )
+
+
+def read_table(path: str | Path, fmt: str | None = None, *, encoding: str = "utf-8") -> tuple[pd.DataFrame, np.ndarray]:
+    """Read a file as it is (text columns as strings) and the file row of each record.
+
+    Row numbers: CSV/TSV count the header as row 1; JSONL counts lines from 1;
+    JSON and Parquet count records from 1.
+    """
+    path = Path(path)
+    fmt = detect_format(path, fmt)
+    if not path.exists():
+        raise InputError(Problem("file does not exist", file=str(path)), summary="cannot read input")
+    if path.is_dir():
+        raise InputError(Problem("is a folder, not a file", file=str(path)), summary="cannot read input")
+    if fmt == "parquet":
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several unrelated types
+            raise InputError(Problem(f"not a readable Parquet file: {exc}", file=str(path)), summary="cannot read input") from exc
+        return df, np.arange(1, len(df) + 1)
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError(Problem("the file is empty", file=str(path)), summary="cannot read input")
+    text = _decode(raw, str(path), encoding)
+    if fmt in ("csv", "tsv"):
+        return _read_delimited(text, str(path), "," if fmt == "csv" else "\t")
+    if fmt == "jsonl":
+        return _read_jsonl(text, str(path))
+    return _read_json(text, str(path))
+
+
+def _decode(raw: bytes, source: str, encoding: str) -> str:
+    try:
+        return raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding)
+    except UnicodeDecodeError:
+        pass
+    except LookupError as exc:
+        raise ConfigError(f"unknown text encoding {encoding!r}") from exc
+    problems = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            line.decode(encoding)
+        except UnicodeDecodeError as exc:
+            problems.append(
+                Problem(
+                    f"not valid {encoding} (byte {line[exc.start]:#04x} at character {exc.start + 1}); "
+                    "save the file as UTF-8 or pass its encoding",
+                    file=source,
+                    row=number,
+                )
+            )
+    raise InputError(problems, summary=f"{source} mixes text encodings or is not {encoding}")
+
+
+def _read_delimited(text: str, source: str, sep: str) -> tuple[pd.DataFrame, np.ndarray]:
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        raise InputError(Problem(f"malformed {'TSV' if sep == chr(9) else 'CSV'}: {exc}", file=source, row=reader.line_num), summary="cannot read input") from exc
+    records = [r for r in records if r]  # blank lines carry no record
+    header, body = records[0], records[1:]
+    problems = []
+    if len(set(header)) != len(header) or any(not h.strip() for h in header):
+        dupes = sorted({h for h in header if header.count(h) > 1 or not h.strip()})
+        problems.append(Problem("header has empty or repeated column names", file=source, row=1, value=dupes))
+    for i, rec in enumerate(body, start=2):
+        if len(rec) != len(header):
+            problems.append(Problem(f"has {len(rec)} fields, the header has {len(header)}", file=source, row=i))
+    if problems:
+        raise InputError(problems, summary=f"{source} is not a well-formed table")
+    df = pd.DataFrame(body, columns=header, dtype=object)
+    df = df.replace({"": None})
+    return df, np.arange(2, len(df) + 2)
+
+
+def _read_jsonl(text: str, source: str) -> tuple[pd.DataFrame, np.ndarray]:
+    records, rows, problems = [], [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(f"not valid JSON: {exc.msg}", file=source, row=number, value=line[:80]))
+            continue
+        if not isinstance(obj, dict):
+            problems.append(Problem("each line must be a JSON object", file=source, row=number, value=line[:80]))
+            continue
+        records.append(obj)
+        rows.append(number)
+    if problems:
+        raise InputError(problems, summary=f"{source} has lines that are not JSON objects")
+    return pd.DataFrame.from_records(records), np.asarray(rows, dtype=int)
+
+
+def _read_json(text: str, source: str) -> tuple[pd.DataFrame, np.ndarray]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(Problem(f"not valid JSON: {exc.msg}", file=source, row=exc.lineno), summary="cannot read input") from exc
+    if isinstance(data, dict) and isinstance(data.get("ratings"), list):
+        data = data["ratings"]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise InputError(Problem("expected a list of objects (or {\"ratings\": [...]})", file=source), summary="cannot read input")
+    return pd.DataFrame.from_records(data), np.arange(1, len(data) + 1)
+
+
+def apply_mapping(df: pd.DataFrame, rows: np.ndarray, mapping: ColumnMapping, source: str | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rename, fill constants and melt wide score columns, keeping file rows."""
+    if mapping.empty:
+        return df, rows
+    needed = [c for v in mapping.columns.values() for c in ([v] if isinstance(v, str) else v)]
+    needed += list(mapping.wide.values()) + list(mapping.wide_text.values())
+    absent = sorted({c for c in needed if c not in df.columns})
+    if absent:
+        found = ", ".join(map(str, df.columns))
+        raise InputError(
+            [Problem(f"the column mapping names column {c!r}, which the file does not have (columns: {found})", file=source, column=c) for c in absent],
+            summary="the column mapping does not fit the file",
+        )
+    out = pd.DataFrame(index=df.index)
+    used = set()
+    for target, src in mapping.columns.items():
+        if isinstance(src, str):
+            out[target] = df[src]
+            used.add(src)
+        else:
+            out[target] = df[src].astype("string").fillna("").agg("/".join, axis=1)
+            used.update(src)
+    wide_cols = set(mapping.wide.values()) | set(mapping.wide_text.values())
+    for col in df.columns:
+        if col not in used and col not in wide_cols and col not in out.columns:
+            out[col] = df[col]
+    for target, value in mapping.constants.items():
+        out[target] = value
+    if not mapping.wide:
+        return out, rows
+    parts, part_rows = [], []
+    for metric, col in mapping.wide.items():
+        part = out.copy()
+        part["metric"] = metric
+        part["score"] = df[col]
+        if metric in mapping.wide_text:
+            part["justification"] = df[mapping.wide_text[metric]]
+        parts.append(part)
+        part_rows.append(rows)
+    long = pd.concat(parts, ignore_index=True)
+    return long, np.concatenate(part_rows)
+
+
+def load_ratings(
+    path: str | Path,
+    mapping: ColumnMapping | None = None,
+    *,
+    metrics: MetricRegistry = DEFAULT_REGISTRY,
+    fmt: str | None = None,
+    encoding: str = "utf-8",
+    on_bad_rows: str = "error",
+) -> CheckResult:
+    """Read a ratings file, map its columns, and check it against the contract."""
+    df, rows = read_table(path, fmt, encoding=encoding)
+    df, rows = apply_mapping(df, rows, mapping or ColumnMapping(), str(path))
+    return normalize_ratings(df, metrics=metrics, source=str(path), row_numbers=rows, on_bad_rows=on_bad_rows)
+
+
+def read_ratings(path: str | Path, mapping: ColumnMapping | None = None, **kwargs) -> pd.DataFrame:
+    """Read a ratings file; raise :class:`InputError` listing every problem."""
+    return load_ratings(path, mapping, on_bad_rows="error", **kwargs).table
+
+
+def write_ratings(df: pd.DataFrame, path: str | Path, fmt: str | None = None) -> Path:
+    """Write a ratings table; the format follows the extension."""
+    path = Path(path)
+    fmt = detect_format(path, fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = df.copy()
+    for col in out.columns:  # nested values (score_probs dicts) are stored as JSON text
+        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, (dict, list))).any():
+            out[col] = out[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
+    if fmt == "parquet":
+        out.to_parquet(path, index=False)
+    elif fmt in ("csv", "tsv"):
+        out.to_csv(path, sep="," if fmt == "csv" else "\t", index=False)
+    elif fmt == "jsonl":
+        out.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        path.write_text(out.to_json(orient="records", force_ascii=False), encoding="utf-8")
+    return path
+

@@ -1,0 +1,199 @@
+"""Metric scales: declared, never guessed.
+
+A metric has discrete levels (e.g. 0, 1, 2), a polarity (is a higher score better,
+or does 1 mean "problem present"), labels for the levels, and a level of
+measurement used by agreement statistics (``ordinal``, ``nominal``, ``interval``).
+Built-in definitions cover the metrics of multilingual judge studies; users
+declare their own with :class:`MetricScale` or a JSON/TOML file.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from judgecal.errors import ConfigError
+
+MEASUREMENT_LEVELS = ("nominal", "ordinal", "interval", "ratio")
+
+
+@dataclass(frozen=True)
+class MetricScale:
+    """The declared scale of one metric.
+
+    ``levels`` are the allowed score values in increasing order. ``higher_is_better``
+    is False for metrics where the top level means a problem is present
+    (hallucination, problematic content).
+    """
+
+    id: str
+    name: str
+    levels: tuple[float, ...]
+    labels: tuple[str, ...] = ()
+    higher_is_better: bool = True
+    measurement: str = "ordinal"
+    description: str = ""
+    aliases: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        levels = tuple(float(v) for v in self.levels)
+        if len(levels) < 2:
+            raise ConfigError(f"metric {self.id!r}: a scale needs at least two levels")
+        if list(levels) != sorted(set(levels)):
+            raise ConfigError(f"metric {self.id!r}: levels must be distinct and increasing, got {levels}")
+        if self.labels and len(self.labels) != len(levels):
+            raise ConfigError(
+                f"metric {self.id!r}: {len(self.labels)} labels for {len(levels)} levels"
+            )
+        if self.measurement not in MEASUREMENT_LEVELS:
+            raise ConfigError(
+                f"metric {self.id!r}: measurement must be one of {MEASUREMENT_LEVELS}, got {self.measurement!r}"
+            )
+        object.__setattr__(self, "levels", levels)
+        object.__setattr__(self, "labels", tuple(self.labels))
+        object.__setattr__(self, "aliases", tuple(self.aliases))
+
+    @property
+    def min(self) -> float:
+        return self.levels[0]
+
+    @property
+    def max(self) -> float:
+        return self.levels[-1]
+
+    @property
+    def is_binary(self) -> bool:
+        return len(self.levels) == 2
+
+    def on_scale(self, values: np.ndarray) -> np.ndarray:
+        """Boolean mask, shape (n,): which values are one of the levels (NaN is False)."""
+        values = np.asarray(values, dtype=float)
+        return np.isin(values, np.asarray(self.levels))
+
+    def label(self, level: float) -> str:
+        if self.labels:
+            return self.labels[self.levels.index(float(level))]
+        return f"{level:g}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> MetricScale:
+        try:
+            return cls(
+                id=str(data["id"]),
+                name=str(data.get("name", data["id"])),
+                levels=tuple(data["levels"]),
+                labels=tuple(data.get("labels", ())),
+                higher_is_better=bool(data.get("higher_is_better", True)),
+                measurement=str(data.get("measurement", "ordinal")),
+                description=str(data.get("description", "")),
+                aliases=tuple(data.get("aliases", ())),
+            )
+        except KeyError as exc:
+            raise ConfigError(f"metric declaration {dict(data)!r} lacks {exc}") from exc
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"metric declaration {dict(data)!r} is not valid: {exc}") from exc
+
+
+BUILTIN_METRICS: dict[str, MetricScale] = {
+    m.id: m
+    for m in (
+        MetricScale(
+            "la", "linguistic acceptability", (0, 1, 2),
+            ("not acceptable", "some errors", "fluent and natural"),
+            description="Is the text well-formed, natural language as a native speaker would write it?",
+            aliases=("linguistic_acceptability", "ling", "ling_rating"),
+        ),
+        MetricScale(
+            "ocq", "output content quality", (0, 1, 2),
+            ("poor", "adequate", "good"),
+            description="Is the content of the output good: coherent, informative, complete?",
+            aliases=("output_content_quality", "content_quality"),
+        ),
+        MetricScale(
+            "tq", "task quality", (0, 1, 2),
+            ("task not done", "partly done", "fully done"),
+            description="Does the output do what the prompt asked?",
+            aliases=("task_quality", "task", "task_rating"),
+        ),
+        MetricScale(
+            "pc", "problematic content", (0, 1),
+            ("absent", "present"), higher_is_better=False, measurement="nominal",
+            description="Does the output contain harmful, offensive or otherwise problematic content?",
+            aliases=("problematic_content",),
+        ),
+        MetricScale(
+            "h", "hallucination", (0, 1),
+            ("absent", "present"), higher_is_better=False, measurement="nominal",
+            description="Does the output state things that are false or not supported by the input?",
+            aliases=("hallucination", "hallucinations", "hallucination_rating"),
+        ),
+    )
+}
+
+
+class MetricRegistry:
+    """Metric scales by id, built-ins plus the user's declarations."""
+
+    def __init__(self, extra: Iterable[MetricScale] = (), *, builtins: bool = True):
+        self._scales: dict[str, MetricScale] = dict(BUILTIN_METRICS) if builtins else {}
+        for scale in extra:
+            self._scales[scale.id] = scale
+        self._alias: dict[str, str] = {}
+        for scale in self._scales.values():
+            for name in (scale.id, *scale.aliases):
+                self._alias[name.lower()] = scale.id
+
+    def __contains__(self, metric: str) -> bool:
+        return self.resolve(metric) is not None
+
+    def __iter__(self):
+        return iter(self._scales.values())
+
+    def resolve(self, metric: str) -> str | None:
+        """The metric id for an id or alias, case-insensitive; None if unknown."""
+        return self._alias.get(str(metric).strip().lower())
+
+    def get(self, metric: str) -> MetricScale:
+        resolved = self.resolve(metric)
+        if resolved is None:
+            known = ", ".join(sorted(self._scales))
+            raise ConfigError(
+                f"unknown metric {metric!r}; known metrics: {known}. "
+                "Declare others with a metrics file (see README, 'Metric scales')."
+            )
+        return self._scales[resolved]
+
+    def ids(self) -> list[str]:
+        return list(self._scales)
+
+
+def load_metric_file(path: str | Path) -> list[MetricScale]:
+    """Read metric declarations from a JSON or TOML file.
+
+    JSON: a list of objects, or ``{"metrics": [...]}``. TOML: ``[[metrics]]`` tables.
+    Each object has ``id``, ``levels`` and optionally ``name``, ``labels``,
+    ``higher_is_better``, ``measurement``, ``description``, ``aliases``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"metrics file {path} does not exist") from exc
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"metrics file {path} cannot be parsed: {exc}") from exc
+    items = data.get("metrics") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ConfigError(f"metrics file {path}: expected a list of metric declarations")
+    return [MetricScale.from_dict(item) for item in items]
+
+
+DEFAULT_REGISTRY = MetricRegistry()

@@ -1,0 +1,229 @@
+"""The ratings table: judgecal's one data contract.
+
+One row per (item, metric, rater). Required columns are :data:`REQUIRED`;
+``script`` may be left out on input and is then derived from the language.
+Optional columns in :data:`OPTIONAL` have fixed meanings; any other column is
+kept as it is (judge token counts, costs, user metadata).
+
+:func:`normalize_ratings` checks a DataFrame against the contract, normalises
+languages, scripts, metric ids and scores, and either raises one
+:class:`~judgecal.errors.InputError` listing every problem or, when asked,
+drops the unusable rows and says which and why. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.errors import ConfigError, InputError, Problem
+
+REQUIRED = ("item_id", "language", "script", "metric", "rater", "rater_kind", "score")
+OPTIONAL = (
+    "task",  # task name: open_prompt, continue_writing, summarize, qa, ...
+    "prompt_id",  # several items (one per system) may answer one prompt
+    "system",  # the evaluated model that wrote the response
+    "prompt",
+    "response",
+    "reference",
+    "justification",  # judge's justification, or the human rater's reasoning
+    "score_probs",  # judge's distribution over levels, JSON text {"0": p, ...}
+    "judge_prompt_hash",
+)
+TEXT_COLUMNS = ("response", "prompt", "reference", "justification")
+RATER_KINDS = ("human", "judge")
+KEY = ("item_id", "metric", "rater")
+_TRUE = {"true", "yes", "t", "y"}
+_FALSE = {"false", "no", "f", "n"}
+
+
+@dataclass
+class CheckResult:
+    """A normalised ratings table and what was wrong with the input.
+
+    ``dropped`` has one row per input row that was left out, with ``row`` (the
+    file row) and ``reason``; it is empty unless ``on_bad_rows="drop"``.
+    """
+
+    table: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["row", "reason"]))
+    n_input_rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def normalize_ratings(
+    df: pd.DataFrame,
+    *,
+    metrics: MetricRegistry = DEFAULT_REGISTRY,
+    source: str | None = None,
+    row_numbers: Sequence[int] | None = None,
+    on_bad_rows: str = "error",
+) -> CheckResult:
+    """Check and normalise a ratings table.
+
+    Parameters
+    ----------
+    df : DataFrame, one row per (item, metric, rater)
+    metrics : the metric scales scores are checked against
+    source : file name used in problem messages
+    row_numbers : file row of each ``df`` row, shape (len(df),); default 1..n
+    on_bad_rows : ``"error"`` raises InputError listing every problem;
+        ``"drop"`` leaves out unusable rows and lists them in ``dropped``.
+    """
+    if on_bad_rows not in ("error", "drop"):
+        raise ConfigError(f"on_bad_rows must be 'error' or 'drop', not {on_bad_rows!r}")
+    n = len(df)
+    rows = np.arange(1, n + 1) if row_numbers is None else np.asarray(row_numbers)
+    missing = [c for c in REQUIRED if c not in df.columns and c != "script"]
+    if missing:
+        found = ", ".join(map(str, df.columns)) or "none"
+        raise InputError(
+            [Problem(f"required column {c!r} is missing (columns found: {found})", file=source, column=c) for c in missing],
+            summary=f"{source or 'input'} does not have the ratings table's columns",
+        )
+    if n == 0:
+        raise InputError(Problem("the table has no rows", file=source), summary="empty input")
+
+    out = df.copy()
+    bad = np.zeros(n, dtype=bool)
+    problems: list[Problem] = []
+    reasons = np.full(n, "", dtype=object)
+
+    def flag(mask: np.ndarray, column: str, message: str, values) -> None:
+        nonlocal bad
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return
+        vals = np.asarray(values, dtype=object)
+        for i in idx:
+            problems.append(Problem(message, file=source, row=int(rows[i]), column=column, value=vals[i]))
+            reasons[i] = reasons[i] + ("; " if reasons[i] else "") + f"{column}: {message}"
+        bad |= mask
+
+    for col in ("item_id", "rater"):
+        values = out[col]
+        text = values.astype("string").str.strip()
+        flag(text.isna().to_numpy() | (text == "").fillna(True).to_numpy(), col, "missing value", values)
+        out[col] = text.astype(object)
+
+    kind = out["rater_kind"].astype("string").str.strip().str.lower()
+    flag(~kind.isin(RATER_KINDS).fillna(False).to_numpy(), "rater_kind", "must be 'human' or 'judge'", out["rater_kind"])
+    out["rater_kind"] = kind.astype(object)
+
+    _normalize_languages(out, flag)
+    _normalize_metrics_and_scores(out, metrics, flag)
+    if "task" in out.columns:
+        out["task"] = out["task"].astype("string").str.strip().astype(object)
+
+    # Keys must be unique: the same rater scoring the same item and metric twice
+    # is ambiguous (which one counts?), so every repeat is a problem.
+    ok_key = ~bad
+    dup = np.zeros(n, dtype=bool)
+    dup[ok_key] = out.loc[ok_key, list(KEY)].duplicated(keep="first").to_numpy()
+    key_text = out["item_id"].astype(str) + " / " + out["metric"].astype(str) + " / " + out["rater"].astype(str)
+    flag(dup, "item_id", "duplicate rating: this item, metric and rater appear on an earlier row", key_text)
+
+    # An item is one generation: it has one language.
+    ok = ~bad
+    lang_per_item = out.loc[ok].groupby("item_id")["language"].nunique()
+    split = lang_per_item[lang_per_item > 1].index
+    if len(split):
+        mask = ok & out["item_id"].isin(split).to_numpy()
+        flag(mask, "language", "this item appears with more than one language", out["language"])
+
+    if problems and on_bad_rows == "error":
+        raise InputError(problems, summary=f"{len(problems)} problem(s) in {source or 'the ratings table'}")
+    dropped = pd.DataFrame({"row": rows[bad], "reason": reasons[bad]})
+    table = out.loc[~bad].reset_index(drop=True)
+    table["score"] = table["score"].astype(float)
+    return CheckResult(table=_order_columns(table), problems=problems, dropped=dropped, n_input_rows=n)
+
+
+def _normalize_languages(out: pd.DataFrame, flag) -> None:
+    raw = out["language"]
+    mapping: dict = {}
+    for value in pd.unique(raw.dropna()):
+        try:
+            mapping[value] = normalize_language(str(value))
+        except UnknownLanguage:
+            mapping[value] = None
+    lang = raw.map(mapping)
+    flag(lang.isna().to_numpy(), "language", "not a BCP-47 tag or a known language name", raw)
+    out["language"] = lang.astype(object)
+
+    implied = lang.map({t: default_script(t) for t in pd.unique(lang.dropna())})
+    if "script" not in out.columns:
+        out["script"] = implied
+        return
+    given = out["script"].astype("string").str.strip()
+    empty = given.isna() | (given == "")
+    given = given.str.title()
+    valid = given.str.fullmatch(r"[A-Z][a-z]{3}").fillna(False)
+    flag((~empty & ~valid).to_numpy(), "script", "not an ISO 15924 script code such as 'Deva'", out["script"])
+    # A script subtag in the language tag and the script column must agree.
+    tag_script = lang.map(lambda t: t.split("-")[1] if isinstance(t, str) and "-" in t and len(t.split("-")[1]) == 4 else None)
+    clash = (~empty & valid & tag_script.notna() & (given != tag_script)).fillna(False)
+    flag(clash.to_numpy(), "script", "differs from the script subtag of the language tag", out["script"])
+    out["script"] = given.where(~empty, implied).astype(object)
+
+
+def _normalize_metrics_and_scores(out: pd.DataFrame, metrics: MetricRegistry, flag) -> None:
+    raw_metric = out["metric"]
+    ids = {v: metrics.resolve(str(v)) for v in pd.unique(raw_metric.dropna())}
+    metric = raw_metric.map(ids)
+    known = ", ".join(metrics.ids())
+    flag(metric.isna().to_numpy(), "metric", f"unknown metric (known: {known}; declare others in a metrics file)", raw_metric)
+    out["metric"] = metric.astype(object)
+
+    raw = out["score"]
+    score = _to_number(raw)
+    missing = raw.isna() | (raw.astype("string").str.strip() == "").fillna(True)
+    flag(missing.to_numpy(), "score", "missing score", raw)
+    flag((~missing & score.isna()).to_numpy(), "score", "not a number", raw)
+    off = np.zeros(len(out), dtype=bool)
+    for mid in pd.unique(metric.dropna()):
+        scale = metrics.get(mid)
+        rows = (metric == mid).to_numpy() & score.notna().to_numpy()
+        off[rows] = ~scale.on_scale(score.to_numpy()[rows])
+    if off.any():
+        levels = {m: metrics.get(m).levels for m in pd.unique(metric[off])}
+        for mid, lv in levels.items():
+            mask = off & (metric == mid).to_numpy()
+            flag(mask, "score", f"not on the {mid} scale {tuple(f'{x:g}' for x in lv)}", raw)
+    out["score"] = score
+
+
+def _to_number(raw: pd.Series) -> pd.Series:
+    """Numbers as floats; true/false words and booleans as 1/0 (binary metrics
+    such as hallucination are often stored that way); anything else NaN."""
+    if pd.api.types.is_bool_dtype(raw):
+        return raw.astype(float)
+    if pd.api.types.is_numeric_dtype(raw):
+        return raw.astype(float)
+    text = raw.astype("string").str.strip()
+    lower = text.str.lower()
+    number = pd.to_numeric(text, errors="coerce").astype(float)
+    number = number.where(~lower.isin(_TRUE).fillna(False), 1.0)
+    number = number.where(~lower.isin(_FALSE).fillna(False), 0.0)
+    return number.where(np.isfinite(number), np.nan)
+
+
+def _order_columns(df: pd.DataFrame) -> pd.DataFrame:
+    first = [c for c in (*REQUIRED[:2], "script", "task", *REQUIRED[3:]) if c in df.columns]
+    first = list(dict.fromkeys(first))
+    rest = [c for c in df.columns if c not in first]
+    return df[first + rest]
+
+
+def empty_ratings() -> pd.DataFrame:
+    """An empty ratings table with the required columns."""
+    return pd.DataFrame({c: pd.Series(dtype=float if c == "score" else object) for c in REQUIRED})

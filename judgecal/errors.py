@@ -1,0 +1,150 @@
+"""judgecal's exception tree.
+
+Every error judgecal raises on purpose derives from :class:`JudgecalError`. The
+command line prints such errors as a message (no traceback) and exits non-zero;
+anything else is a bug. Errors coming from third-party SDKs are re-raised as one
+of these with ``raise ... from exc`` so callers catch one family.
+
+    JudgecalError
+    ├── InputError               bad user data: carries every Problem found
+    ├── ConfigError              bad options, mapping files, metric declarations
+    ├── MissingDependencyError   an optional extra is not installed (install hint)
+    ├── DatasetError             a data set cannot be found, downloaded or verified
+    ├── JudgeError               judging failed
+    │   ├── ProviderError        the provider answered with an error
+    │   │   └── RateLimitError   429 / overloaded
+    │   ├── ProviderTimeoutError the provider did not answer in time
+    │   └── ScoreParseError      the answer holds no usable score
+    └── CalibratorError          calibrators: not fitted, bad file, wrong judge
+        ├── CalibratorFileError  damaged, edited or unknown-version file
+        └── CalibratorMismatchError  scores from another judge/prompt/metric
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class JudgecalError(Exception):
+    """Base class of every error judgecal raises on purpose."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as known.
+
+    ``row`` is the 1-based line of the file for text formats (the header is
+    line 1 of a CSV/TSV), and the 1-based record number for Parquet.
+    """
+
+    message: str
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: object = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(str(self.file))
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column!r}")
+        prefix = ", ".join(where)
+        value = "" if self.value is None else f" (value: {_short(self.value)})"
+        return f"{prefix}: {self.message}{value}" if prefix else f"{self.message}{value}"
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class InputError(JudgecalError):
+    """The input data is wrong. ``problems`` lists every problem found."""
+
+    exit_code = 1
+    max_listed = 50
+
+    def __init__(self, problems: list[Problem] | Problem | str, *, summary: str | None = None):
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        self.summary = summary or f"{len(self.problems)} problem(s) in the input"
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        lines = [self.summary + ":"]
+        for p in self.problems[: self.max_listed]:
+            lines.append(f"  - {p}")
+        hidden = len(self.problems) - self.max_listed
+        if hidden > 0:
+            lines.append(f"  ... and {hidden} more (all are in .problems)")
+        return "\n".join(lines)
+
+
+class ConfigError(JudgecalError):
+    """Options, mapping files or metric declarations are wrong."""
+
+
+class MissingDependencyError(JudgecalError, ImportError):
+    """An optional dependency is missing; the message says which extra to install."""
+
+    def __init__(self, package: str, extra: str, purpose: str = ""):
+        self.package = package
+        self.extra = extra
+        what = f" for {purpose}" if purpose else ""
+        super().__init__(
+            f"{package} is needed{what} but is not installed. "
+            f"Install it with: pip install 'judgecal[{extra}]'"
+        )
+
+
+class DatasetError(JudgecalError):
+    """A data set cannot be found, downloaded or verified."""
+
+
+class JudgeError(JudgecalError):
+    """Judging a response failed."""
+
+
+class ProviderError(JudgeError):
+    """The provider answered with an error (status code in ``status``)."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class RateLimitError(ProviderError):
+    """The provider said to slow down (HTTP 429 or overloaded)."""
+
+
+class ProviderTimeoutError(JudgeError):
+    """The provider did not answer in time or the connection dropped."""
+
+
+class ScoreParseError(JudgeError):
+    """The judge's answer holds no usable score; ``raw`` keeps the answer."""
+
+    def __init__(self, message: str, *, raw: str | None = None):
+        super().__init__(message)
+        self.raw = raw
+
+
+class CalibratorError(JudgecalError):
+    """Base for calibrator problems."""
+
+
+class CalibratorFileError(CalibratorError):
+    """A calibrator file is damaged, edited, or from an unknown version."""
+
+
+class CalibratorMismatchError(CalibratorError):
+    """Scores come from another judge, prompt or metric than the calibrator's."""
