@@ -80,11 +80,21 @@ class InputError(JudgecalError):
 
     def _render(self) -> str:
         lines = [self.summary + ":"]
-        for p in self.problems[: self.max_listed]:
-            lines.append(f"  - {p}")
-        hidden = len(self.problems) - self.max_listed
-        if hidden > 0:
-            lines.append(f"  ... and {hidden} more (all are in .problems)")
+        if len(self.problems) <= self.max_listed:
+            lines += [f"  - {p}" for p in self.problems]
+            return "\n".join(lines)
+        # Many problems usually share a cause: list each kind once with its
+        # count and first rows, so the message stays readable but covers all.
+        groups: dict[tuple, list[Problem]] = {}
+        for p in self.problems:
+            groups.setdefault((p.file, p.column, p.message), []).append(p)
+        for (file, column, message), items in groups.items():
+            rows = [str(p.row) for p in items[:8] if p.row is not None]
+            more = f", ... ({len(items)} rows)" if len(items) > 8 else ""
+            where = ", ".join(x for x in (file, f"column {column!r}" if column else None) if x)
+            row_text = f" at rows {', '.join(rows)}{more}" if rows else ""
+            example = f" (e.g. value {_short(items[0].value)})" if items[0].value is not None else ""
+            lines.append(f"  - {where}: {message}{row_text}{example}")
         return "\n".join(lines)
 
 

@@ -132,14 +132,6 @@ def normalize_ratings(
     key_text = out["item_id"].astype(str) + " / " + out["metric"].astype(str) + " / " + out["rater"].astype(str)
     flag(dup, "item_id", "duplicate rating: this item, metric and rater appear on an earlier row", key_text)
 
-    # An item is one generation: it has one language.
-    ok = ~bad
-    lang_per_item = out.loc[ok].groupby("item_id")["language"].nunique()
-    split = lang_per_item[lang_per_item > 1].index
-    if len(split):
-        mask = ok & out["item_id"].isin(split).to_numpy()
-        flag(mask, "language", "this item appears with more than one language", out["language"])
-
     if problems and on_bad_rows == "error":
         raise InputError(problems, summary=f"{len(problems)} problem(s) in {source or 'the ratings table'}")
     dropped = pd.DataFrame({"row": rows[bad], "reason": reasons[bad]})

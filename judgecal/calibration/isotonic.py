@@ -1,0 +1,100 @@
+"""Isotonic calibrator: one judge feature -> expected human score, monotone.
+
+A scikit-learn regressor. The fit is a weighted pool-adjacent-violators fit
+(scipy's C++ implementation) on the distinct feature values, so judge scores on
+a 0-2 scale cost three points however many rows there are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import isotonic_regression
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+
+class IsotonicCalibrator(RegressorMixin, BaseEstimator):
+    """Monotone map from one judge feature to the expected human score.
+
+    Parameters
+    ----------
+    y_min, y_max : the metric's scale ends; predictions are clipped to them
+        (None: no clipping on that side).
+    increasing : whether the map rises with the judge feature. Judges and
+        humans share a metric's polarity, so this is True for every built-in metric.
+
+    Attributes
+    ----------
+    X_thresholds_ : ndarray, shape (k,) distinct training feature values, increasing
+    y_thresholds_ : ndarray, shape (k,) fitted expected human score at each of them
+    n_features_in_ : always 1
+    """
+
+    def __init__(self, y_min: float | None = None, y_max: float | None = None, increasing: bool = True):
+        self.y_min = y_min
+        self.y_max = y_max
+        self.increasing = increasing
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X shape (n, 1) (or (n,)), y shape (n,), sample_weight shape (n,)."""
+        X, y = validate_data(self, _as_2d(X), y, dtype=np.float64, y_numeric=True)
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"IsotonicCalibrator takes exactly one feature (the judge's score), got {X.shape[1]}"
+            )
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        self.X_thresholds_, self.y_thresholds_ = fit_isotonic_table(
+            X[:, 0], y, w, increasing=self.increasing, y_min=self.y_min, y_max=self.y_max
+        )
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Expected human score, shape (n,), for X shape (n, 1) or (n,)."""
+        check_is_fitted(self)
+        X = validate_data(self, _as_2d(X), dtype=np.float64, reset=False)
+        return np.interp(X[:, 0], self.X_thresholds_, self.y_thresholds_)
+
+    def transform(self, X) -> np.ndarray:
+        """Same as predict, shape (n,): lets the calibrator sit inside a Pipeline."""
+        return self.predict(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        return tags
+
+
+def _as_2d(X):
+    arr = np.asarray(X) if not hasattr(X, "iloc") else X
+    if getattr(arr, "ndim", 2) == 1:
+        return np.asarray(arr).reshape(-1, 1)
+    return X
+
+
+def fit_isotonic_table(
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    *,
+    increasing: bool = True,
+    y_min: float | None = None,
+    y_max: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted isotonic fit as a knot table.
+
+    x, y, w : shape (n,). Returns (knots, values), each shape (k,) with k the
+    number of distinct x; ``np.interp(x_new, knots, values)`` predicts (flat
+    beyond the ends). Rows with zero weight are ignored.
+    """
+    keep = w > 0
+    if not keep.all():
+        x, y, w = x[keep], y[keep], w[keep]
+    if len(x) == 0:
+        raise ValueError("no rows with positive weight to fit on")
+    knots, inverse = np.unique(x, return_inverse=True)
+    wsum = np.bincount(inverse, weights=w, minlength=len(knots))
+    ysum = np.bincount(inverse, weights=w * y, minlength=len(knots))
+    values = isotonic_regression(ysum / wsum, weights=wsum, increasing=increasing).x
+    if y_min is not None or y_max is not None:
+        values = np.clip(values, y_min, y_max)
+    return knots.astype(np.float64), np.asarray(values, dtype=np.float64)

@@ -1,0 +1,76 @@
+"""judgecal validate FILE: check a ratings table and describe it per language."""
+
+from __future__ import annotations
+
+import argparse
+
+from judgecal.cli._common import add_input_options
+
+HELP = "check a ratings file (or a PARIKSHA folder) and report per language, including script mismatches"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="ratings file (csv, tsv, jsonl, json, parquet) or a PARIKSHA release folder")
+    parser.add_argument("--drop-bad-rows", action="store_true",
+                        help="describe the usable rows even when some rows are bad (bad rows are still listed and counted)")
+    parser.add_argument("--repair", action="store_true",
+                        help="PARIKSHA folders: reassign rows whose prompt ids belong to another language")
+    parser.add_argument("--json", metavar="OUT", help="also write the report as JSON")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when any script mismatch is found")
+    add_input_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from judgecal.data.render import table_text
+    from judgecal.data.validate import validate_ratings
+
+    path = Path(args.path)
+    dropped = None
+    problems = []
+    if path.is_dir():
+        from judgecal.cli._common import load_table
+
+        table = load_table(args, path)
+    else:
+        from judgecal.cli._common import load_from_args
+
+        result = load_from_args(args, path, on_bad_rows="drop" if args.drop_bad_rows else "error")
+        table, dropped, problems = result.table, result.dropped, result.problems
+        if table.empty:
+            print(f"{path}: no usable rows ({result.n_input_rows} read, all dropped)")
+            return 1
+    report = validate_ratings(table)
+    print(f"{path}: {len(table)} ratings rows, {table['item_id'].nunique()} items, "
+          f"{table['language'].nunique()} languages, metrics {', '.join(sorted(table['metric'].unique()))}")
+    if dropped is not None and len(dropped):
+        print(f"\n{len(dropped)} row(s) could not be used and were left out:")
+        for p in problems[:50]:
+            print(f"  - {p}")
+        if len(problems) > 50:
+            print(f"  ... {len(problems) - 50} more problems (use --json for all)")
+    print("\nPer language:")
+    print(table_text(report.summary))
+    print("\nScores given (rows per level):")
+    pivot = report.scores.pivot_table(index=["language", "metric", "rater_kind"], columns="score", values="rows", fill_value=0).astype(int)
+    pivot.columns = [f"{c:g}" for c in pivot.columns]
+    print(table_text(pivot.reset_index()))
+    miss = report.missing[report.missing["missing"] > 0]
+    print("\nMissing values:")
+    print(table_text(miss))
+    print("\nDeclared script vs the script of the texts (mismatched row-texts):")
+    print(table_text(report.script_mismatches))
+    print("\nFindings:")
+    for f in report.findings or ["none"]:
+        print(f"  - {f}")
+    if args.json:
+        out = report.to_dict()
+        out["dropped"] = [] if dropped is None else dropped.to_dict(orient="records")
+        out["problems"] = [str(p) for p in problems]
+        Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    if dropped is not None and len(dropped):
+        return 1
+    return 1 if (args.strict and len(report.script_mismatches)) else 0

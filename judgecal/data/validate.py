@@ -1,0 +1,237 @@
+"""``judgecal validate``: what is in a ratings table and what looks wrong.
+
+Per language: rows, items, raters per item, score distributions per metric and
+rater kind, missing values; and every mismatch between the declared
+language/script and the script the texts are actually written in (responses,
+prompts, and free-text reasoning). Texts in another language's script are the
+signature of mislabelled rows (for example two files whose languages were
+swapped); the report says which languages' texts look like which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from judgecal.data.languages import default_script
+from judgecal.data.schema import TEXT_COLUMNS
+from judgecal.data.scripts import detect_script, script_matches, script_name
+
+# A text counts as written in a script when that script holds at least this share
+# of its letters and the text has at least this many letters: short or mixed
+# snippets ("OK", a URL) say nothing reliable about the language.
+MIN_SHARE = 0.6
+MIN_LETTERS = 8
+
+
+@dataclass
+class ValidationReport:
+    summary: pd.DataFrame  # one row per language
+    scores: pd.DataFrame  # language x metric x rater_kind x level -> count
+    missing: pd.DataFrame  # language x column -> missing count
+    script_mismatches: pd.DataFrame  # language x column x detected script -> rows, items
+    row_scripts: pd.DataFrame  # per row and text column: detected script, share, mismatch
+    findings: list[str] = field(default_factory=list)
+
+    @property
+    def n_mismatched_rows(self) -> int:
+        if self.row_scripts.empty:
+            return 0
+        return int(self.row_scripts.loc[self.row_scripts["mismatch"], "row"].nunique())
+
+    def to_dict(self) -> dict:
+        return {
+            "summary": self.summary.to_dict(orient="records"),
+            "scores": self.scores.to_dict(orient="records"),
+            "missing": self.missing.to_dict(orient="records"),
+            "script_mismatches": self.script_mismatches.to_dict(orient="records"),
+            "findings": list(self.findings),
+        }
+
+
+def validate_ratings(ratings: pd.DataFrame, *, text_columns: tuple[str, ...] = TEXT_COLUMNS) -> ValidationReport:
+    """Describe a normalised ratings table (see :func:`judgecal.data.schema.normalize_ratings`)."""
+    df = ratings.reset_index(drop=True)
+    findings: list[str] = []
+    summary = _summary(df)
+    scores = (
+        df.groupby(["language", "metric", "rater_kind", "score"], observed=True).size().rename("rows").reset_index()
+    )
+    missing = _missing(df, text_columns)
+    row_scripts = _row_scripts(df, [c for c in text_columns if c in df.columns])
+    mismatches = _mismatch_table(df, row_scripts)
+    findings += _language_swaps(df, row_scripts)
+    findings += _split_items(df)
+    if not mismatches.empty:
+        other = mismatches[mismatches["detected_script"] != "Latn"]
+        latin = mismatches[mismatches["detected_script"] == "Latn"]
+        if len(latin):
+            findings.append(
+                f"{int(latin['rows'].sum())} row-texts are in Latin script where another script was declared "
+                "(English or romanised text; often reasoning written in English): "
+                + ", ".join(f"{r.language}/{r.column}: {r.rows}" for r in latin.itertuples())
+            )
+        if len(other):
+            findings.append(
+                f"{int(other['rows'].sum())} row-texts are written in a different non-Latin script than declared: "
+                + ", ".join(f"{r.language}/{r.column}: {r.rows} in {r.detected_script}" for r in other.itertuples())
+            )
+    return ValidationReport(summary, scores, missing, mismatches, row_scripts, findings)
+
+
+def _summary(df: pd.DataFrame) -> pd.DataFrame:
+    human = df[df["rater_kind"] == "human"]
+    judge = df[df["rater_kind"] == "judge"]
+    per_item = human.groupby(["language", "item_id", "metric"], observed=True)["rater"].nunique()
+    raters = per_item.groupby("language", observed=True)
+    out = pd.DataFrame(
+        {
+            "script": df.groupby("language", observed=True)["script"].agg(lambda s: ",".join(sorted(set(s)))),
+            "rows": df.groupby("language", observed=True).size(),
+            "items": df.groupby("language", observed=True)["item_id"].nunique(),
+            "human_rows": human.groupby("language", observed=True).size(),
+            "judge_rows": judge.groupby("language", observed=True).size(),
+            "human_raters": human.groupby("language", observed=True)["rater"].nunique(),
+            "items_with_humans": human.groupby("language", observed=True)["item_id"].nunique(),
+            "raters_per_item_mean": raters.mean().round(2),
+            "raters_per_item_min": raters.min(),
+            "raters_per_item_max": raters.max(),
+            "judges": judge.groupby("language", observed=True)["rater"].nunique(),
+        }
+    )
+    dist = per_item.groupby(["language", per_item.rename("k")], observed=True).size()
+    out["raters_per_item"] = [
+        ", ".join(f"{int(k)}:{int(n)}" for (_, k), n in dist[dist.index.get_level_values(0) == lang].items())
+        for lang in out.index
+    ]
+    count_cols = ["human_rows", "judge_rows", "human_raters", "items_with_humans", "judges"]
+    out[count_cols] = out[count_cols].fillna(0).astype(int)
+    return out.reset_index()
+
+
+def _missing(df: pd.DataFrame, text_columns) -> pd.DataFrame:
+    cols = [c for c in ("task", "system", "prompt_id", *text_columns) if c in df.columns]
+    if not cols:
+        return pd.DataFrame(columns=["language", "column", "missing", "rows"])
+    isna = df[cols].isna() | df[cols].astype("string").apply(lambda s: s.str.strip() == "").fillna(False)
+    counts = isna.groupby(df["language"]).sum()
+    long = counts.stack().rename("missing").reset_index().rename(columns={"level_1": "column"})
+    long["rows"] = long["language"].map(df.groupby("language").size())
+    return long
+
+
+def _row_scripts(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Detected script of every text cell, shape (rows x columns with text, ...)."""
+    frames = []
+    declared = df["script"].to_numpy()
+    for col in columns:
+        texts = df[col]
+        has = texts.notna().to_numpy().copy()
+        if col == "justification":
+            # A judge writes its justification in whatever language its prompt asks
+            # for (usually English): only raters' own reasoning says anything
+            # about the row's language.
+            has &= (df["rater_kind"] == "human").to_numpy()
+        if not has.any():
+            continue
+        uniques = pd.unique(texts[has].astype(str))
+        guesses = {t: detect_script(t) for t in uniques}
+        idx = np.flatnonzero(has)
+        g = [guesses[t] for t in texts.iloc[idx].astype(str)]
+        detected = np.array([x.script for x in g], dtype=object)
+        share = np.array([x.share for x in g])
+        letters = np.array([x.letters for x in g])
+        reliable = (letters >= MIN_LETTERS) & (share >= MIN_SHARE)
+        mismatch = reliable & np.array(
+            [not script_matches(d, s) for d, s in zip(declared[idx], detected, strict=True)]
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "row": idx,
+                    "column": col,
+                    "language": df["language"].to_numpy()[idx],
+                    "declared_script": declared[idx],
+                    "detected_script": detected,
+                    "share": share,
+                    "reliable": reliable,
+                    "mismatch": mismatch,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["row", "column", "language", "declared_script", "detected_script", "share", "reliable", "mismatch"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _mismatch_table(df: pd.DataFrame, row_scripts: pd.DataFrame) -> pd.DataFrame:
+    bad = row_scripts[row_scripts["mismatch"]]
+    cols = ["language", "declared_script", "column", "detected_script", "rows", "items"]
+    if bad.empty:
+        return pd.DataFrame(columns=cols)
+    bad = bad.assign(item_id=df["item_id"].to_numpy()[bad["row"].to_numpy()])
+    out = (
+        bad.groupby(["language", "declared_script", "column", "detected_script"], observed=True)
+        .agg(rows=("row", "size"), items=("item_id", "nunique"))
+        .reset_index()
+    )
+    return out[cols].sort_values(["language", "rows"], ascending=[True, False], ignore_index=True)
+
+
+def _language_swaps(df: pd.DataFrame, row_scripts: pd.DataFrame) -> list[str]:
+    """Languages whose texts are mostly in the script of another language of the table."""
+    findings = []
+    reliable = row_scripts[row_scripts["reliable"]]
+    if reliable.empty:
+        return findings
+    langs = sorted(set(df["language"]))
+    script_of = {lang: default_script(lang) for lang in langs}
+    owners: dict[str, list[str]] = {}
+    for lang, script in script_of.items():
+        owners.setdefault(script, []).append(lang)
+    looks_like: dict[str, tuple[str, int, int]] = {}
+    for lang, part in reliable.groupby("language", observed=True):
+        counts = part["detected_script"].value_counts()
+        top, n_top = counts.index[0], int(counts.iloc[0])
+        if top != script_of[lang] and top in owners and not script_matches(script_of[lang], top):
+            rows = int(part.loc[part["detected_script"] == top, "row"].nunique())
+            looks_like[lang] = (top, rows, int(part["row"].nunique()))
+    done = set()
+    for lang, (script, rows, total) in looks_like.items():
+        others = [o for o in owners[script] if o != lang]
+        swapped = [o for o in others if o in looks_like and looks_like[o][0] == script_of[lang]]
+        if swapped and lang not in done:
+            other = swapped[0]
+            o_script, o_rows, o_total = looks_like[other]
+            findings.append(
+                f"LANGUAGE MIX-UP: rows labelled {lang} ({script_name(script_of[lang])}) have texts in "
+                f"{script_name(script)}, the script of {other}, in {rows} of {total} rows with readable text; "
+                f"rows labelled {other} have texts in {script_name(o_script)} in {o_rows} of {o_total}. "
+                f"The labels {lang} and {other} look swapped."
+            )
+            done |= {lang, other}
+        elif lang not in done:
+            findings.append(
+                f"rows labelled {lang} have texts mostly in {script_name(script)} ({rows} of {total} rows), "
+                f"the script of {', '.join(others) or 'another language'}: check their language label"
+            )
+    return findings
+
+
+def _split_items(df: pd.DataFrame) -> list[str]:
+    langs = df.groupby("item_id")["language"].nunique()
+    split = langs[langs > 1]
+    if split.empty:
+        return []
+    pairs = (
+        df[df["item_id"].isin(split.index)]
+        .groupby("item_id")["language"]
+        .agg(lambda s: "/".join(sorted(set(s))))
+        .value_counts()
+    )
+    return [
+        f"{len(split)} items are labelled with more than one language across rows: "
+        + ", ".join(f"{k}: {v} items" for k, v in pairs.items())
+    ]
