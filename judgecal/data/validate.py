@@ -194,7 +194,7 @@ def _language_swaps(df: pd.DataFrame, row_scripts: pd.DataFrame) -> list[str]:
     looks_like: dict[str, tuple[str, int, int]] = {}
     for lang, part in reliable.groupby("language", observed=True):
         counts = part["detected_script"].value_counts()
-        top, n_top = counts.index[0], int(counts.iloc[0])
+        top = counts.index[0]
         if top != script_of[lang] and top in owners and not script_matches(script_of[lang], top):
             rows = int(part.loc[part["detected_script"] == top, "row"].nunique())
             looks_like[lang] = (top, rows, int(part["row"].nunique()))

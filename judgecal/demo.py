@@ -1,0 +1,82 @@
+"""The whole path on a ready data set: find data -> validate -> calibrate -> report.
+
+The data is PARIKSHA when it can be found (``--data``, $JUDGECAL_PARIKSHA, the
+download cache, a folder beside the checkout) or downloaded; otherwise the
+synthetic set, with a clear notice. Recorded judge scores are used, so nothing
+calls a paid API and the demo runs offline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from judgecal.errors import DatasetError
+
+
+@dataclass
+class DemoData:
+    ratings: pd.DataFrame
+    name: str  # "PARIKSHA" or "synthetic"
+    where: str
+    notice: str = ""
+
+
+def find_demo_data(data: str | None = None, *, download: bool = True, say=print) -> DemoData:
+    """PARIKSHA from ``data``/env/cache/beside the checkout, else a download, else synthetic."""
+    from judgecal.datasets import fetch_pariksha, find_pariksha, load_pariksha, make_judge_ratings
+
+    if data is not None:
+        folder = find_pariksha(data)
+        if folder is None:
+            raise DatasetError(f"--data {data}: not a PARIKSHA release folder (expected karya_eval/, gpt_eval/, outputs/)")
+        return DemoData(load_pariksha(folder), "PARIKSHA", str(folder))
+    folder = find_pariksha()
+    if folder is not None:
+        return DemoData(load_pariksha(folder), "PARIKSHA", str(folder))
+    if download:
+        say("PARIKSHA not found locally; downloading it (pinned commit, checksummed)...")
+        try:
+            folder = fetch_pariksha(timeout=20)
+            return DemoData(load_pariksha(folder), "PARIKSHA", str(folder))
+        except DatasetError as exc:
+            reason = f"download failed: {exc}"
+    else:
+        reason = "downloads were turned off (--offline)"
+    notice = (
+        "NOTICE: the PARIKSHA data set could not be reached "
+        f"({reason}). Running on the SYNTHETIC data set instead: its numbers show how "
+        "judgecal works, not how any real judge behaves. Pass --data PATH or set "
+        "JUDGECAL_PARIKSHA to use PARIKSHA."
+    )
+    return DemoData(make_judge_ratings(random_state=0), "synthetic", "judgecal.datasets.make_judge_ratings", notice)
+
+
+def run_demo(data: str | None = None, *, out: str | Path = "judgecal-demo", download: bool = True, say=print) -> dict:
+    """Run the demo; returns the paths of what it wrote."""
+    from judgecal.data.io import write_ratings
+    from judgecal.data.render import table_text
+    from judgecal.data.validate import validate_ratings
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    demo = find_demo_data(data, download=download, say=say)
+    if demo.notice:
+        say("\n" + demo.notice + "\n")
+    say(f"== 1. validate: {demo.name} ({demo.where})")
+    ratings = demo.ratings
+    report = validate_ratings(ratings)
+    say(table_text(report.summary[["language", "script", "rows", "items", "human_rows", "judge_rows", "human_raters", "raters_per_item_mean", "raters_per_item"]]))
+    for finding in report.findings:
+        say(f"  - {finding}")
+    written = {"ratings": write_ratings(ratings, out / "ratings.parquet")}
+    if demo.name == "PARIKSHA" and any("MIX-UP" in f for f in report.findings):
+        from judgecal.datasets import load_pariksha
+
+        say("  -> reloading with repair=True (rows reassigned to the language their prompt ids belong to)")
+        ratings = load_pariksha(demo.where, repair=True)
+        written["ratings"] = write_ratings(ratings, out / "ratings.parquet")
+    say(f"wrote {written['ratings']}")
+    return written
