@@ -15,7 +15,7 @@ estimate is the same function evaluated at ``W = c[None, :]``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,7 +72,20 @@ def bootstrap_distribution(
 
     ``statistic`` maps a weight matrix of shape (b, K) to values of shape (b,).
     ``counts`` (shape (K,)) are the pattern counts of the observed sample.
-    Blocks of resamples are drawn so the weight matrix stays small.
+    """
+    return bootstrap_many({"s": statistic}, counts, n_resamples=n_resamples, random_state=random_state)["s"]
+
+
+def bootstrap_many(
+    statistics: Mapping[str, Callable[[np.ndarray], np.ndarray]],
+    counts: np.ndarray,
+    *,
+    n_resamples: int = 1000,
+    random_state: int | np.random.Generator | None = 0,
+) -> dict[str, np.ndarray]:
+    """Several statistics on the same item-bootstrap resamples; each value shape (n_resamples,).
+
+    Resamples are drawn in blocks so the (block, K) weight matrix stays small.
     """
     if n_resamples < 1:
         raise ConfigError(f"n_resamples must be at least 1, got {n_resamples}")
@@ -80,15 +93,16 @@ def bootstrap_distribution(
     n = int(counts.sum())
     k = len(counts)
     rng = np.random.default_rng(random_state)
+    out = {name: np.full(n_resamples, np.nan) for name in statistics}
     if n == 0:
-        return np.full(n_resamples, np.nan)
+        return out
     p = counts / n
     block = max(1, min(n_resamples, _MAX_BLOCK_ELEMENTS // max(k, 1)))
-    out = np.empty(n_resamples)
     for start in range(0, n_resamples, block):
         b = min(block, n_resamples - start)
         w = rng.multinomial(n, p, size=b).astype(float)
-        out[start : start + b] = statistic(w)
+        for name, statistic in statistics.items():
+            out[name][start : start + b] = statistic(w)
     return out
 
 

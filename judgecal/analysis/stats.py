@@ -76,9 +76,9 @@ def _distances(values: np.ndarray, level: str, n_v: np.ndarray) -> np.ndarray:
     if level == "interval":
         return ((a - b) ** 2)[None]
     if level == "ratio":
-        return (_safe_div(a - b, a + b) ** 2)[None] if np.all(a + b != 0) else np.nan_to_num(
-            _safe_div(a - b, a + b), nan=0.0
-        )[None] ** 2
+        total = a + b
+        ratio = np.divide(a - b, total, out=np.zeros(total.shape), where=total != 0)
+        return (ratio**2)[None]
     if level == "ordinal":
         v = len(values)
         cum = np.concatenate([np.zeros((n_v.shape[0], 1)), np.cumsum(n_v, axis=1)], axis=1)

@@ -1,0 +1,145 @@
+"""Per-item views of a ratings table: what every analysis starts from.
+
+:func:`item_table` turns the long ratings table (one row per item, metric,
+rater) into one row per (item, metric, judge): the humans' level counts, their
+mean and consensus level, and the judge's score and nearest level. Analyses
+then work on arrays, never on Python loops over rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, MetricScale
+from judgecal.errors import ConfigError, InputError, Problem
+
+GROUP_COLUMNS = ("language", "script", "metric", "task")
+CARRY = ("language", "script", "task", "system", "prompt_id")
+
+
+def judges_in(ratings: pd.DataFrame, judge: str | None = None) -> list[str]:
+    """The judge rater ids to analyse: ``[judge]`` if given (checked), else all of them."""
+    found = sorted(ratings.loc[ratings["rater_kind"] == "judge", "rater"].astype(str).unique())
+    if judge is None:
+        return found
+    if judge not in found:
+        raise ConfigError(f"judge {judge!r} is not in the ratings; judges found: {', '.join(found) or 'none'}")
+    return [judge]
+
+
+def nearest_level(values: np.ndarray, levels: Sequence[float]) -> np.ndarray:
+    """Index of the nearest level for each value, shape (n,); -1 for NaN. Ties go to the lower level."""
+    values = np.asarray(values, dtype=float)
+    lv = np.asarray(levels, dtype=float)
+    idx = np.abs(values[:, None] - lv[None, :]).argmin(axis=1)
+    return np.where(np.isnan(values), -1, idx)
+
+
+def check_grouping(ratings: pd.DataFrame, by: Sequence[str]) -> list[str]:
+    by = list(by)
+    missing = [c for c in by if c not in ratings.columns]
+    if missing:
+        raise ConfigError(f"cannot group by {missing}: not columns of the ratings table")
+    return by
+
+
+def item_table(
+    ratings: pd.DataFrame,
+    scale: MetricScale,
+    *,
+    judge: str | None = None,
+    judge_column: str = "score",
+) -> pd.DataFrame:
+    """One row per item of one metric.
+
+    Parameters
+    ----------
+    ratings : ratings table (rows of other metrics are ignored)
+    scale : the metric's declared scale
+    judge : judge rater id; None when the table holds at most one judge
+    judge_column : column holding the judge's score (``score``, or e.g.
+        ``score_calibrated`` for calibrated values)
+
+    Returns
+    -------
+    DataFrame indexed 0..N-1 with ``item_id``, the carried columns present
+    (language, script, task, system, prompt_id), ``n_humans``, ``h0..h{V-1}``
+    (how many humans gave each level), ``human_mean``, ``human_level``
+    (consensus level: the most frequent; ties go to the tied level nearest the
+    human mean, then the lower), ``humans_agree`` (all humans gave one level),
+    ``judge_score`` (NaN when the judge did not score the item) and
+    ``judge_level`` (nearest level to the judge score).
+    """
+    df = ratings[ratings["metric"] == scale.id]
+    levels = np.asarray(scale.levels, dtype=float)
+    v = len(levels)
+    humans = df[df["rater_kind"] == "human"]
+    h_idx = nearest_level(humans["score"].to_numpy(float), levels)
+    off = np.abs(humans["score"].to_numpy(float) - levels[np.maximum(h_idx, 0)]) > 1e-9
+    if off.any():
+        bad = humans.loc[off]
+        raise InputError(
+            [Problem(f"human score is not a level of metric {scale.id!r} {scale.levels}", column="score",
+                     value=s) for s in bad["score"].head(20)],
+            summary=f"{int(off.sum())} human score(s) off the {scale.id} scale",
+        )
+    item_codes, item_ids = pd.factorize(pd.concat([humans["item_id"], df.loc[df["rater_kind"] == "judge", "item_id"]]))
+    n_items = len(item_ids)
+    h_codes = item_codes[: len(humans)]
+    counts = np.zeros((n_items, v))
+    np.add.at(counts, (h_codes, h_idx), 1.0)
+    n_h = counts.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h_mean = (counts @ levels) / n_h
+    out = pd.DataFrame({"item_id": np.asarray(item_ids, dtype=object)})
+    meta_cols = [c for c in CARRY if c in df.columns]
+    if meta_cols:
+        meta = df.drop_duplicates("item_id").set_index("item_id")[meta_cols]
+        out = out.join(meta, on="item_id")
+    out["n_humans"] = n_h.astype(int)
+    for j in range(v):
+        out[f"h{j}"] = counts[:, j]
+    out["human_mean"] = h_mean
+    out["human_level"] = _consensus_level(counts, h_mean, levels)
+    out["humans_agree"] = (counts.max(axis=1) == n_h) & (n_h >= 2)
+
+    judge_ids = judges_in(df, judge)
+    j_score = np.full(n_items, np.nan)
+    if judge_ids:
+        if len(judge_ids) > 1:
+            raise ConfigError(
+                f"metric {scale.id!r} has several judges ({', '.join(judge_ids)}); choose one with judge=..."
+            )
+        if judge_column not in df.columns:
+            raise ConfigError(f"judge score column {judge_column!r} is not in the ratings table")
+        jr = df[(df["rater_kind"] == "judge") & (df["rater"].astype(str) == judge_ids[0])]
+        codes = pd.Index(item_ids).get_indexer(jr["item_id"])
+        j_score[codes] = jr[judge_column].to_numpy(float)
+    out["judge_score"] = j_score
+    j_idx = nearest_level(j_score, levels)
+    out["judge_level"] = np.where(j_idx >= 0, levels[np.maximum(j_idx, 0)], np.nan)
+    out["metric"] = scale.id
+    return out
+
+
+def _consensus_level(counts: np.ndarray, mean: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Majority level per item (N,); ties: nearest to the mean, then lower; NaN without humans."""
+    top = counts.max(axis=1, keepdims=True)
+    is_mode = (counts == top) & (top > 0)
+    # Among modal levels pick the smallest distance to the mean; argmin keeps the lower on ties.
+    dist = np.where(is_mode, np.abs(levels[None, :] - np.nan_to_num(mean)[:, None]), np.inf)
+    pick = dist.argmin(axis=1)
+    return np.where(top[:, 0] > 0, levels[pick], np.nan)
+
+
+def level_counts(frame: pd.DataFrame, n_levels: int) -> np.ndarray:
+    """The ``h0..h{V-1}`` columns of an item table as an array, shape (N, V)."""
+    return frame[[f"h{j}" for j in range(n_levels)]].to_numpy(float)
+
+
+def scales_for(ratings: pd.DataFrame, registry: MetricRegistry = DEFAULT_REGISTRY) -> dict[str, MetricScale]:
+    """The declared scale of every metric in the table."""
+    return {m: registry.get(m) for m in sorted(ratings["metric"].astype(str).unique())}
