@@ -1,0 +1,262 @@
+"""System-level estimates: each evaluated system's mean native-speaker score.
+
+A few items carry human labels ``Y``; every item carries a judge score ``f``.
+Prediction-powered inference (PPI++) combines them: the judge's mean over all
+items, corrected by the average residual ``Y - lambda * f`` on the labelled
+items, with ``lambda`` tuned to minimise the variance (``lambda = 0`` is the
+human-only estimate, ``lambda = 1`` plain PPI).
+
+:func:`ppi_mean` is PPI++ for one mean with a separate unlabelled pool
+(Angelopoulos, Duchi and Zrnic, 2023): variance ``Var(Y - lambda f) / n +
+lambda^2 Var(f) / N``.
+
+:func:`system_estimates` treats the items the judge scored as the population
+whose mean human score is wanted (the usual evaluation setting: the judge
+scored every item of every system). Within a (language, metric) group, each
+system is a stratum; the labelled items of a system are assumed a random
+sample of its items. Then PPI++ is the survey difference estimator
+
+    theta_s = lambda * mean_{items of s}(f) + mean_{labelled of s}(Y - lambda f)
+
+with variance ``(1/n_s - 1/N_s) S_r^2`` (finite-population correction: once
+every item is labelled the estimate is exact). ``lambda`` and the residual
+variance ``S_r^2`` are pooled over the systems of the group, because a system
+often has only a handful of labels; intervals use Student's t with the pooled
+degrees of freedom. The same formulas with ``lambda = 0`` give the human-only
+estimate, so the two are directly comparable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from judgecal.analysis.items import check_grouping, item_table, judges_in, scales_for
+from judgecal.analysis.resample import check_confidence
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.errors import ConfigError, InputError
+
+ESTIMATORS = ("ppi", "human", "judge")
+
+
+def ppi_mean(
+    y_labelled: np.ndarray,
+    f_labelled: np.ndarray,
+    f_unlabelled: np.ndarray,
+    *,
+    confidence: float = 0.9,
+    lam: float | None = None,
+) -> dict[str, float]:
+    """PPI++ estimate of E[Y] from labelled pairs (Y, f) and an unlabelled pool of f.
+
+    y_labelled, f_labelled : shape (n,); f_unlabelled : shape (N,).
+    ``lam`` None tunes lambda = Cov(Y, f) / ((1 + n/N) Var(f)).
+    Returns estimate, se, ci_low, ci_high (normal), lam, n, N.
+    """
+    check_confidence(confidence)
+    y = np.asarray(y_labelled, dtype=float)
+    f = np.asarray(f_labelled, dtype=float)
+    fu = np.asarray(f_unlabelled, dtype=float)
+    n, big_n = len(y), len(fu)
+    if len(f) != n:
+        raise ConfigError(f"y_labelled has {n} values but f_labelled has {len(f)}")
+    if n < 2 or big_n < 2:
+        raise ConfigError(f"PPI needs at least 2 labelled and 2 unlabelled items (got {n} and {big_n})")
+    if lam is None:
+        var_pool = np.var(np.concatenate([f, fu]), ddof=1)
+        cov = np.cov(y, f, ddof=1)[0, 1]
+        # PPI++ tuning; Var(f) from all judge scores (labelled and not) is the stabler estimate.
+        lam = float(cov / ((1 + n / big_n) * var_pool)) if var_pool > 0 else 0.0
+    rect = y - lam * f
+    est = lam * fu.mean() + rect.mean()
+    se = float(np.sqrt(np.var(rect, ddof=1) / n + lam**2 * np.var(fu, ddof=1) / big_n))
+    z = sps.norm.ppf(0.5 + confidence / 2)
+    return {"estimate": float(est), "se": se, "ci_low": float(est - z * se), "ci_high": float(est + z * se),
+            "lam": float(lam), "n": n, "N": big_n}
+
+
+def stratified_estimates(
+    y: np.ndarray,
+    f: np.ndarray,
+    strata: np.ndarray,
+    labelled: np.ndarray,
+    *,
+    confidence: float = 0.9,
+    lam: float | None = None,
+) -> dict[str, np.ndarray | float]:
+    """PPI++ and human-only estimates of each stratum's mean Y over its items.
+
+    y : shape (N,), human score (ignored where not labelled)
+    f : shape (N,), judge score, known for every item
+    strata : shape (N,), integer stratum codes 0..S-1 (systems)
+    labelled : shape (N,), bool
+
+    Returns arrays of shape (S,): ``ppi``, ``ppi_se``, ``human``, ``human_se``,
+    ``judge`` (judge mean), ``n``, ``N``; scalars ``lam``, ``df_ppi``, ``df_human``,
+    ``s2_resid``, ``s2_human``, ``t_ppi``, ``t_human`` (interval multipliers).
+    """
+    check_confidence(confidence)
+    y = np.asarray(y, dtype=float)
+    f = np.asarray(f, dtype=float)
+    strata = np.asarray(strata, dtype=np.int64)
+    lab = np.asarray(labelled, dtype=bool)
+    if np.isnan(f).any():
+        raise InputError("judge scores are missing for some items of the population")
+    if np.isnan(y[lab]).any():
+        raise InputError("labelled items need a human score")
+    s = int(strata.max()) + 1 if len(strata) else 0
+    big_n = np.bincount(strata, minlength=s).astype(float)
+    n = np.bincount(strata[lab], minlength=s).astype(float)
+    ys, fs, ss = y[lab], f[lab], strata[lab]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y_bar = np.bincount(ss, weights=ys, minlength=s) / n
+        f_bar_lab = np.bincount(ss, weights=fs, minlength=s) / n
+        f_bar_all = np.bincount(strata, weights=f, minlength=s) / big_n
+    dy, df_ = ys - y_bar[ss], fs - f_bar_lab[ss]
+    sff, syf = float((df_**2).sum()), float((dy * df_).sum())
+    if lam is None:
+        # Within-stratum regression slope minimises the pooled residual variance.
+        lam = syf / sff if sff > 0 else 0.0
+    groups_with_labels = int((n > 0).sum())
+    r = ys - lam * fs
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r_bar = np.bincount(ss, weights=r, minlength=s) / n
+    df_human = len(ys) - groups_with_labels
+    df_ppi = df_human - 1
+    s2_human = float((dy**2).sum() / df_human) if df_human > 0 else np.nan
+    s2_resid = float(((r - r_bar[ss]) ** 2).sum() / df_ppi) if df_ppi > 0 else np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fpc = np.clip(1.0 / n - 1.0 / big_n, 0.0, None)
+    tail = 0.5 + confidence / 2
+    t_ppi = float(sps.t.ppf(tail, df_ppi)) if df_ppi > 0 else np.nan
+    t_human = float(sps.t.ppf(tail, df_human)) if df_human > 0 else np.nan
+    return {
+        "ppi": lam * f_bar_all + r_bar,
+        "ppi_se": np.sqrt(fpc * s2_resid),
+        "human": y_bar,
+        "human_se": np.sqrt(fpc * s2_human),
+        "judge": f_bar_all,
+        "n": n,
+        "N": big_n,
+        "lam": float(lam),
+        "df_ppi": df_ppi,
+        "df_human": df_human,
+        "s2_resid": s2_resid,
+        "s2_human": s2_human,
+        "t_ppi": t_ppi,
+        "t_human": t_human,
+    }
+
+
+def system_estimates(
+    ratings: pd.DataFrame,
+    *,
+    by: Sequence[str] = ("language", "metric"),
+    judge: str | None = None,
+    judge_column: str = "score",
+    confidence: float = 0.9,
+    registry: MetricRegistry = DEFAULT_REGISTRY,
+) -> pd.DataFrame:
+    """Each system's mean human score per group: PPI++, human-only and raw judge.
+
+    The population of a system is the items the judge scored; labelled items
+    are those with at least one human rating (their human score is the raters'
+    mean). Systems without any labelled item get no PPI or human estimate (NaN).
+
+    Returns
+    -------
+    Tidy DataFrame: the ``by`` columns, ``judge``, ``system``, ``estimator``
+    (ppi, human, judge), ``estimate``, ``ci_low``, ``ci_high``, ``se``, ``n``
+    (labelled items), ``N`` (items), ``lam``, ``ess_gain`` (how many times more
+    labels the human-only estimate would need for the PPI interval width:
+    ``S_human^2 / S_resid^2``). The judge row's interval covers item sampling
+    only, not the judge's bias.
+    """
+    check_confidence(confidence)
+    if "system" not in ratings.columns:
+        raise ConfigError("system-level estimates need a 'system' column (the evaluated model of each item)")
+    keys = check_grouping(ratings, by)
+    keys = keys if "metric" in keys else [*keys, "metric"]
+    group_keys = [k for k in keys if k != "metric"]
+    rows: list[dict] = []
+    z_tail = 0.5 + confidence / 2
+    for metric, scale in scales_for(ratings, registry).items():
+        for judge_id in judges_in(ratings[ratings["metric"] == metric], judge):
+            items = item_table(ratings, scale, judge=judge_id, judge_column=judge_column)
+            items = items[items["judge_score"].notna() & items["system"].notna()]
+            grouped = items.groupby(group_keys, dropna=False, sort=True) if group_keys else [((), items)]
+            for values, frame in grouped:
+                values = values if isinstance(values, tuple) else (values,)
+                base = dict(zip(group_keys, values, strict=True)) | {"metric": metric, "judge": judge_id}
+                codes, systems = pd.factorize(frame["system"], sort=True)
+                labelled = frame["n_humans"].to_numpy() > 0
+                res = stratified_estimates(frame["human_mean"].to_numpy(float), frame["judge_score"].to_numpy(float),
+                                           codes, labelled, confidence=confidence)
+                gain = res["s2_human"] / res["s2_resid"] if res["s2_resid"] and res["s2_resid"] > 0 else np.nan
+                f_all = frame["judge_score"].to_numpy(float)
+                for k, system in enumerate(systems):
+                    fk = f_all[codes == k]
+                    se_j = float(np.std(fk, ddof=1) / np.sqrt(len(fk))) if len(fk) > 1 else np.nan
+                    t_j = float(sps.t.ppf(z_tail, len(fk) - 1)) if len(fk) > 1 else np.nan
+                    for name, est, se, t in (
+                        ("ppi", res["ppi"][k], res["ppi_se"][k], res["t_ppi"]),
+                        ("human", res["human"][k], res["human_se"][k], res["t_human"]),
+                        ("judge", res["judge"][k], se_j, t_j),
+                    ):
+                        rows.append(base | {
+                            "system": system, "estimator": name, "estimate": float(est),
+                            "ci_low": float(est - t * se), "ci_high": float(est + t * se), "se": float(se),
+                            "n": int(res["n"][k]), "N": int(res["N"][k]),
+                            "lam": res["lam"] if name == "ppi" else np.nan,
+                            "ess_gain": gain if name == "ppi" else np.nan,
+                            "higher_is_better": scale.higher_is_better,
+                        })
+    return pd.DataFrame(rows, columns=[*keys, "judge", "system", "estimator", "estimate", "ci_low", "ci_high", "se",
+                                       "n", "N", "lam", "ess_gain", "higher_is_better"])
+
+
+def rank_systems(
+    estimates: pd.DataFrame,
+    *,
+    estimator: str = "ppi",
+    confidence: float = 0.9,
+    n_draws: int = 4000,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Rankings with uncertainty from :func:`system_estimates` output.
+
+    Draws each system's mean from a normal with its estimate and standard error
+    (independently), ranks every draw (1 = best, respecting the metric's
+    polarity), and reports the central ``confidence`` range of each system's rank
+    and the share of draws in which it ranks first.
+
+    Returns the group columns with ``system``, ``estimate``, ``rank``,
+    ``rank_low``, ``rank_high``, ``p_best``.
+    """
+    if estimator not in ESTIMATORS:
+        raise ConfigError(f"estimator must be one of {ESTIMATORS}, not {estimator!r}")
+    check_confidence(confidence)
+    est = estimates[(estimates["estimator"] == estimator) & estimates["estimate"].notna()]
+    group_cols = [c for c in est.columns if c in ("language", "script", "task", "metric", "judge")]
+    rng = np.random.default_rng(random_state)
+    out = []
+    for _, g in est.groupby(group_cols, dropna=False, sort=True):
+        sign = 1.0 if bool(g["higher_is_better"].iloc[0]) else -1.0
+        mu = sign * g["estimate"].to_numpy(float)
+        se = np.nan_to_num(g["se"].to_numpy(float), nan=0.0)
+        draws = mu[None, :] + se[None, :] * rng.standard_normal((n_draws, len(g)))
+        # rank 1 = largest (best after the polarity sign); ties get distinct ranks at random.
+        ranks = (-draws).argsort(axis=1).argsort(axis=1) + 1
+        tail = (1 - confidence) / 2
+        point = (-mu).argsort().argsort() + 1
+        frame = g[group_cols + ["system", "estimate"]].copy()
+        frame["rank"] = point
+        frame["rank_low"] = np.quantile(ranks, tail, axis=0, method="lower").astype(int)
+        frame["rank_high"] = np.quantile(ranks, 1 - tail, axis=0, method="higher").astype(int)
+        frame["p_best"] = (ranks == 1).mean(axis=0)
+        out.append(frame.sort_values("rank"))
+    cols = [*group_cols, "system", "estimate", "rank", "rank_low", "rank_high", "p_best"]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)
