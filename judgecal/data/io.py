@@ -82,12 +82,24 @@ class ColumnMapping:
             raise ConfigError(f"mapping file {path} does not exist") from exc
         except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"mapping file {path} cannot be parsed: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"mapping file {path}: expected tables/objects columns, constants, wide, wide_text")
         unknown = set(data) - {"columns", "constants", "wide", "wide_text"}
         if unknown:
             raise ConfigError(f"mapping file {path}: unknown section(s) {sorted(unknown)}")
         for key in data:
             if not isinstance(data[key], dict):
                 raise ConfigError(f"mapping file {path}: [{key}] must be a table of name = value")
+            for name, value in data[key].items():
+                names = value if key == "columns" and isinstance(value, list) else [value]
+                ok = (
+                    isinstance(value, (str, int, float, bool))
+                    if key == "constants"
+                    else bool(names) and all(isinstance(v, str) and v for v in names)
+                )
+                if not ok:
+                    want = "a value" if key == "constants" else "a column name" + (" or a list of them" if key == "columns" else "")
+                    raise ConfigError(f"mapping file {path}: [{key}] {name} must be {want}, got {value!r}")
         return cls(**{k: dict(v) for k, v in data.items()})
 
     @classmethod
@@ -181,24 +193,34 @@ def _read_delimited(text: str, source: str, sep: str) -> tuple[pd.DataFrame, np.
     import io
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    # Row numbers are the file line each record starts on, so that problems point
+    # at the right line even after blank lines or quoted fields spanning lines.
+    records, starts = [], []
     try:
-        records = list(reader)
+        while True:
+            start = reader.line_num + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            if record:  # blank lines carry no record
+                records.append(record)
+                starts.append(start)
     except csv.Error as exc:
         raise InputError(Problem(f"malformed {'TSV' if sep == chr(9) else 'CSV'}: {exc}", file=source, row=reader.line_num), summary="cannot read input") from exc
-    records = [r for r in records if r]  # blank lines carry no record
     header, body = records[0], records[1:]
     problems = []
     if len(set(header)) != len(header) or any(not h.strip() for h in header):
         dupes = sorted({h for h in header if header.count(h) > 1 or not h.strip()})
-        problems.append(Problem("header has empty or repeated column names", file=source, row=1, value=dupes))
-    for i, rec in enumerate(body, start=2):
+        problems.append(Problem("header has empty or repeated column names", file=source, row=starts[0], value=dupes))
+    for line, rec in zip(starts[1:], body, strict=True):
         if len(rec) != len(header):
-            problems.append(Problem(f"has {len(rec)} fields, the header has {len(header)}", file=source, row=i))
+            problems.append(Problem(f"has {len(rec)} fields, the header has {len(header)}", file=source, row=line))
     if problems:
         raise InputError(problems, summary=f"{source} is not a well-formed table")
     df = pd.DataFrame(body, columns=header, dtype=object)
     df = df.replace({"": None})
-    return df, np.arange(2, len(df) + 2)
+    return df, np.asarray(starts[1:], dtype=int)
 
 
 def _read_jsonl(text: str, source: str) -> tuple[pd.DataFrame, np.ndarray]:

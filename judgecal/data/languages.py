@@ -7,6 +7,7 @@ language names (``hindi``, ``Punjabi``, ``odia``).
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 import langcodes
@@ -30,6 +31,10 @@ def normalize_language(value: str) -> str:
     text = str(value).strip()
     if not text:
         raise UnknownLanguage("empty language")
+    # langcodes' name index crashes (UnicodeDecodeError, SystemError) on NUL and
+    # lone surrogates; no tag or language name contains control characters.
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in text):
+        raise UnknownLanguage(f"{text!r} contains control characters; not a language tag or name")
     candidate = text.replace("_", "-")
     try:
         tag = langcodes.standardize_tag(candidate)

@@ -98,8 +98,12 @@ def normalize_ratings(
     problems: list[Problem] = []
     reasons = np.full(n, "", dtype=object)
 
+    odd_cells: dict[str, np.ndarray] = {}  # column -> cells already reported as not one value
+
     def flag(mask: np.ndarray, column: str, message: str, values) -> None:
         nonlocal bad
+        if column in odd_cells:
+            mask = mask & ~odd_cells[column]
         idx = np.flatnonzero(mask)
         if not len(idx):
             return
@@ -108,6 +112,18 @@ def normalize_ratings(
             problems.append(Problem(message, file=source, row=int(rows[i]), column=column, value=vals[i]))
             reasons[i] = reasons[i] + ("; " if reasons[i] else "") + f"{column}: {message}"
         bad |= mask
+
+    # A cell holding a list, an object or undecodable bytes (nested JSON, Parquet
+    # list or binary columns) is not one label or score: report it once, here,
+    # and blank it so the checks below neither crash on it nor report it again.
+    for col in (*REQUIRED, "task"):
+        if col in out.columns and out[col].dtype == object and _may_hold_containers(out[col]):
+            values = out[col].map(_decode_bytes)
+            odd = values.map(_not_one_value).to_numpy(dtype=bool)
+            if odd.any():
+                flag(odd, col, "expected a single value, not a list, object or non-UTF-8 bytes", out[col])
+                odd_cells[col] = odd
+            out[col] = values.where(~odd, None)
 
     for col in ("item_id", "rater"):
         values = out[col]
@@ -191,7 +207,53 @@ def _normalize_metrics_and_scores(out: pd.DataFrame, metrics: MetricRegistry, fl
         for mid, lv in levels.items():
             mask = off & (metric == mid).to_numpy()
             flag(mask, "score", f"not on the {mid} scale {tuple(f'{x:g}' for x in lv)}", raw)
+    # true/false means 1/0 only on a 0/1 scale; on any other scale it would be a
+    # silent guess (is True the top level of 0-2? of 1-5?).
+    boolean = _boolean_like(raw)
+    if boolean.any():
+        for mid in pd.unique(metric[boolean].dropna()):
+            lv = metrics.get(mid).levels
+            if lv != (0.0, 1.0):
+                mask = boolean & (metric == mid).to_numpy()
+                flag(mask, "score", f"true/false is only a score on 0/1 scales; {mid} has levels {tuple(f'{x:g}' for x in lv)}", raw)
     out["score"] = score
+
+
+def _decode_bytes(value: object) -> object:
+    """UTF-8 bytes (Parquet binary columns) as text; other values unchanged."""
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    return value
+
+
+# infer_dtype kinds (fast, in C) that cannot hold lists, dicts or bytes.
+_PLAIN_KINDS = {"string", "empty", "integer", "floating", "mixed-integer-float", "boolean", "decimal",
+                "complex", "datetime", "datetime64", "date", "time", "timedelta", "timedelta64", "period"}
+
+
+def _may_hold_containers(values: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(values, skipna=True) not in _PLAIN_KINDS
+
+
+def _not_one_value(value: object) -> bool:
+    return isinstance(value, (list, tuple, dict, set, np.ndarray, bytes, bytearray))
+
+
+def _boolean_like(raw: pd.Series) -> np.ndarray:
+    """Mask, shape (n,): which cells are booleans or true/false words."""
+    if pd.api.types.is_bool_dtype(raw):
+        return np.ones(len(raw), dtype=bool)
+    if pd.api.types.is_numeric_dtype(raw):
+        return np.zeros(len(raw), dtype=bool)
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+        is_bool = np.zeros(len(raw), dtype=bool)
+    else:
+        is_bool = raw.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+    lower = raw.astype("string").str.strip().str.lower()
+    return is_bool | lower.isin(_TRUE | _FALSE).fillna(False).to_numpy(dtype=bool)
 
 
 def _to_number(raw: pd.Series) -> pd.Series:

@@ -75,8 +75,12 @@ def fetch_pariksha(
         partial = target.with_name(target.name + ".part")
         try:
             with urllib.request.urlopen(base + rel, timeout=timeout) as response, partial.open("wb") as out:
+                written = 0
                 while block := response.read(1 << 20):
                     out.write(block)
+                    written += len(block)
+                    if written > size:  # longer than the pinned file: stop, the check below fails
+                        break
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             partial.unlink(missing_ok=True)
             raise DatasetError(f"could not download {base + rel}: {exc}") from exc
