@@ -1,0 +1,1 @@
+"""The Streamlit dashboard app (installed as ``judgecal.app``); entry file: main.py."""

@@ -1,0 +1,1 @@
+"""Dashboard pages, one file each (layout only)."""

@@ -1,0 +1,54 @@
+"""Agreement: human-human (the ceiling) vs judge-human per language, with intervals."""
+
+import altair as alt
+import streamlit as st
+
+from judgecal.dashboard import session, shaping
+
+STATISTICS = ("alpha", "kappa", "spearman", "kendall", "percent_agreement", "weighted_f1")
+COMPARISONS = {
+    "human-human": "humans with each other (ceiling)",
+    "judge+humans": "judge as one more rater",
+    "judge-consensus": "judge vs the humans' consensus",
+}
+
+
+def body(ctx: session.Context) -> None:
+    statistic = st.selectbox("Statistic", STATISTICS, key=session.persist("agreement_statistic", "alpha"))
+    agreement = session.compute(ctx, "agreement", confidence=ctx.confidence, n_resamples=ctx.n_resamples)
+    rows = agreement[agreement["statistic"] == statistic]
+    if statistic != "alpha":
+        st.caption(f"{statistic} compares the judge with the humans' consensus; the human ceiling is "
+                   "Krippendorff's alpha among the humans.")
+        rows = agreement[(agreement["statistic"] == statistic)
+                         | ((agreement["comparison"] == "human-human") & (agreement["statistic"] == "alpha"))]
+    rows = rows.assign(comparison_text=rows["comparison"].map(COMPARISONS))
+    for metric in sorted(rows["metric"].unique()):
+        m = rows[rows["metric"] == metric]
+        st.subheader(f"Metric {metric}")
+        points = alt.Chart(m).mark_point(filled=True, size=60).encode(
+            x=alt.X("estimate:Q", title=statistic),
+            y=alt.Y("language:N", title="language"),
+            color=alt.Color("comparison_text:N", title="comparison"),
+            yOffset="comparison_text:N",
+            tooltip=["language", "script", "comparison", "statistic", "estimate", "ci_low", "ci_high", "n",
+                     "human_levels", "judge_levels"],
+        )
+        rules = alt.Chart(m).mark_rule().encode(x="ci_low:Q", x2="ci_high:Q", y="language:N",
+                                                yOffset="comparison_text:N", color="comparison_text:N")
+        st.altair_chart((rules + points).properties(height=max(160, 36 * m["language"].nunique())),
+                        width="stretch")
+        table = m.assign(value=[shaping.ci_text(e, lo, hi) for e, lo, hi in
+                                zip(m["estimate"], m["ci_low"], m["ci_high"], strict=True)])
+        table = table.pivot_table(index=["language", "script"], columns="comparison", values="value",
+                                  aggfunc="first").reset_index()
+        table.columns.name = None
+        levels = m[m["comparison"] != "human-human"].drop_duplicates(["language", "script"])
+        table = table.merge(levels[["language", "script", "human_levels", "judge_levels"]],
+                            on=["language", "script"], how="left")
+        st.dataframe(table, hide_index=True)
+    st.caption("Level shares next to the statistics: kappa is hard to read when one level dominates.")
+
+
+session.show_page("Agreement", body,
+                  caption="Native speakers among themselves set the ceiling; how close does the judge come?")

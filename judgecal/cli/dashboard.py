@@ -1,0 +1,25 @@
+"""judgecal dashboard RATINGS: the Streamlit dashboard on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "open the calibration dashboard (Streamlit) for a ratings file or PARIKSHA folder"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ratings", nargs="?",
+                        help="ratings file (csv, tsv, jsonl, json, parquet) or a PARIKSHA release folder; "
+                             "without it, upload a file from the browser")
+    parser.add_argument("--calibrator", metavar="FILE", help="fitted calibrator (JSON from `judgecal calibrate`)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to serve on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
+    parser.add_argument("--repair", action="store_true",
+                        help="PARIKSHA folders: reassign rows whose prompt ids belong to another language")
+
+
+def run(args: argparse.Namespace) -> int:
+    from judgecal.dashboard.launch import run_dashboard
+
+    return run_dashboard(args.ratings, args.calibrator, host=args.host, port=args.port, repair=args.repair)

@@ -1,0 +1,118 @@
+"""Starting the dashboard: find the app's entry file and run ``streamlit run`` on it.
+
+The app lives in ``app/`` in a checkout and is installed as the package
+``judgecal.app``; :func:`app_path` finds it through :mod:`importlib.resources`
+either way. What to show is handed to the app through environment variables
+(see :data:`ENV_RATINGS`), which the app reads on every run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+from judgecal.errors import ConfigError, MissingDependencyError
+
+ENV_RATINGS = "JUDGECAL_DASHBOARD_RATINGS"
+ENV_CALIBRATOR = "JUDGECAL_DASHBOARD_CALIBRATOR"
+ENV_REPAIR = "JUDGECAL_DASHBOARD_REPAIR"
+ENTRY = "main.py"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8501
+
+
+def app_path() -> Path:
+    """Path of the app's entry script (``judgecal/app/main.py`` when installed)."""
+    try:
+        entry = resources.files("judgecal.app").joinpath(ENTRY)
+    except ModuleNotFoundError as exc:  # a broken install without the app package
+        raise ConfigError("the dashboard app (package judgecal.app) is not installed with judgecal") from exc
+    path = Path(str(entry))
+    if not path.is_file():
+        raise ConfigError(f"the dashboard app's entry file is missing: {path}")
+    return path
+
+
+def streamlit_command(
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    python: str | None = None,
+    extra: list[str] | None = None,
+) -> list[str]:
+    """The ``python -m streamlit run`` command line serving the app on ``host:port``.
+
+    Headless (no browser is opened by Streamlit itself), no usage statistics,
+    no file watcher, and error details hidden from the page: the app shows
+    its own readable messages, tracebacks go to the terminal only.
+    """
+    if not 0 < int(port) < 65536:
+        raise ConfigError(f"port must be between 1 and 65535, not {port}")
+    return [
+        python or sys.executable, "-m", "streamlit", "run", str(app_path()),
+        "--server.address", host,
+        "--server.port", str(int(port)),
+        "--server.headless", "true",
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+        "--client.showErrorDetails", "none",
+        "--client.toolbarMode", "minimal",
+        "--global.developmentMode", "false",
+        *(extra or []),
+    ]
+
+
+def dashboard_env(ratings: str | os.PathLike | None, calibrator: str | os.PathLike | None = None,
+                  *, repair: bool = False, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for the Streamlit process: ``base`` (default os.environ) plus what to show."""
+    env = dict(os.environ if base is None else base)
+    for key, value in ((ENV_RATINGS, ratings), (ENV_CALIBRATOR, calibrator)):
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = str(Path(value).expanduser().resolve())
+    env[ENV_REPAIR] = "1" if repair else "0"
+    env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    return env
+
+
+def check_streamlit() -> None:
+    """Raise :class:`MissingDependencyError` with the install hint when Streamlit is absent."""
+    import importlib.util
+
+    for package in ("streamlit", "altair"):
+        if importlib.util.find_spec(package) is None:
+            raise MissingDependencyError(package, "dashboard", "the dashboard")
+
+
+def run_dashboard(
+    ratings: str | os.PathLike | None,
+    calibrator: str | os.PathLike | None = None,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    repair: bool = False,
+) -> int:
+    """Serve the dashboard until interrupted; returns Streamlit's exit code.
+
+    ``judgecal demo`` and the ``judgecal dashboard`` command call this.
+    """
+    check_streamlit()
+    for label, value in (("ratings", ratings), ("calibrator", calibrator)):
+        if value is not None and not Path(value).expanduser().exists():
+            raise ConfigError(f"{label} path does not exist: {value}")
+    cmd = streamlit_command(host=host, port=port)
+    print(f"judgecal dashboard: serving on http://{host}:{int(port)}  (Ctrl+C stops it)", flush=True)
+    proc = subprocess.Popen(cmd, env=dashboard_env(ratings, calibrator, repair=repair))
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            return proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()

@@ -1,0 +1,328 @@
+"""The Streamlit side of the dashboard: caches, session state, sidebar, error guards.
+
+The router (``app/main.py``) calls :func:`prepare` on every run: it loads the
+ratings (from the command line's file or an upload, cached), draws the
+sidebar filters and stores a :class:`Context` for the page. Pages call
+:func:`show_page` with a function that lays the page out; it catches every
+error and shows a readable message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from judgecal.dashboard import results
+from judgecal.dashboard.filters import FILTERS, Filters, apply_filters, filter_options, keep_known
+from judgecal.dashboard.launch import ENV_CALIBRATOR, ENV_RATINGS, ENV_REPAIR
+from judgecal.dashboard.sources import (
+    SourceError,
+    content_digest,
+    read_calibrator_source,
+    read_ratings_source,
+    read_uploaded_calibrator,
+    read_uploaded_ratings,
+    source_ref,
+)
+from judgecal.errors import JudgecalError
+
+log = logging.getLogger("judgecal.dashboard")
+
+CTX_KEY = "judgecal_context"
+UPLOAD_RATINGS_KEY = "judgecal_uploaded_ratings"      # (name, bytes)
+UPLOAD_CALIBRATOR_KEY = "judgecal_uploaded_calibrator"  # (name, bytes)
+FILTER_PREFIX = "judgecal_filter_"
+CONFIDENCE_KEY = "judgecal_confidence"
+RESAMPLES_KEY = "judgecal_resamples"
+
+
+@dataclass
+class Context:
+    """What a page works with during one run of the app."""
+
+    ratings: pd.DataFrame | None          # every loaded row (None: nothing loaded)
+    view: pd.DataFrame | None             # the rows the filters allow
+    filters: Filters = field(default_factory=Filters)
+    data_key: tuple = ()                  # identity of the loaded data, for caches
+    source_label: str = ""
+    load_error: str | None = None
+    calibrator: object | None = None
+    calibrator_label: str = ""
+    calibrator_error: str | None = None
+    confidence: float = 0.95
+    n_resamples: int = 500
+    dropped_filters: dict = field(default_factory=dict)
+
+
+# --- loading (cached) -------------------------------------------------------------
+
+# The ratings table is shared, not copied: st.cache_resource hands every run the
+# same DataFrame, where st.cache_data would unpickle a fresh copy of up to a
+# million rows on every rerun. Nothing in judgecal mutates its input tables.
+@st.cache_resource(max_entries=4, show_spinner="Reading the ratings...")
+def _ratings_from_path(path: str, stamp: str, repair: bool) -> pd.DataFrame:
+    return read_ratings_source(path, repair=repair)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the uploaded ratings...")
+def _ratings_from_upload(name: str, digest: str, _data: bytes) -> pd.DataFrame:
+    return read_uploaded_ratings(name, _data)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _calibrator_from_path(path: str, stamp: str):
+    return read_calibrator_source(path)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _calibrator_from_upload(name: str, digest: str, _data: bytes):
+    return read_uploaded_calibrator(name, _data)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _cached_result(name: str, data_key: tuple, filter_key: tuple, params: tuple, _frame: pd.DataFrame):
+    return getattr(results, name)(_frame, **dict(params))
+
+
+def compute(ctx: Context, name: str, frame: pd.DataFrame | None = None, **params):
+    """``results.<name>(view, **params)``, cached per data, filters and parameters.
+
+    ``frame`` replaces the filtered view (e.g. one page's narrower selection);
+    its identity must then be part of ``params`` (pass ``tag=...``): the cache
+    does not hash frames.
+    """
+    tag = params.pop("tag", None)
+    key_params = tuple(sorted(params.items())) + ((("tag", tag),) if tag is not None else ())
+    with st.spinner(f"Computing {name.replace('_', ' ')}..."):
+        return _cached_result(name, ctx.data_key, ctx.filters.key(), key_params,
+                              ctx.view if frame is None else frame)
+
+
+def _load_ratings() -> tuple[pd.DataFrame | None, tuple, str, str | None]:
+    """(table, data key, label, error) from an upload, else the command line's path."""
+    upload = st.session_state.get(UPLOAD_RATINGS_KEY)
+    if upload is not None:
+        name, data = upload
+        digest = content_digest(data)
+        try:
+            return _ratings_from_upload(name, digest, data), ("upload", name, digest), f"uploaded file {name}", None
+        except SourceError as exc:
+            return None, (), f"uploaded file {name}", str(exc)
+    path = os.environ.get(ENV_RATINGS)
+    if not path:
+        return None, (), "", None
+    repair = os.environ.get(ENV_REPAIR, "0") == "1"
+    try:
+        ref = source_ref(path, repair=repair)
+        table = _ratings_from_path(ref.path, ref.stamp, ref.repair)
+        return table, ("path", ref.path, ref.stamp, ref.repair), path, None
+    except SourceError as exc:
+        return None, (), path, str(exc)
+
+
+def _load_calibrator() -> tuple[object | None, str, str | None]:
+    upload = st.session_state.get(UPLOAD_CALIBRATOR_KEY)
+    try:
+        if upload is not None:
+            name, data = upload
+            return _calibrator_from_upload(name, content_digest(data), data), f"uploaded file {name}", None
+        path = os.environ.get(ENV_CALIBRATOR)
+        if not path:
+            return None, "", None
+        ref = source_ref(path)
+        return _calibrator_from_path(ref.path, ref.stamp), path, None
+    except SourceError as exc:
+        label = f"uploaded file {upload[0]}" if upload is not None else os.environ.get(ENV_CALIBRATOR, "")
+        return None, label, str(exc)
+
+
+# --- sidebar ----------------------------------------------------------------------
+
+def _filter_widgets(ratings: pd.DataFrame) -> tuple[Filters, dict]:
+    """Multiselects for every filter the data supports; their keys keep the choice across pages."""
+    options = filter_options(ratings)
+    chosen = {name: tuple(st.session_state.get(FILTER_PREFIX + name) or ()) for name in FILTERS}
+    cleaned, dropped = keep_known(Filters({k: v for k, v in chosen.items() if v}), options)
+    for name in FILTERS:
+        key = FILTER_PREFIX + name
+        if name not in options:
+            st.session_state.pop(key, None)
+            continue
+        # Re-assigning the value keeps it when another page is shown and removes
+        # values the current data does not have (after loading another file).
+        st.session_state[key] = list(cleaned.values(name))
+        st.multiselect(FILTERS[name][1], options[name], key=key, placeholder=f"all {len(options[name])}")
+    return cleaned, dropped
+
+
+def _clear_filters() -> None:
+    for name in FILTERS:
+        st.session_state[FILTER_PREFIX + name] = []
+
+
+def _sidebar(ratings: pd.DataFrame | None) -> tuple[Filters, dict, float, int]:
+    with st.sidebar:
+        st.subheader("Filters")
+        if ratings is None:
+            st.caption("Load ratings on the Data page to filter them.")
+            filters, dropped = Filters(), {}
+        else:
+            filters, dropped = _filter_widgets(ratings)
+            st.button("Clear filters", key="judgecal_clear_filters", disabled=not filters.active,
+                      on_click=_clear_filters)
+        st.subheader("Intervals")
+        st.session_state.setdefault(CONFIDENCE_KEY, 0.95)
+        st.session_state.setdefault(RESAMPLES_KEY, 500)
+        st.session_state[CONFIDENCE_KEY] = st.session_state[CONFIDENCE_KEY]
+        st.session_state[RESAMPLES_KEY] = st.session_state[RESAMPLES_KEY]
+        confidence = st.select_slider("Confidence level", options=[0.8, 0.9, 0.95, 0.99], key=CONFIDENCE_KEY)
+        resamples = st.select_slider("Bootstrap resamples", options=[200, 500, 1000, 2000], key=RESAMPLES_KEY)
+    return filters, dropped, float(confidence), int(resamples)
+
+
+def prepare() -> Context:
+    """Load data, draw the sidebar and store this run's :class:`Context`."""
+    ratings, data_key, label, error = _load_ratings()
+    calibrator, cal_label, cal_error = _load_calibrator()
+    filters, dropped, confidence, resamples = _sidebar(ratings)
+    view = None if ratings is None else apply_filters(ratings, filters)
+    ctx = Context(ratings=ratings, view=view, filters=filters, data_key=data_key, source_label=label,
+                  load_error=error, calibrator=calibrator, calibrator_label=cal_label, calibrator_error=cal_error,
+                  confidence=confidence, n_resamples=resamples, dropped_filters=dropped)
+    st.session_state[CTX_KEY] = ctx
+    return ctx
+
+
+def context() -> Context:
+    ctx = st.session_state.get(CTX_KEY)
+    if ctx is None:  # a page opened without the router (should not happen): load now
+        ctx = prepare()
+    return ctx
+
+
+# --- page guard -------------------------------------------------------------------
+
+def show_page(title: str | None, body: Callable[[Context], None], *, caption: str | None = None,
+              needs_judge: bool = True, needs_humans: bool = True) -> None:
+    """Lay out one page: title, checks that there is something to show, then ``body(ctx)``.
+
+    Errors never reach the page as tracebacks: judgecal's own errors and
+    :class:`~judgecal.dashboard.results.NotAvailable` are shown as messages;
+    anything else as a short message naming the page (details go to the log).
+    """
+    if title:
+        st.title(title)
+    if caption:
+        st.caption(caption)
+    ctx = context()
+    if ctx.load_error:
+        st.error(f"The ratings could not be loaded from {ctx.source_label}:\n\n{_as_markdown_list(ctx.load_error)}")
+        st.info("Upload a ratings file on the Data page, or restart `judgecal dashboard` with another file.")
+        return
+    if ctx.ratings is None:
+        st.info("No ratings loaded yet. Upload a ratings file on the Data page, or start "
+                "`judgecal dashboard RATINGS`.")
+        return
+    if ctx.dropped_filters:
+        gone = "; ".join(f"{FILTERS[k][1].lower()}: {', '.join(v)}" for k, v in ctx.dropped_filters.items())
+        st.warning(f"Some filter values are not in the loaded data and were cleared ({gone}).")
+    if ctx.view is None or ctx.view.empty:
+        st.warning(f"No ratings match the filters ({ctx.filters.describe()}). "
+                   "Widen the selection in the sidebar.")
+        return
+    missing = []
+    if needs_judge and not results.has_judge(ctx.view):
+        missing.append("judge")
+    if needs_humans and not results.has_humans(ctx.view):
+        missing.append("human")
+    if missing:
+        st.warning(f"The selection ({ctx.filters.describe()}) has no {' or '.join(missing)} ratings; "
+                   "this page compares judge and human ratings.")
+        return
+    try:
+        body(ctx)
+    except results.NotAvailable as exc:
+        st.info(str(exc))
+    except JudgecalError as exc:
+        st.error(_as_markdown_list(str(exc)))
+    except Exception as exc:  # a bug: say so plainly, keep the traceback off the page
+        log.error("dashboard page %r failed:\n%s", title, traceback.format_exc())
+        st.error(f"Something went wrong on the {title or 'this'} page ({type(exc).__name__}: {exc}). "
+                 "The details are in the terminal running `judgecal dashboard`.")
+
+
+def not_available(what: str) -> None:
+    st.info(f"not available: {what}")
+
+
+def _as_markdown_list(text: str) -> str:
+    """Keep a multi-line error readable in Markdown (one problem per line)."""
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
+    return "  \n".join(ln.replace("*", r"\*").replace("_", r"\_") for ln in lines)
+
+
+def persist(key: str, default):
+    """Keep a page widget's value when another page is shown (pass ``key`` to the widget).
+
+    Streamlit forgets a widget's state when a run does not draw it; copying the
+    value into itself before drawing keeps it.
+    """
+    st.session_state[key] = st.session_state.get(key, default)
+    return key
+
+
+# --- uploads ----------------------------------------------------------------------
+
+UPLOAD_ERROR_KEY = "judgecal_upload_error"
+RATINGS_WIDGET = "judgecal_ratings_uploader"
+CALIBRATOR_WIDGET = "judgecal_calibrator_uploader"
+
+
+def on_ratings_upload() -> None:
+    """Callback of the ratings uploader: load the file now; keep the current data if it is bad."""
+    up = st.session_state.get(RATINGS_WIDGET)
+    st.session_state.pop(UPLOAD_ERROR_KEY, None)
+    if up is None:
+        return
+    data = up.getvalue()
+    try:
+        _ratings_from_upload(up.name, content_digest(data), data)
+    except SourceError as exc:
+        st.session_state[UPLOAD_ERROR_KEY] = ("ratings", up.name, str(exc))
+        return
+    st.session_state[UPLOAD_RATINGS_KEY] = (up.name, data)
+
+
+def on_calibrator_upload() -> None:
+    """Callback of the calibrator uploader: load it now; keep the current one if it is bad."""
+    up = st.session_state.get(CALIBRATOR_WIDGET)
+    st.session_state.pop(UPLOAD_ERROR_KEY, None)
+    if up is None:
+        return
+    data = up.getvalue()
+    try:
+        _calibrator_from_upload(up.name, content_digest(data), data)
+    except SourceError as exc:
+        st.session_state[UPLOAD_ERROR_KEY] = ("calibrator", up.name, str(exc))
+        return
+    st.session_state[UPLOAD_CALIBRATOR_KEY] = (up.name, data)
+
+
+def forget_uploads() -> None:
+    for key in (UPLOAD_RATINGS_KEY, UPLOAD_CALIBRATOR_KEY, UPLOAD_ERROR_KEY):
+        st.session_state.pop(key, None)
+
+
+def upload_error() -> tuple[str, str, str] | None:
+    """(kind, file name, message) of the last rejected upload, if any."""
+    return st.session_state.get(UPLOAD_ERROR_KEY)
+
+
+def as_markdown(text: str) -> str:
+    return _as_markdown_list(text)

@@ -1,0 +1,143 @@
+"""Arranging analysis results for display: selecting, pivoting, sorting, formatting.
+
+No statistics here: every number shown is a value from an analysis table,
+only picked, reordered or turned into text and colours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+JUDGE_COMPARISONS = ("judge-consensus", "judge+humans")
+
+
+def ci_text(estimate: float, low: float, high: float, digits: int = 2) -> str:
+    """``0.42 [0.30, 0.55]``; ``n/a`` for a missing estimate, no bracket for a missing interval."""
+    if estimate is None or not np.isfinite(estimate):
+        return "n/a"
+    head = f"{estimate:.{digits}f}"
+    if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
+        return head
+    return f"{head} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def signed_ci_text(estimate: float, low: float, high: float, digits: int = 2) -> str:
+    """Like :func:`ci_text` with an explicit sign on the estimate (for biases)."""
+    if estimate is None or not np.isfinite(estimate):
+        return "n/a"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{estimate:+.{digits}f}"
+    return f"{estimate:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
+def pick_agreement(agreement: pd.DataFrame, statistic: str, comparison: str = "judge-consensus") -> pd.DataFrame:
+    """Rows of an agreement table for one statistic and comparison."""
+    return agreement[(agreement["statistic"] == statistic) & (agreement["comparison"] == comparison)]
+
+
+def overview_matrix(
+    agreement: pd.DataFrame,
+    bias: pd.DataFrame,
+    *,
+    statistic: str = "alpha",
+    comparison: str = "judge-consensus",
+    rows: Sequence[str] = ("language", "script"),
+) -> pd.DataFrame:
+    """One row per (language, script, judge) and metric: agreement and bias with intervals, worst first.
+
+    Returns a long frame with the ``rows`` columns, ``judge``, ``metric``,
+    ``agreement``, ``agreement_ci`` (text), ``bias``, ``bias_ci`` (text),
+    ``n``, ``human_ceiling`` (human-human value of the same statistic, when the
+    table has it), and ``order`` (rank of the row's group, worst agreement first).
+    """
+    keys = [*rows, "metric"]
+    a = pick_agreement(agreement, statistic, comparison)
+    a = a[[*keys, "judge", "estimate", "ci_low", "ci_high", "n"]].rename(
+        columns={"estimate": "agreement", "ci_low": "agreement_low", "ci_high": "agreement_high"})
+    ceiling = pick_agreement(agreement, statistic, "human-human")[[*keys, "estimate"]].rename(
+        columns={"estimate": "human_ceiling"})
+    b = bias[bias["subset"] == "all"][[*keys, "judge", "estimate", "ci_low", "ci_high"]].rename(
+        columns={"estimate": "bias", "ci_low": "bias_low", "ci_high": "bias_high"})
+    out = a.merge(b, on=[*keys, "judge"], how="outer").merge(ceiling, on=keys, how="left")
+    out["agreement_ci"] = [ci_text(e, lo, hi) for e, lo, hi in
+                           zip(out["agreement"], out["agreement_low"], out["agreement_high"], strict=True)]
+    out["bias_ci"] = [signed_ci_text(e, lo, hi) for e, lo, hi in
+                      zip(out["bias"], out["bias_low"], out["bias_high"], strict=True)]
+    # Worst first: a group's rank is its lowest agreement over metrics (a
+    # language that fails on one metric is a problem even if fine on others).
+    worst = out.groupby([*rows, "judge"], dropna=False)["agreement"].min().sort_values(na_position="first")
+    order = {key: i for i, key in enumerate(worst.index)}
+    out["order"] = [order[tuple(k)] for k in out[[*rows, "judge"]].itertuples(index=False)]
+    return out.sort_values(["order", "metric"]).reset_index(drop=True)
+
+
+def overview_wide(matrix: pd.DataFrame, rows: Sequence[str] = ("language", "script")) -> pd.DataFrame:
+    """:func:`overview_matrix` as one row per group with ``<metric> agreement`` / ``<metric> bias`` columns."""
+    idx = [*rows, "judge"]
+    parts = []
+    for metric in sorted(matrix["metric"].unique()):
+        m = matrix[matrix["metric"] == metric].set_index(idx)
+        parts.append(pd.DataFrame({
+            f"{metric} agreement": m["agreement"],
+            f"{metric} agreement CI": m["agreement_ci"],
+            f"{metric} bias": m["bias"],
+            f"{metric} bias CI": m["bias_ci"],
+        }))
+    wide = pd.concat(parts, axis=1)
+    order = matrix.drop_duplicates(idx).set_index(idx)["order"]
+    wide = wide.loc[order.sort_values().index]
+    return wide.reset_index()
+
+
+def agreement_colour(value: float) -> str:
+    """CSS background for an agreement value: red below 0.2, amber to 0.6, green above."""
+    if value is None or not np.isfinite(value):
+        return "background-color: #eeeeee"
+    if value < 0.2:
+        return "background-color: #f4b6b6"
+    if value < 0.4:
+        return "background-color: #f8d7a8"
+    if value < 0.6:
+        return "background-color: #f9efb0"
+    return "background-color: #c7e8c1"
+
+
+def bias_colour(value: float) -> str:
+    """CSS background for a bias on a 0-2 style scale: darker the farther from 0, red above, blue below."""
+    if value is None or not np.isfinite(value):
+        return "background-color: #eeeeee"
+    size = min(abs(value) / 0.8, 1.0)
+    if value >= 0:
+        r, g, b = 255, int(255 - 120 * size), int(255 - 120 * size)
+    else:
+        r, g, b = int(255 - 120 * size), int(255 - 80 * size), 255
+    return f"background-color: rgb({r},{g},{b})"
+
+
+def styled_overview(wide: pd.DataFrame):
+    """Pandas Styler colouring the numeric agreement and bias columns of :func:`overview_wide`."""
+    agree_cols = [c for c in wide.columns if c.endswith(" agreement")]
+    bias_cols = [c for c in wide.columns if c.endswith(" bias")]
+    style = wide.style.format("{:.2f}", subset=agree_cols, na_rep="n/a")
+    style = style.format("{:+.2f}", subset=bias_cols, na_rep="n/a")
+    style = style.map(agreement_colour, subset=agree_cols).map(bias_colour, subset=bias_cols)
+    return style.hide(axis="index")
+
+
+def level_shares(levels: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Level distribution rows ready for a stacked bar: ``group``, metric, source, level label, share."""
+    out = levels.copy()
+    out["level_text"] = [f"{lv:g} {lab}".strip() if isinstance(lab, str) and lab else f"{lv:g}"
+                         for lv, lab in zip(out["level"], out["label"], strict=True)]
+    return out[[group, "metric", "judge", "source", "level", "level_text", "share", "count", "n"]]
+
+
+def top_level_gap(levels: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Share of the top level given by judge vs humans per ``group`` and metric (the inflation pattern)."""
+    top = levels[levels["level"] == levels.groupby("metric")["level"].transform("max")]
+    wide = top.pivot_table(index=[group, "metric", "judge"], columns="source", values="share").reset_index()
+    wide.columns.name = None
+    return wide.rename(columns={"human": "humans' top-level share", "judge": "judge's top-level share"})
