@@ -225,7 +225,10 @@ def _read_delimited(text: str, source: str, sep: str) -> tuple[pd.DataFrame, np.
 
 def _read_jsonl(text: str, source: str) -> tuple[pd.DataFrame, np.ndarray]:
     records, rows, problems = [], [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines also breaks at U+2028, U+0085 and other
+    # characters that JSON strings may hold unescaped.
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:
@@ -330,7 +333,9 @@ def write_ratings(df: pd.DataFrame, path: str | Path, fmt: str | None = None) ->
     if fmt == "parquet":
         out.to_parquet(path, index=False)
     elif fmt in ("csv", "tsv"):
-        out.to_csv(path, sep="," if fmt == "csv" else "\t", index=False)
+        # CRLF as RFC 4180 says: the csv writer then also quotes fields holding a
+        # bare "\r", which with "\n" endings it writes unquoted (and breaks the row).
+        out.to_csv(path, sep="," if fmt == "csv" else "\t", index=False, lineterminator="\r\n")
     elif fmt == "jsonl":
         out.to_json(path, orient="records", lines=True, force_ascii=False)
     else:
