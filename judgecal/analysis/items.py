@@ -97,7 +97,8 @@ def item_table(
     out = pd.DataFrame({"item_id": np.asarray(item_ids, dtype=object)})
     meta_cols = [c for c in CARRY if c in df.columns]
     if meta_cols:
-        meta = df.drop_duplicates("item_id").set_index("item_id")[meta_cols]
+        # first() skips missing values: human rows may lack what judge rows carry.
+        meta = df.groupby("item_id", sort=False)[meta_cols].first()
         out = out.join(meta, on="item_id")
     out["n_humans"] = n_h.astype(int)
     for j in range(v):
