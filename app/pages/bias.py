@@ -20,7 +20,8 @@ def level_chart(shares, group: str):
 
 def body(ctx: session.Context) -> None:
     metrics = sorted(ctx.view["metric"].unique())
-    metric = st.radio("Metric", metrics, horizontal=True, key=session.persist("bias_metric", metrics[0]))
+    default = "la" if "la" in metrics else metrics[0]
+    metric = st.radio("Metric", metrics, horizontal=True, key=session.persist("bias_metric", default))
     if metric not in metrics:
         metric = metrics[0]
     st.caption(f"{len(metrics)} metric(s) in the selection; showing {metric}.")

@@ -86,7 +86,7 @@ def _calibrator_from_upload(name: str, digest: str, _data: bytes):
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _cached_result(name: str, data_key: tuple, filter_key: tuple, params: tuple, _frame: pd.DataFrame):
+def _cached_result(name: str, data_key: tuple, filter_key: tuple, tag, params: tuple, _frame: pd.DataFrame):
     return getattr(results, name)(_frame, **dict(params))
 
 
@@ -98,9 +98,10 @@ def compute(ctx: Context, name: str, frame: pd.DataFrame | None = None, **params
     does not hash frames.
     """
     tag = params.pop("tag", None)
-    key_params = tuple(sorted(params.items())) + ((("tag", tag),) if tag is not None else ())
+    if frame is not None and tag is None:
+        raise ValueError("compute(frame=...) needs tag=... naming the frame (frames are not hashed)")
     with st.spinner(f"Computing {name.replace('_', ' ')}..."):
-        return _cached_result(name, ctx.data_key, ctx.filters.key(), key_params,
+        return _cached_result(name, ctx.data_key, ctx.filters.key(), tag, tuple(sorted(params.items())),
                               ctx.view if frame is None else frame)
 
 

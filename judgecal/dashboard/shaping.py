@@ -138,6 +138,8 @@ def level_shares(levels: pd.DataFrame, group: str) -> pd.DataFrame:
 def top_level_gap(levels: pd.DataFrame, group: str) -> pd.DataFrame:
     """Share of the top level given by judge vs humans per ``group`` and metric (the inflation pattern)."""
     top = levels[levels["level"] == levels.groupby("metric")["level"].transform("max")]
+    top = top.assign(source=top["source"].map({"human": "humans' top-level share",
+                                               "judge": "judge's top-level share"}))
     wide = top.pivot_table(index=[group, "metric", "judge"], columns="source", values="share").reset_index()
     wide.columns.name = None
-    return wide.rename(columns={"human": "humans' top-level share", "judge": "judge's top-level share"})
+    return wide
