@@ -150,7 +150,7 @@ def read_table(path: str | Path, fmt: str | None = None, *, encoding: str = "utf
         raise InputError(Problem("is a folder, not a file", file=str(path)), summary="cannot read input")
     if fmt == "parquet":
         try:
-            df = pd.read_parquet(path)
+            df = _read_parquet(path)
         except Exception as exc:  # pyarrow raises several unrelated types
             raise InputError(Problem(f"not a readable Parquet file: {exc}", file=str(path)), summary="cannot read input") from exc
         return df, np.arange(1, len(df) + 1)
@@ -163,6 +163,20 @@ def read_table(path: str | Path, fmt: str | None = None, *, encoding: str = "utf
     if fmt == "jsonl":
         return _read_jsonl(text, str(path))
     return _read_json(text, str(path))
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Parquet as pandas, with integer columns that hold nulls as nullable Int64:
+    plain pandas turns them into floats, and integer ids into "7.0"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    df = table.to_pandas()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_integer(column.type) and column.null_count:
+            df[name] = table.select([name]).to_pandas(types_mapper={column.type: pd.Int64Dtype()}.get)[name]
+    return df
 
 
 def _decode(raw: bytes, source: str, encoding: str) -> str:
@@ -243,7 +257,9 @@ def _read_jsonl(text: str, source: str) -> tuple[pd.DataFrame, np.ndarray]:
         rows.append(number)
     if problems:
         raise InputError(problems, summary=f"{source} has lines that are not JSON objects")
-    return pd.DataFrame.from_records(records), np.asarray(rows, dtype=int)
+    # dtype=object keeps each value as written: with inference, integer ids next
+    # to a null become floats (7 -> "7.0") and stop matching the same id elsewhere.
+    return pd.DataFrame(records, dtype=object), np.asarray(rows, dtype=int)
 
 
 def _read_json(text: str, source: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -255,7 +271,7 @@ def _read_json(text: str, source: str) -> tuple[pd.DataFrame, np.ndarray]:
         data = data["ratings"]
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise InputError(Problem("expected a list of objects (or {\"ratings\": [...]})", file=source), summary="cannot read input")
-    return pd.DataFrame.from_records(data), np.arange(1, len(data) + 1)
+    return pd.DataFrame(data, dtype=object), np.arange(1, len(data) + 1)
 
 
 def apply_mapping(df: pd.DataFrame, rows: np.ndarray, mapping: ColumnMapping, source: str | None = None) -> tuple[pd.DataFrame, np.ndarray]:
