@@ -1,0 +1,41 @@
+"""Calibration: turn raw judge scores into what native speakers would have said.
+
+Estimators (scikit-learn style): :class:`IsotonicCalibrator`,
+:class:`OrdinalCalibrator`, and :class:`GroupedCalibrator` (one calibrator per
+language, script and metric with back-off and cross-validated shrinkage).
+Cross-validation: :func:`cross_validate`, :func:`out_of_fold_predictions`.
+Files: :func:`save_calibrator`, :func:`load_calibrator` (versioned JSON, no pickle).
+"""
+
+from __future__ import annotations
+
+from judgecal.calibration.grouped import GroupedCalibrator
+from judgecal.calibration.isotonic import IsotonicCalibrator
+from judgecal.calibration.ordinal import OrdinalCalibrator
+
+__all__ = [
+    "GroupedCalibrator",
+    "IsotonicCalibrator",
+    "OrdinalCalibrator",
+    "cross_validate",
+    "out_of_fold_predictions",
+    "save_calibrator",
+    "load_calibrator",
+    "CalibratedJudge",
+]
+
+_LAZY = {
+    "cross_validate": "judgecal.calibration.cv",
+    "out_of_fold_predictions": "judgecal.calibration.cv",
+    "save_calibrator": "judgecal.calibration.persist",
+    "load_calibrator": "judgecal.calibration.persist",
+    "CalibratedJudge": "judgecal.calibration.wrapper",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'judgecal.calibration' has no attribute {name!r}")
