@@ -18,6 +18,8 @@ Serving (apply/predict/predict_proba) lives in ``serving.py``; JSON files in
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -101,6 +103,12 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
                           "n_human_ratings": int(len(ex.rater_item)), **ex.counts}
         self._build_serving()
         return self
+
+    def save(self, path) -> Path:
+        """Write this fitted calibrator as versioned JSON (see persist.save_calibrator)."""
+        from judgecal.calibration.persist import save_calibrator
+
+        return save_calibrator(self, path)
 
     def _check_params(self) -> None:
         if self.method not in (*hz.METHODS, "auto"):
