@@ -58,6 +58,7 @@ def learning_curves(
     judge: str | None = None,
     judge_column: str = "score",
     random_state: int = 0,
+    min_held_out: int = 50,
     registry: MetricRegistry = DEFAULT_REGISTRY,
 ) -> pd.DataFrame:
     """Calibration error and interval width against the number of labelled items.
@@ -70,8 +71,11 @@ def learning_curves(
     is every labelled item (so widths shrink to zero as n reaches it).
 
     Returns one row per (language, metric, n): ``calibration_error`` (mean and
-    ``calibration_error_sd`` over repeats), ``width_ppi``, ``width_human``,
-    ``n_labelled`` (labels available).
+    ``calibration_error_sd`` over repeats; NaN when fewer than ``min_held_out``
+    labelled items are left to test on), ``calibration_shift`` (mean absolute
+    change of the calibrated scores of all judged items of the language if all
+    current labels were used instead of n: how much more labels still move the
+    calibration), ``width_ppi``, ``width_human``, ``n_labelled`` (labels available).
     """
     from judgecal.calibration import IsotonicCalibrator
 
@@ -83,24 +87,31 @@ def learning_curves(
         y = lab["human_mean"].to_numpy(float)
         f = lab["judge_score"].to_numpy(float)
         sizes_s = np.bincount(codes)
+        f_all = frame["judge_score"].to_numpy(float)
+        full_map = IsotonicCalibrator(y_min=scale.min, y_max=scale.max).fit(f, y).predict(f_all)
         for n in sizes:
             if n >= len(lab) or n < 4:
                 continue
-            errs, w_ppi, w_h = [], [], []
+            errs, shifts, w_ppi, w_h = [], [], [], []
             for _ in range(n_repeats):
                 mask = sample_labels(codes, allocate(n, sizes_s, rng), rng)
                 cal = IsotonicCalibrator(y_min=scale.min, y_max=scale.max).fit(f[mask], y[mask])
                 held = ~mask
-                errs.append(calibration_error(cal.predict(f[held]), y[held], f[held]))
+                # A small held-out set makes the binned error noisy and biased upward: skip it.
+                if held.sum() >= min_held_out:
+                    errs.append(calibration_error(cal.predict(f[held]), y[held], f[held]))
+                shifts.append(float(np.mean(np.abs(cal.predict(f_all) - full_map))))
                 res = stratified_estimates(y, f, codes, mask, confidence=confidence)
                 ok = res["n"] > 0
                 w_ppi.append(float(np.mean(2 * res["t_ppi"] * res["ppi_se"][ok])))
                 w_h.append(float(np.mean(2 * res["t_human"] * res["human_se"][ok])))
             rows.append({"language": language, "metric": metric, "n": int(n), "n_labelled": len(lab),
-                         "calibration_error": float(np.mean(errs)), "calibration_error_sd": float(np.std(errs)),
+                         "calibration_error": float(np.mean(errs)) if errs else np.nan,
+                         "calibration_error_sd": float(np.std(errs)) if errs else np.nan,
+                         "calibration_shift": float(np.mean(shifts)),
                          "width_ppi": float(np.nanmean(w_ppi)), "width_human": float(np.nanmean(w_h))})
     return pd.DataFrame(rows, columns=["language", "metric", "n", "n_labelled", "calibration_error",
-                                       "calibration_error_sd", "width_ppi", "width_human"])
+                                       "calibration_error_sd", "calibration_shift", "width_ppi", "width_human"])
 
 
 def labels_for_width(s2: float, population: np.ndarray, width: float, t: float) -> np.ndarray:

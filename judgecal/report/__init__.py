@@ -1,0 +1,35 @@
+"""Reports: one self-contained HTML file (inline SVG charts, opens offline) plus
+JSON and Markdown summaries, all from :func:`build_report`'s tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from judgecal.report.build import Report, build_report, headline
+from judgecal.report.html import render_html
+from judgecal.report.summary import to_json, to_markdown
+
+__all__ = ["Report", "build_report", "headline", "make_report", "render_html", "to_json", "to_markdown", "write_report"]
+
+
+def write_report(report: Report, out: str | Path, *, json_path: str | Path | None = None,
+                 markdown_path: str | Path | None = None) -> dict[str, Path]:
+    """Write the HTML report to ``out`` and the JSON and Markdown summaries beside it
+    (same name, ``.json`` / ``.md``, unless paths are given). Returns the paths."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    json_path = Path(json_path) if json_path else out.with_suffix(".json")
+    markdown_path = Path(markdown_path) if markdown_path else out.with_suffix(".md")
+    out.write_text(render_html(report), encoding="utf-8")
+    json_path.write_text(to_json(report), encoding="utf-8")
+    markdown_path.write_text(to_markdown(report), encoding="utf-8")
+    return {"html": out, "json": json_path, "markdown": markdown_path}
+
+
+def make_report(ratings, out: str | Path, **options) -> dict[str, Path]:
+    """Build and write a report in one call (what ``judgecal demo`` uses).
+
+    ``options`` go to :func:`build_report` (calibration, confidence, n_resamples,
+    simulate_ppi, notes, title, ...).
+    """
+    return write_report(build_report(ratings, **options), out)

@@ -1,0 +1,206 @@
+"""Compute everything a report shows, once, as tidy tables.
+
+:func:`build_report` runs the analyses of :mod:`judgecal.analysis` on a
+ratings table (raw judge scores, and out-of-fold calibrated ones) and returns
+a :class:`Report`; :mod:`judgecal.report.html` and
+:mod:`judgecal.report.summary` only format it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from judgecal import analysis as an
+from judgecal._version import __version__
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.errors import ConfigError
+
+
+@dataclass
+class Report:
+    """All numbers of one report. Every table is tidy (one row per group and quantity)."""
+
+    meta: dict
+    headline: pd.DataFrame
+    agreement: pd.DataFrame
+    bias: pd.DataFrame
+    bias_by_script: pd.DataFrame
+    levels: pd.DataFrame
+    systems: pd.DataFrame
+    rankings: pd.DataFrame
+    learning: pd.DataFrame
+    needed: pd.DataFrame
+    simulation: pd.DataFrame | None = None
+    simulation_summary: pd.DataFrame | None = None
+    agreement_by_task: pd.DataFrame | None = None
+    timings: dict = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        names = ("headline", "agreement", "bias", "bias_by_script", "levels", "systems", "rankings", "learning",
+                 "needed", "simulation", "simulation_summary", "agreement_by_task")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+
+def _calibrated_table(ratings, calibration, calibrator, random_state, notes):
+    """The ratings with calibrated judge scores, or None; describes what was done in ``notes``."""
+    if calibrator is not None:
+        from judgecal.calibration import load_calibrator
+
+        cal = load_calibrator(calibrator) if isinstance(calibrator, str | Path) else calibrator
+        judged = cal.apply(ratings[ratings["rater_kind"] == "judge"])
+        notes.append("Calibrated values come from the given calibrator applied to these ratings: they are "
+                     "out of sample only if it was fitted on other labels.")
+        return pd.concat([ratings[ratings["rater_kind"] == "human"], judged], ignore_index=True)
+    if calibration in (None, "none", False):
+        notes.append("No calibration requested: raw judge scores only.")
+        return None
+    if calibration == "oof":
+        table = an.out_of_fold_table(ratings, random_state=random_state)
+        notes.append("Calibrated values are out of fold (5 folds grouped by prompt): no item's calibrated score "
+                     "was fitted on its own human labels. Agreement after calibration uses the nearest level.")
+        return table
+    raise ConfigError(f"calibration must be 'oof', 'none' or a calibrator, not {calibration!r}")
+
+
+def build_report(
+    ratings: pd.DataFrame,
+    *,
+    calibration: str | None = "oof",
+    calibrator=None,
+    confidence: float = 0.95,
+    estimate_confidence: float = 0.9,
+    n_resamples: int = 1000,
+    by_task: bool = False,
+    simulate_ppi: bool = False,
+    simulation_repeats: int = 200,
+    target_width: float = 0.3,
+    learning_repeats: int = 20,
+    random_state: int = 0,
+    notes: list[str] | None = None,
+    title: str = "judgecal report",
+    registry: MetricRegistry = DEFAULT_REGISTRY,
+) -> Report:
+    """Run every analysis for a report.
+
+    Parameters
+    ----------
+    ratings : ratings table with human and judge rows
+    calibration : ``"oof"`` (out-of-fold calibrated values, default) or ``"none"``
+    calibrator : a fitted calibrator (object or file) to apply instead of out-of-fold fits
+    confidence : level of agreement and bias intervals
+    estimate_confidence : level of system estimates and the PPI simulation
+    n_resamples : bootstrap resamples over items
+    by_task : also break agreement down by task
+    simulate_ppi : run the hide-the-labels PPI++ coverage check (n = 50, 100, 200 per language)
+    target_width : interval width the annotation planner aims for
+    notes : sentences about the data shown at the top (e.g. how it was loaded)
+    """
+    timings: dict[str, float] = {}
+    notes = list(notes or [])
+
+    def timed(name, fn, *args, **kwargs):
+        start = time.perf_counter()
+        out = fn(*args, **kwargs)
+        timings[name] = round(time.perf_counter() - start, 3)
+        return out
+
+    common = {"n_resamples": n_resamples, "random_state": random_state, "confidence": confidence, "registry": registry}
+    calibrated = timed("calibration", _calibrated_table, ratings, calibration, calibrator, random_state, notes)
+    agreement = timed("agreement", an.before_after, an.agreement_table, ratings, calibrated, **common)
+    bias = timed("bias", an.before_after, an.bias_table, ratings, calibrated, **common)
+    bias_script = timed("bias_by_script", an.before_after, an.bias_table, ratings, calibrated,
+                        by=("script", "metric"), **common)
+    levels = timed("levels", an.before_after, an.level_distribution, ratings, calibrated, registry=registry)
+    by_task_table = None
+    if by_task and "task" in ratings.columns:
+        by_task_table = timed("agreement_by_task", an.before_after, an.agreement_table, ratings, calibrated,
+                              by=("language", "script", "task", "metric"), **common)
+    has_system = "system" in ratings.columns and ratings["system"].notna().any()
+    systems = timed("systems", an.system_estimates, ratings, confidence=estimate_confidence,
+                    registry=registry) if has_system else pd.DataFrame()
+    rankings = timed("rankings", an.rank_systems, systems, confidence=estimate_confidence,
+                     random_state=random_state) if len(systems) else pd.DataFrame()
+    learning = timed("learning_curves", an.learning_curves, ratings, n_repeats=learning_repeats,
+                     confidence=estimate_confidence, random_state=random_state, registry=registry)
+    needed = timed("labels_needed", an.labels_needed, ratings, target_width=target_width,
+                   confidence=estimate_confidence, registry=registry)
+    sim = sim_summary = None
+    if simulate_ppi and has_system:
+        sim = timed("ppi_simulation", an.ppi_simulation, ratings, n_repeats=simulation_repeats,
+                    confidence=estimate_confidence, random_state=random_state, registry=registry)
+        sim_summary = an.simulation_summary(sim)
+
+    judges = sorted(ratings.loc[ratings["rater_kind"] == "judge", "rater"].astype(str).unique())
+    meta = {
+        "title": title,
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "judgecal_version": __version__,
+        "n_ratings": int(len(ratings)),
+        "n_items": int(ratings["item_id"].nunique()),
+        "n_human_ratings": int((ratings["rater_kind"] == "human").sum()),
+        "n_judge_ratings": int((ratings["rater_kind"] == "judge").sum()),
+        "languages": sorted(ratings["language"].astype(str).unique()),
+        "scripts": sorted(ratings["script"].astype(str).unique()),
+        "metrics": sorted(ratings["metric"].astype(str).unique()),
+        "judges": judges,
+        "confidence": confidence,
+        "estimate_confidence": estimate_confidence,
+        "n_resamples": n_resamples,
+        "target_width": target_width,
+        "calibrated": calibrated is not None,
+        "notes": notes,
+    }
+    return Report(meta=meta, headline=headline(agreement, bias, levels), agreement=agreement, bias=bias,
+                  bias_by_script=bias_script, levels=levels, systems=systems, rankings=rankings, learning=learning,
+                  needed=needed, simulation=sim, simulation_summary=sim_summary, agreement_by_task=by_task_table,
+                  timings=timings)
+
+
+def headline(agreement: pd.DataFrame, bias: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
+    """One row per (language, script, metric[, judge]): the numbers a reader wants first.
+
+    Human-human alpha (the ceiling), judge-with-humans alpha raw and calibrated,
+    mean bias raw and calibrated with intervals, and the share of the top level
+    given by humans and by the raw judge.
+    """
+    keys = ["language", "script", "metric"]
+    out = None
+
+    def pick(frame, mask, prefix, cols=("estimate", "ci_low", "ci_high")):
+        sub = frame[mask][[*keys, *cols]].rename(columns={c: f"{prefix}{'' if c == 'estimate' else '_' + c}" for c in cols})
+        return sub.drop_duplicates(keys)
+
+    a, b = agreement, bias
+    parts = [pick(a, (a["comparison"] == "human-human") & (a["statistic"] == "alpha") & (a["stage"] == "raw"),
+                  "alpha_human_human")]
+    for stage in ("raw", "calibrated"):
+        if (a["stage"] == stage).any():
+            parts.append(pick(a, (a["comparison"] == "judge+humans") & (a["statistic"] == "alpha") & (a["stage"] == stage),
+                              f"alpha_judge_{stage}"))
+            parts.append(pick(b, (b["subset"] == "all") & (b["stage"] == stage), f"bias_{stage}"))
+    for part in parts:
+        out = part if out is None else out.merge(part, on=keys, how="outer")
+    lv = levels[levels["stage"] == "raw"]
+    if len(lv):
+        top = lv.groupby(["metric"])["level"].transform("max")
+        tops = lv[lv["level"] == top].pivot_table(index=keys, columns="source", values="share", aggfunc="first")
+        tops = tops.rename(columns={"human": "top_level_share_human", "judge": "top_level_share_judge"}).reset_index()
+        out = out.merge(tops, on=keys, how="left") if out is not None else tops
+    return out.sort_values(keys).reset_index(drop=True) if out is not None else pd.DataFrame(columns=keys)
+
+
+def finite_or_none(value):
+    """JSON-friendly number: NaN and infinities become None."""
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value

@@ -1,0 +1,197 @@
+"""One self-contained HTML file: inline CSS and SVG, no scripts, no external links."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+import pandas as pd
+
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.report import svg
+from judgecal.report.build import Report
+from judgecal.report.summary import ci, fmt, headline_rows
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
+h1{font-size:24px}h2{font-size:19px;margin-top:34px;border-bottom:1px solid #ddd;padding-bottom:4px}
+h3{font-size:15px;margin-top:22px}
+table{border-collapse:collapse;font-size:12.5px;margin:8px 0}
+th,td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.note{color:#555;font-size:13px}.charts{display:flex;flex-wrap:wrap;gap:12px}
+details{margin:10px 0}summary{cursor:pointer;font-weight:600}
+"""
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence], numeric: Sequence[bool] | None = None) -> str:
+    numeric = numeric or [False] * len(header)
+    out = ["<table><thead><tr>", *(f"<th>{escape(str(h))}</th>" for h in header), "</tr></thead><tbody>"]
+    for row in rows:
+        out.append("<tr>")
+        for value, is_num in zip(row, numeric, strict=True):
+            cls = ' class="num"' if is_num else ""
+            out.append(f"<td{cls}>{escape(str(value))}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _frame_table(frame: pd.DataFrame, digits: int = 3) -> str:
+    rows = [[fmt(v, digits) if isinstance(v, float) else ("" if v is None else v) for v in r]
+            for r in frame.itertuples(index=False)]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    return _table(list(frame.columns), rows, numeric)
+
+
+def _agreement_chart(agreement: pd.DataFrame, metric: str) -> str:
+    a = agreement[(agreement["metric"] == metric) & (agreement["statistic"] == "alpha")]
+    rows = []
+    for (language, script), g in a.groupby(["language", "script"], sort=True):
+        pts = []
+        for label, comp, stage in (("humans among themselves", "human-human", "raw"),
+                                   ("judge + humans (raw)", "judge+humans", "raw"),
+                                   ("judge + humans (calibrated)", "judge+humans", "calibrated")):
+            r = g[(g["comparison"] == comp) & (g["stage"] == stage)]
+            if len(r):
+                pts.append((label, r["estimate"].iloc[0], r["ci_low"].iloc[0], r["ci_high"].iloc[0]))
+        rows.append((f"{language} ({script})", pts))
+    return svg.forest(rows, title=f"Krippendorff's alpha, {metric}", x_label="alpha", reference=0.0)
+
+
+def _bias_chart(bias: pd.DataFrame, metric: str) -> str:
+    b = bias[(bias["metric"] == metric) & (bias["subset"] == "all")]
+    rows = []
+    for (language, script), g in b.groupby(["language", "script"], sort=True):
+        pts = [(f"judge {stage}", r.estimate, r.ci_low, r.ci_high) for stage in ("raw", "calibrated")
+               for r in g[g["stage"] == stage].itertuples()]
+        rows.append((f"{language} ({script})", pts))
+    return svg.forest(rows, title=f"Mean signed difference judge - humans, {metric}", x_label="score points",
+                      reference=0.0)
+
+
+def _levels_chart(levels: pd.DataFrame, metric: str, registry: MetricRegistry) -> str:
+    lv = levels[levels["metric"] == metric]
+    scale = registry.get(metric)
+    names = [f"{level:g} {scale.label(level)}" for level in scale.levels]
+    rows = []
+    for (language, _script), g in lv.groupby(["language", "script"], sort=True):
+        for label, source, stage in (("humans", "human", "raw"), ("judge", "judge", "raw"),
+                                     ("judge calibrated", "judge", "calibrated")):
+            r = g[(g["source"] == source) & (g["stage"] == stage)].sort_values("level")
+            if len(r):
+                rows.append((f"{language} {label}", r["share"].tolist()))
+    return svg.stacked_bars(rows, names, title=f"Levels given, {metric}")
+
+
+def _systems_chart(systems: pd.DataFrame, language: str, metric: str) -> str:
+    s = systems[(systems["language"] == language) & (systems["metric"] == metric)]
+    rows = []
+    order = s[s["estimator"] == "human"].sort_values("estimate", ascending=False)["system"].tolist()
+    for system in order:
+        g = s[s["system"] == system]
+        pts = [(name, r.estimate, r.ci_low, r.ci_high) for name in ("ppi", "human", "judge")
+               for r in g[g["estimator"] == name].itertuples()]
+        rows.append((system.split("/")[-1], pts))
+    return svg.forest(rows, title=f"{language} · {metric}: mean score per system", x_label="mean score", width=520)
+
+
+def render_html(report: Report, registry: MetricRegistry = DEFAULT_REGISTRY) -> str:
+    m = report.meta
+    metrics = m["metrics"]
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(m['title'])}</title>",
+             f"<style>{CSS}</style></head><body>", f"<h1>{escape(m['title'])}</h1>"]
+    parts.append(
+        f"<p>{m['n_ratings']:,} ratings ({m['n_human_ratings']:,} human, {m['n_judge_ratings']:,} judge) on "
+        f"{m['n_items']:,} items · languages {escape(', '.join(m['languages']))} · metrics {escape(', '.join(metrics))}"
+        f" · judge(s) {escape(', '.join(m['judges']) or 'none')}</p>"
+        f"<p class=\"note\">Generated {escape(m['generated'])} by judgecal {escape(m['judgecal_version'])}. Agreement "
+        f"and bias intervals: {100 * m['confidence']:.0f} % cluster bootstrap over items ({m['n_resamples']} "
+        f"resamples). System estimates: {100 * m['estimate_confidence']:.0f} % intervals.</p>")
+    if m["notes"]:
+        parts.append("<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in m["notes"]) + "</ul>")
+
+    parts.append("<h2>Summary per language and metric</h2>")
+    parts.append("<p class=\"note\">Alpha among humans is the ceiling; alpha with the judge counted as one more "
+                 "rater shows how far the judge falls below it. Bias is the judge's mean score minus the humans' "
+                 "mean on the same items (positive: the judge scores higher).</p>")
+    header, rows = headline_rows(report.headline, m["calibrated"])
+    parts.append(_table(header, rows, [False] * 3 + [True] * (len(header) - 3)))
+
+    parts.append("<h2>Agreement</h2><div class=\"charts\">")
+    parts += [_agreement_chart(report.agreement, metric) for metric in metrics]
+    parts.append("</div><details><summary>All agreement statistics</summary>")
+    parts.append(_frame_table(report.agreement))
+    parts.append("</details>")
+    if report.agreement_by_task is not None:
+        parts.append("<details><summary>Agreement by task</summary>" + _frame_table(report.agreement_by_task) + "</details>")
+
+    parts.append("<h2>Bias and level distributions</h2><div class=\"charts\">")
+    for metric in metrics:
+        parts.append(_bias_chart(report.bias, metric))
+        parts.append(_levels_chart(report.levels, metric, registry))
+    parts.append("</div><h3>Bias by script</h3>")
+    bs = report.bias_by_script[report.bias_by_script["subset"] == "all"]
+    parts.append(_table(["stage", "script", "metric", "bias", "items"],
+                        [[r.stage, r.script, r.metric, ci(r.estimate, r.ci_low, r.ci_high), r.n] for r in bs.itertuples()],
+                        [False, False, False, True, True]))
+    parts.append("<h3>Bias where humans agree and where they disagree</h3>")
+    ba = report.bias[report.bias["subset"] != "all"]
+    parts.append(_table(["stage", "language", "metric", "humans", "bias", "items"],
+                        [[r.stage, r.language, r.metric, r.subset.replace("humans ", ""), ci(r.estimate, r.ci_low, r.ci_high), r.n]
+                         for r in ba.itertuples()], [False] * 4 + [True, True]))
+
+    if len(report.systems):
+        parts.append("<h2>System-level estimates</h2>")
+        parts.append("<p class=\"note\">Each system's mean human score: PPI++ (human labels plus the judge on every "
+                     "item), human labels only, and the raw judge (its interval covers item sampling, not its bias). "
+                     "Rank intervals come from the PPI++ estimates' uncertainty.</p>")
+        for metric in metrics:
+            parts.append(f"<details><summary>{escape(metric)}: systems per language</summary><div class=\"charts\">")
+            for language in sorted(report.systems.loc[report.systems["metric"] == metric, "language"].unique()):
+                parts.append(_systems_chart(report.systems, language, metric))
+            parts.append("</div></details>")
+        if len(report.rankings):
+            r = report.rankings
+            parts.append("<details><summary>Rankings with uncertainty</summary>")
+            parts.append(_table(["language", "metric", "system", "estimate", "rank", "rank range", "P(best)"],
+                                [[x.language, x.metric, x.system, fmt(x.estimate), x.rank, f"{x.rank_low}-{x.rank_high}",
+                                  fmt(x.p_best)] for x in r.itertuples()], [False] * 3 + [True] * 4))
+            parts.append("</details>")
+
+    if report.simulation_summary is not None:
+        parts.append("<h2>PPI++ check by hiding labels</h2>")
+        parts.append("<p class=\"note\">Human labels hidden except n per language (spread over systems); each "
+                     "system's mean human score estimated and compared with the full-data mean, over repeated draws. "
+                     "Cells where n reaches every item are exact and not scored.</p>")
+        parts.append(_frame_table(report.simulation_summary))
+        parts.append("<details><summary>Per language and metric</summary>" + _frame_table(report.simulation) + "</details>")
+
+    parts.append("<h2>Annotation budget</h2>")
+    if len(report.learning):
+        parts.append("<div class=\"charts\">")
+        for metric in metrics:
+            lc = report.learning[report.learning["metric"] == metric]
+            series = {lang: (g["n"].tolist(), g["width_ppi"].tolist()) for lang, g in lc.groupby("language")}
+            parts.append(svg.lines(series, title=f"{metric}: mean system interval width vs labels",
+                                   x_label="labelled items per language", y_label="interval width", width=520))
+            series = {lang: (g["n"].tolist(), g["calibration_error"].tolist()) for lang, g in lc.groupby("language")}
+            parts.append(svg.lines(series, title=f"{metric}: held-out calibration error vs labels",
+                                   x_label="labelled items per language", y_label="calibration error", width=520))
+        parts.append("</div>")
+    if len(report.needed):
+        parts.append(f"<h3>Labels needed for intervals at most {m['target_width']:g} wide on every system</h3>")
+        parts.append(_frame_table(report.needed, 2))
+    parts.append("<h2>Timings</h2><p class=\"note\">" + escape(", ".join(f"{k} {v:g} s" for k, v in report.timings.items())) + "</p>")
+    parts.append("</body></html>")
+    return "".join(_clean(p) for p in parts)
+
+
+def _clean(text: str) -> str:
+    # NaN never reaches the page as the string "nan".
+    return text.replace(">nan<", "><")
+
+
+def is_finite(x) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x)
