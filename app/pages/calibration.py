@@ -1,3 +1,145 @@
+"""Calibration: what the calibrator learned per group, and what calibration changed.
+
+Sections: the loaded calibrator (method, back-off, cross-validated quality per
+group), its fitted curves per group with the back-off level serving each,
+before/after tables from out-of-fold calibrated scores, reliability diagrams,
+and learning curves.
+"""
+
+import altair as alt
 import streamlit as st
 
-st.title("calibration")
+from judgecal.dashboard import results, session, shaping
+
+
+def calibrator_section(ctx: session.Context) -> None:
+    cal = ctx.calibrator
+    st.subheader("The calibrator")
+    if cal is None:
+        if ctx.calibrator_error:
+            st.error(f"The calibrator {ctx.calibrator_label} could not be loaded:\n\n"
+                     f"{session.as_markdown(ctx.calibrator_error)}")
+        else:
+            st.info("No calibrator loaded: start `judgecal dashboard RATINGS --calibrator calibrator.json` or "
+                    "upload one on the Data page. The out-of-fold sections below work without one.")
+        return
+    st.caption(f"{ctx.calibrator_label}: fitted for judge {getattr(cal, 'judge_', '?')}")
+    info = getattr(cal, "metric_info_", {})
+    for metric, meta in sorted(info.items()):
+        shrink = meta.get("shrinkage", {})
+        st.markdown(f"**{metric}**: {meta.get('method', '?')} - {meta.get('selection', '')}  \n"
+                    f"shrinkage pseudo-counts: script toward metric {shrink.get('script')}, "
+                    f"language toward script {shrink.get('language')}")
+    quality = getattr(cal, "cv_quality_", None)
+    if quality is not None and len(quality):
+        st.markdown("Cross-validated quality stored in the calibrator (raw judge vs calibrated, held-out items):")
+        st.dataframe(quality, hide_index=True)
+
+    st.subheader("Fitted curves per group")
+    scales = getattr(cal, "scales_", {})
+    judge = getattr(cal, "judge_", None)
+    view_metrics = set(ctx.view["metric"].unique())
+    levels = {m: s.levels for m, s in scales.items() if m in view_metrics}
+    if not levels or judge is None:
+        st.info("The calibrator covers none of the selected metrics.")
+        return
+    grid = shaping.score_grid(ctx.view, judge, levels)
+    try:
+        curves = session.compute(ctx, "fitted_curves", frame=grid, tag=("curves", ctx.calibrator_label),
+                                 extra={"calibrator": cal})
+    except results.NotAvailable:
+        raise
+    except Exception as exc:  # e.g. a calibrator whose features need texts the grid does not have
+        st.info(f"not available: fitted curves for this calibrator ({type(exc).__name__}: {exc})")
+        return
+    for metric in sorted(levels):
+        c = curves[curves["metric"] == metric]
+        line = alt.Chart(c).mark_line().encode(
+            x=alt.X("score:Q", title="judge score"),
+            y=alt.Y("score_calibrated:Q", title="calibrated (expected human score)"),
+            color=alt.Color("language:N"),
+            strokeDash=alt.StrokeDash("calibration_level:N", title="served at level"),
+            tooltip=["language", "script", "calibration_level", "calibration_group", "calibration_weight",
+                     "score", "score_calibrated"],
+        )
+        st.markdown(f"**{metric}**")
+        st.altair_chart(line.properties(height=260), width="stretch")
+    served = curves.drop_duplicates(["language", "script", "metric"])[
+        ["language", "script", "metric", "calibration_level", "calibration_group", "calibration_weight"]]
+    st.markdown("Back-off level serving each group (language: its own calibrator, shrunk toward its script; "
+                "script or metric: too few items of its own):")
+    st.dataframe(served.rename(columns={"calibration_weight": "own weight"}), hide_index=True)
+
+
+def before_after_section(ctx: session.Context) -> None:
+    st.subheader("Before and after calibration (out of fold)")
+    st.caption("Every judge score is calibrated by a calibrator fitted without its prompt's items "
+               "(5 folds grouped by prompt), so 'after' is what new items would get.")
+    method = getattr(ctx.calibrator, "method", "auto") if ctx.calibrator is not None else "auto"
+    run = st.toggle("Compute (refits the calibrator on 5 folds; may take a while on large data)",
+                    key=session.persist("calibration_run_oof", True))
+    if not run:
+        return
+    oof = session.compute(ctx, "out_of_fold", method=method)
+    bias = session.compute(ctx, "before_after", frame=ctx.view, tag=("ba-bias", method), extra={"calibrated": oof},
+                           table="bias", confidence=ctx.confidence, n_resamples=ctx.n_resamples)
+    bias = bias[bias["subset"] == "all"]
+    bias = bias.assign(value=[shaping.signed_ci_text(e, lo, hi) for e, lo, hi in
+                              zip(bias["estimate"], bias["ci_low"], bias["ci_high"], strict=True)])
+    wide = bias.pivot_table(index=["language", "script", "metric"], columns="stage", values="value",
+                            aggfunc="first").reset_index()
+    wide.columns.name = None
+    st.markdown("**Bias (judge - humans' mean)**")
+    st.dataframe(wide.rename(columns={"raw": "raw judge", "calibrated": "calibrated"}), hide_index=True)
+
+    agreement = session.compute(ctx, "before_after", frame=ctx.view, tag=("ba-agreement", method),
+                                extra={"calibrated": oof}, table="agreement", confidence=ctx.confidence,
+                                n_resamples=ctx.n_resamples)
+    a = agreement[(agreement["comparison"] == "judge-consensus") & (agreement["statistic"] == "alpha")]
+    a = a.assign(value=[shaping.ci_text(e, lo, hi) for e, lo, hi in
+                        zip(a["estimate"], a["ci_low"], a["ci_high"], strict=True)])
+    wide = a.pivot_table(index=["language", "script", "metric"], columns="stage", values="value",
+                         aggfunc="first").reset_index()
+    wide.columns.name = None
+    st.markdown("**Krippendorff's alpha, judge vs the humans' consensus**")
+    st.dataframe(wide.rename(columns={"raw": "raw judge", "calibrated": "calibrated"}), hide_index=True)
+
+    st.subheader("Reliability diagrams")
+    rel = session.compute(ctx, "reliability", frame=oof, tag=("reliability", method))
+    for metric in sorted(rel["metric"].unique()):
+        r = rel[rel["metric"] == metric]
+        chart = alt.Chart(r).mark_line(point=True).encode(
+            x=alt.X("predicted:Q", title="judge score (raw or calibrated), bin mean"),
+            y=alt.Y("observed:Q", title="humans' mean score"),
+            color="language:N", strokeDash="stage:N",
+            tooltip=list(r.columns),
+        )
+        diagonal = alt.Chart(r).mark_line(color="grey", strokeDash=[3, 3]).encode(x="predicted:Q", y="predicted:Q")
+        st.markdown(f"**{metric}**")
+        st.altair_chart((diagonal + chart).properties(height=280), width="stretch")
+
+
+def learning_section(ctx: session.Context) -> None:
+    st.subheader("Learning curves")
+    st.caption("Held-out calibration error of a per-language calibrator fitted on n labelled items "
+               "(drawn from the current labels, repeated), by language.")
+    curves = session.compute(ctx, "learning_curves", confidence=ctx.confidence)
+    if curves.empty:
+        st.info("Too few labelled items per language for learning curves.")
+        return
+    chart = alt.Chart(curves).mark_line(point=True).encode(
+        x=alt.X("n:Q", title="labelled items"),
+        y=alt.Y("calibration_error:Q", title="calibration error"),
+        color="language:N", column=alt.Column("metric:N"),
+        tooltip=list(curves.columns),
+    ).properties(width=260, height=220)
+    st.altair_chart(chart)
+
+
+def body(ctx: session.Context) -> None:
+    session.guarded("the calibrator section", calibrator_section, ctx)
+    session.guarded("the before/after section", before_after_section, ctx)
+    session.guarded("the learning curves", learning_section, ctx)
+
+
+session.show_page("Calibration", body, caption="What calibration learned per language and script, and what it changed.")

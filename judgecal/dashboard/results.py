@@ -95,3 +95,100 @@ def validation(ratings: pd.DataFrame) -> dict[str, object]:
     report = validate_ratings(ratings)
     return {"summary": report.summary, "script_mismatches": report.script_mismatches,
             "findings": list(report.findings)}
+
+
+# --- calibration (judgecal.calibration, judgecal.analysis.calibrated) -----------------
+
+def out_of_fold(ratings: pd.DataFrame, *, method: str = "auto", n_splits: int = 5) -> pd.DataFrame:
+    """:func:`judgecal.analysis.calibrated.out_of_fold_table`: judge scores calibrated out of fold."""
+    fn = require("judgecal.analysis.calibrated", "out_of_fold_table", "out-of-fold calibrated scores")
+    return fn(ratings, method=method, n_splits=n_splits)
+
+
+def before_after(ratings: pd.DataFrame, *, calibrated: pd.DataFrame, table: str, **kwargs) -> pd.DataFrame:
+    """:func:`judgecal.analysis.calibrated.before_after` of ``table`` (agreement, bias or levels)."""
+    fn = require("judgecal.analysis.calibrated", "before_after", "before/after calibration tables")
+    table_fn = {"agreement": agreement_fn, "bias": bias_fn, "levels": levels_fn}[table]()
+    return fn(table_fn, ratings, calibrated, **kwargs)
+
+
+def agreement_fn():
+    return require("judgecal.analysis.agreement", "agreement_table", "agreement statistics")
+
+
+def bias_fn():
+    return require("judgecal.analysis.bias", "bias_table", "judge bias")
+
+
+def levels_fn():
+    return require("judgecal.analysis.bias", "level_distribution", "level distributions")
+
+
+def reliability(calibrated: pd.DataFrame, *, by=("language", "metric")) -> pd.DataFrame:
+    """:func:`judgecal.analysis.calibrated.reliability_table`: mean human score per bin of
+    raw and calibrated judge scores (the points of a reliability diagram)."""
+    fn = require("judgecal.analysis.calibrated", "reliability_table", "reliability diagrams")
+    return fn(calibrated, by=tuple(by))
+
+
+def fitted_curves(grid: pd.DataFrame, *, calibrator) -> pd.DataFrame:
+    """The calibrator's output on a grid of judge scores per group: ``calibrator.apply(grid)``.
+
+    ``grid`` holds judge rows (item_id, language, script, metric, rater,
+    rater_kind, score); the result adds score_calibrated and the back-off level
+    (``calibration_level``: language, script or metric) serving each group.
+    """
+    return calibrator.apply(grid, randomize=False)
+
+
+def learning_curves(ratings: pd.DataFrame, *, confidence: float = 0.9) -> pd.DataFrame:
+    """:func:`judgecal.analysis.budget.learning_curves`: calibration error and interval width vs labels."""
+    fn = require("judgecal.analysis.budget", "learning_curves", "learning curves")
+    return fn(ratings, confidence=confidence)
+
+
+# --- annotation planning (judgecal.analysis.budget) --------------------------------
+
+def labels_needed(ratings: pd.DataFrame, *, target_width: float = 0.2, confidence: float = 0.9) -> pd.DataFrame:
+    """:func:`judgecal.analysis.budget.labels_needed`: labels per language for a target interval width."""
+    fn = require("judgecal.analysis.budget", "labels_needed", "the annotation budget planner")
+    return fn(ratings, target_width=target_width, confidence=confidence)
+
+
+def next_batch(ratings: pd.DataFrame, *, size: int = 100, metric: str | None = None) -> pd.DataFrame:
+    """:func:`judgecal.analysis.budget.next_batch`: the next items to send to native speakers."""
+    fn = require("judgecal.analysis.budget", "next_batch", "choosing the next annotation batch")
+    return fn(ratings, size, metric=metric)
+
+
+def batch_export(batch: pd.DataFrame, ratings: pd.DataFrame) -> bytes:
+    """The batch as an annotation-kit CSV (:func:`judgecal.analysis.budget.export_batch` when present)."""
+    fn = require("judgecal.analysis.budget", "export_batch", "exporting a batch with the annotation kit")
+    return fn(batch, ratings)
+
+
+# --- disagreements (judgecal.analysis.items) ---------------------------------------
+
+def disagreements(ratings: pd.DataFrame, *, metric: str, judge: str | None = None) -> pd.DataFrame:
+    """Items of ``metric`` with the judge's score and the humans' ratings, largest disagreement first.
+
+    The per-item numbers are :func:`judgecal.analysis.items.item_table`'s
+    (judge_score, human_mean, human_level, humans_agree, h0..hK); ``gap`` is
+    judge_score - human_mean of the same row, used to order the items.
+    """
+    fn = require("judgecal.analysis.items", "item_table", "per-item judge and human scores")
+    scales = require("judgecal.analysis.items", "scales_for", "metric scales")(ratings)
+    if metric not in scales:
+        raise NotAvailable(f"metric {metric!r} in this selection", "the filtered ratings")
+    items = fn(ratings, scales[metric], judge=judge)
+    items = items[items["judge_score"].notna() & (items["n_humans"] > 0)].copy()
+    items["gap"] = items["judge_score"] - items["human_mean"]
+    order = items["gap"].abs().sort_values(ascending=False, kind="stable").index
+    return items.loc[order].reset_index(drop=True)
+
+
+def metric_levels(metric: str) -> tuple[float, ...]:
+    """The declared levels of ``metric`` (judgecal's metric registry)."""
+    from judgecal.data.metrics import DEFAULT_REGISTRY
+
+    return tuple(DEFAULT_REGISTRY.get(metric).levels)

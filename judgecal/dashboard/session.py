@@ -86,23 +86,25 @@ def _calibrator_from_upload(name: str, digest: str, _data: bytes):
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _cached_result(name: str, data_key: tuple, filter_key: tuple, tag, params: tuple, _frame: pd.DataFrame):
-    return getattr(results, name)(_frame, **dict(params))
+def _cached_result(name: str, data_key: tuple, filter_key: tuple, tag, params: tuple, _frame: pd.DataFrame,
+                   _extra: dict):
+    return getattr(results, name)(_frame, **dict(params), **_extra)
 
 
-def compute(ctx: Context, name: str, frame: pd.DataFrame | None = None, **params):
-    """``results.<name>(view, **params)``, cached per data, filters and parameters.
+def compute(ctx: Context, name: str, frame: pd.DataFrame | None = None, *, tag=None, extra: dict | None = None,
+            **params):
+    """``results.<name>(view, **params, **extra)``, cached per data, filters, ``tag`` and ``params``.
 
-    ``frame`` replaces the filtered view (e.g. one page's narrower selection);
-    its identity must then be part of ``params`` (pass ``tag=...``): the cache
-    does not hash frames.
+    ``frame`` replaces the filtered view (a page's own narrower or derived
+    table) and ``extra`` passes objects that are not hashed (a calibrator, a
+    derived table); both then need a ``tag`` saying what they are, because the
+    cache keys on the tag, not on them.
     """
-    tag = params.pop("tag", None)
-    if frame is not None and tag is None:
-        raise ValueError("compute(frame=...) needs tag=... naming the frame (frames are not hashed)")
+    if (frame is not None or extra) and tag is None:
+        raise ValueError("compute(frame=..., extra=...) needs tag=... naming them (they are not hashed)")
     with st.spinner(f"Computing {name.replace('_', ' ')}..."):
         return _cached_result(name, ctx.data_key, ctx.filters.key(), tag, tuple(sorted(params.items())),
-                              ctx.view if frame is None else frame)
+                              ctx.view if frame is None else frame, extra or {})
 
 
 def _load_ratings() -> tuple[pd.DataFrame | None, tuple, str, str | None]:
@@ -246,6 +248,14 @@ def show_page(title: str | None, body: Callable[[Context], None], *, caption: st
         st.warning(f"The selection ({ctx.filters.describe()}) has no {' or '.join(missing)} ratings; "
                    "this page compares judge and human ratings.")
         return
+    guarded(title or "this", body, ctx)
+
+
+def guarded(what: str, body: Callable[[Context], None], ctx: Context) -> None:
+    """Run ``body(ctx)``; show any error as a message (never a traceback) and carry on.
+
+    Pages call it per section, so one missing function does not hide the rest.
+    """
     try:
         body(ctx)
     except results.NotAvailable as exc:
@@ -253,8 +263,8 @@ def show_page(title: str | None, body: Callable[[Context], None], *, caption: st
     except JudgecalError as exc:
         st.error(_as_markdown_list(str(exc)))
     except Exception as exc:  # a bug: say so plainly, keep the traceback off the page
-        log.error("dashboard page %r failed:\n%s", title, traceback.format_exc())
-        st.error(f"Something went wrong on the {title or 'this'} page ({type(exc).__name__}: {exc}). "
+        log.error("dashboard section %r failed:\n%s", what, traceback.format_exc())
+        st.error(f"Something went wrong in {what} ({type(exc).__name__}: {exc}). "
                  "The details are in the terminal running `judgecal dashboard`.")
 
 

@@ -143,3 +143,93 @@ def top_level_gap(levels: pd.DataFrame, group: str) -> pd.DataFrame:
     wide = top.pivot_table(index=[group, "metric", "judge"], columns="source", values="share").reset_index()
     wide.columns.name = None
     return wide
+
+
+def score_grid(ratings: pd.DataFrame, judge: str, levels_by_metric: dict[str, Sequence[float]],
+               points: int = 21) -> pd.DataFrame:
+    """Judge rows on an even grid of scores for every (language, script, metric) in ``ratings``.
+
+    Feeding this to a calibrator's ``apply`` draws its fitted curve per group.
+    Shape: (groups x points, 7): item_id, language, script, metric, rater, rater_kind, score.
+    """
+    groups = ratings.loc[ratings["metric"].isin(list(levels_by_metric)), ["language", "script", "metric"]]
+    groups = groups.drop_duplicates().sort_values(["metric", "language"]).reset_index(drop=True)
+    frames = []
+    for metric, g in groups.groupby("metric", sort=True):
+        levels = np.asarray(levels_by_metric[metric], dtype=float)
+        xs = np.linspace(levels.min(), levels.max(), points)
+        rep = g.loc[g.index.repeat(points)].reset_index(drop=True)
+        rep["score"] = np.tile(xs, len(g))
+        frames.append(rep)
+    if not frames:
+        return pd.DataFrame(columns=["item_id", "language", "script", "metric", "rater", "rater_kind", "score"])
+    grid = pd.concat(frames, ignore_index=True)
+    grid["item_id"] = [f"grid-{i}" for i in range(len(grid))]
+    grid["rater"] = judge
+    grid["rater_kind"] = "judge"
+    return grid[["item_id", "language", "script", "metric", "rater", "rater_kind", "score"]]
+
+
+ANNOTATION_COLUMNS = ("item_id", "language", "script", "task", "metric", "prompt_id", "system", "prompt",
+                      "response", "rater", "rater_kind", "score", "justification")
+
+
+def batch_for_annotators(batch: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
+    """The batch in the ratings-table layout with the texts to read and empty answer columns.
+
+    One row per chosen item and metric; annotators fill ``rater`` (their id),
+    ``score`` and ``justification`` (their reasoning), and the file loads back as
+    human ratings. The judge's score is left out on purpose: it would anchor them.
+    """
+    text_cols = [c for c in ("task", "prompt_id", "system", "prompt", "response") if c in ratings.columns]
+    texts = ratings.drop_duplicates("item_id").set_index("item_id")[text_cols]
+    out = batch[[c for c in ("item_id", "language", "script", "metric") if c in batch.columns]].copy()
+    out = out.join(texts, on="item_id")
+    out["rater"] = ""
+    out["rater_kind"] = "human"
+    out["score"] = ""
+    out["justification"] = ""
+    return out[[c for c in ANNOTATION_COLUMNS if c in out.columns]]
+
+
+def texts_of_items(ratings: pd.DataFrame, item_ids: Sequence[str], metric: str) -> dict[str, dict]:
+    """What a reader needs to judge a disagreement, per item of ``metric``.
+
+    Returns item_id -> {"prompt", "response", "judges": [(rater, score, justification)],
+    "humans": [(rater, score, reasoning)]}; missing texts are None.
+    """
+    rows = ratings[ratings["item_id"].isin(list(item_ids)) & (ratings["metric"] == metric)]
+    out: dict[str, dict] = {}
+    for item_id, g in rows.groupby("item_id", sort=False):
+        first = g.iloc[0]
+        entry = {"prompt": _text(first, "prompt"), "response": _text(first, "response"), "judges": [], "humans": []}
+        for r in g.itertuples(index=False):
+            who = "judges" if r.rater_kind == "judge" else "humans"
+            entry[who].append((str(r.rater), float(r.score), _text(r._asdict(), "justification")))
+        out[str(item_id)] = entry
+    return out
+
+
+def _text(row, column: str) -> str | None:
+    value = row.get(column) if hasattr(row, "get") else None
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def levels_text(items: pd.DataFrame, levels: Sequence[float]) -> list[str]:
+    """The humans' level counts of each item row as text, e.g. ``0:1 1:0 2:2``."""
+    cols = [f"h{j}" for j in range(len(levels))]
+    counts = items[cols].to_numpy(int)
+    return [" ".join(f"{lv:g}:{c}" for lv, c in zip(levels, row, strict=True)) for row in counts]
+
+
+def items_matching(ratings: pd.DataFrame, query: str) -> set[str]:
+    """Item ids whose prompt, response or any justification contains ``query`` (case-insensitive)."""
+    q = query.strip().lower()
+    hit = np.zeros(len(ratings), dtype=bool)
+    for col in ("prompt", "response", "justification"):
+        if col in ratings.columns:
+            hit |= ratings[col].astype("string").str.lower().str.contains(q, regex=False).fillna(False).to_numpy()
+    return set(ratings.loc[hit, "item_id"].astype(str))
