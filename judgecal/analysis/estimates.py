@@ -231,7 +231,8 @@ def rank_systems(
     Draws each system's mean from a normal with its estimate and standard error
     (independently), ranks every draw (1 = best, respecting the metric's
     polarity), and reports the central ``confidence`` range of each system's rank
-    and the share of draws in which it ranks first.
+    and the share of draws in which it ranks first. Tied systems share ranks
+    (``rank`` counts the systems strictly better) and split ``p_best``.
 
     Returns the group columns with ``system``, ``estimate``, ``rank``,
     ``rank_low``, ``rank_high``, ``p_best``.
@@ -248,15 +249,17 @@ def rank_systems(
         mu = sign * g["estimate"].to_numpy(float)
         se = np.nan_to_num(g["se"].to_numpy(float), nan=0.0)
         draws = mu[None, :] + se[None, :] * rng.standard_normal((n_draws, len(g)))
-        # rank 1 = largest (best after the polarity sign); ties get distinct ranks at random.
-        ranks = (-draws).argsort(axis=1).argsort(axis=1) + 1
+        # Ties (equal estimates with zero standard error) share ranks: the best rank a
+        # system can claim counts only systems strictly better, the worst counts ties too.
+        better = (draws[:, None, :] > draws[:, :, None]).sum(axis=2)
+        not_worse = (draws[:, None, :] >= draws[:, :, None]).sum(axis=2)
         tail = (1 - confidence) / 2
-        point = (-mu).argsort().argsort() + 1
         frame = g[group_cols + ["system", "estimate"]].copy()
-        frame["rank"] = point
-        frame["rank_low"] = np.quantile(ranks, tail, axis=0, method="lower").astype(int)
-        frame["rank_high"] = np.quantile(ranks, 1 - tail, axis=0, method="higher").astype(int)
-        frame["p_best"] = (ranks == 1).mean(axis=0)
+        frame["rank"] = 1 + (mu[None, :] > mu[:, None]).sum(axis=1)
+        frame["rank_low"] = np.quantile(better + 1, tail, axis=0, method="lower").astype(int)
+        frame["rank_high"] = np.quantile(not_worse, 1 - tail, axis=0, method="higher").astype(int)
+        top = draws == draws.max(axis=1, keepdims=True)
+        frame["p_best"] = (top / top.sum(axis=1, keepdims=True)).mean(axis=0)
         out.append(frame.sort_values("rank"))
     cols = [*group_cols, "system", "estimate", "rank", "rank_low", "rank_high", "p_best"]
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)

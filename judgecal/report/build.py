@@ -47,7 +47,7 @@ class Report:
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
-def _calibrated_table(ratings, calibration, calibrator, random_state, notes):
+def _calibrated_table(ratings, calibration, calibrator, random_state, judge, notes):
     """The ratings with calibrated judge scores, or None; describes what was done in ``notes``."""
     if calibrator is not None:
         from judgecal.calibration import load_calibrator
@@ -61,7 +61,7 @@ def _calibrated_table(ratings, calibration, calibrator, random_state, notes):
         notes.append("No calibration requested: raw judge scores only.")
         return None
     if calibration == "oof":
-        table = an.out_of_fold_table(ratings, random_state=random_state)
+        table = an.out_of_fold_table(ratings, random_state=random_state, judge=judge)
         notes.append("Calibrated values are out of fold (5 folds grouped by prompt): no item's calibrated score "
                      "was fitted on its own human labels. Agreement after calibration uses the nearest level.")
         return table
@@ -73,6 +73,7 @@ def build_report(
     *,
     calibration: str | None = "oof",
     calibrator=None,
+    judge: str | None = None,
     confidence: float = 0.95,
     estimate_confidence: float = 0.9,
     n_resamples: int = 1000,
@@ -93,6 +94,8 @@ def build_report(
     ratings : ratings table with human and judge rows
     calibration : ``"oof"`` (out-of-fold calibrated values, default) or ``"none"``
     calibrator : a fitted calibrator (object or file) to apply instead of out-of-fold fits
+    judge : analyse this judge only (default: every judge; estimates and the
+        planner need exactly one)
     confidence : level of agreement and bias intervals
     estimate_confidence : level of system estimates and the PPI simulation
     n_resamples : bootstrap resamples over items
@@ -110,29 +113,31 @@ def build_report(
         timings[name] = round(time.perf_counter() - start, 3)
         return out
 
-    common = {"n_resamples": n_resamples, "random_state": random_state, "confidence": confidence, "registry": registry}
-    calibrated = timed("calibration", _calibrated_table, ratings, calibration, calibrator, random_state, notes)
+    common = {"n_resamples": n_resamples, "random_state": random_state, "confidence": confidence, "registry": registry,
+              "judge": judge}
+    calibrated = timed("calibration", _calibrated_table, ratings, calibration, calibrator, random_state, judge, notes)
     agreement = timed("agreement", an.before_after, an.agreement_table, ratings, calibrated, **common)
     bias = timed("bias", an.before_after, an.bias_table, ratings, calibrated, **common)
     bias_script = timed("bias_by_script", an.before_after, an.bias_table, ratings, calibrated,
                         by=("script", "metric"), **common)
-    levels = timed("levels", an.before_after, an.level_distribution, ratings, calibrated, registry=registry)
+    levels = timed("levels", an.before_after, an.level_distribution, ratings, calibrated, registry=registry,
+                   judge=judge)
     by_task_table = None
     if by_task and "task" in ratings.columns:
         by_task_table = timed("agreement_by_task", an.before_after, an.agreement_table, ratings, calibrated,
                               by=("language", "script", "task", "metric"), **common)
     has_system = "system" in ratings.columns and ratings["system"].notna().any()
-    systems = timed("systems", an.system_estimates, ratings, confidence=estimate_confidence,
+    systems = timed("systems", an.system_estimates, ratings, confidence=estimate_confidence, judge=judge,
                     registry=registry) if has_system else pd.DataFrame()
     rankings = timed("rankings", an.rank_systems, systems, confidence=estimate_confidence,
                      random_state=random_state) if len(systems) else pd.DataFrame()
-    learning = timed("learning_curves", an.learning_curves, ratings, n_repeats=learning_repeats,
+    learning = timed("learning_curves", an.learning_curves, ratings, n_repeats=learning_repeats, judge=judge,
                      confidence=estimate_confidence, random_state=random_state, registry=registry)
-    needed = timed("labels_needed", an.labels_needed, ratings, target_width=target_width,
+    needed = timed("labels_needed", an.labels_needed, ratings, target_width=target_width, judge=judge,
                    confidence=estimate_confidence, registry=registry)
     sim = sim_summary = None
     if simulate_ppi and has_system:
-        sim = timed("ppi_simulation", an.ppi_simulation, ratings, n_repeats=simulation_repeats,
+        sim = timed("ppi_simulation", an.ppi_simulation, ratings, n_repeats=simulation_repeats, judge=judge,
                     confidence=estimate_confidence, random_state=random_state, registry=registry)
         sim_summary = an.simulation_summary(sim)
 

@@ -1,0 +1,177 @@
+"""Annotation sheets out, native-speaker ratings back in.
+
+A sheet has one row per (item, annotator) and, per metric, a score column
+``<metric>`` and a reasoning column ``<metric>_reason`` (the layout of
+``annotations/templates/``). The system that wrote a response is left out so
+annotators judge blind. :func:`read_annotation_sheet` turns a filled sheet
+back into ratings-table rows (``rater_kind = human``) and checks them
+against the metric scales; empty score cells are counted, never invented.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.data.schema import normalize_ratings
+from judgecal.errors import ConfigError, InputError, Problem
+
+ITEM_COLUMNS = ("item_id", "language", "script", "task", "prompt", "response", "reference")
+ANNOTATOR_COLUMN = "annotator_id"
+
+
+def sheet_columns(metrics: Sequence[str]) -> list[str]:
+    """Column order of an annotation sheet for these metrics."""
+    cols = [*ITEM_COLUMNS, ANNOTATOR_COLUMN]
+    for m in metrics:
+        cols += [m, f"{m}_reason"]
+    return [*cols, "comments"]
+
+
+def annotation_sheet(batch: pd.DataFrame, ratings: pd.DataFrame, metrics: Sequence[str] | None = None,
+                     annotators: Sequence[str] = ("",)) -> pd.DataFrame:
+    """An empty sheet for the items of ``batch`` (texts taken from ``ratings``).
+
+    metrics : metrics to rate (default: every metric in ``ratings``)
+    annotators : one copy of each item per annotator id ("" = to be filled in)
+    """
+    metrics = list(metrics or sorted(ratings["metric"].astype(str).unique()))
+    present = [c for c in ITEM_COLUMNS if c in ratings.columns]
+    # first() skips missing values, so texts on judge rows fill gaps on human rows.
+    texts = ratings[ratings["item_id"].isin(batch["item_id"])].groupby("item_id", sort=False)[present[1:]].first()
+    base = batch[["item_id"]].drop_duplicates().join(texts, on="item_id")
+    sheets = []
+    for annotator in annotators:
+        sheet = base.copy()
+        sheet[ANNOTATOR_COLUMN] = annotator
+        sheets.append(sheet)
+    out = pd.concat(sheets, ignore_index=True)
+    for col in sheet_columns(metrics):
+        if col not in out.columns:
+            out[col] = ""
+    return out[sheet_columns(metrics)].fillna("")
+
+
+def key_path(sheet_path: str | Path) -> Path:
+    """Where the key of a blinded sheet is kept: ``<sheet>.key.csv`` beside it."""
+    sheet_path = Path(sheet_path)
+    return sheet_path.with_name(sheet_path.stem + ".key.csv")
+
+
+def blind_id(item_id: str) -> str:
+    """A stable opaque id: item ids often name the system (``prompt/model``)."""
+    return "item-" + hashlib.sha256(str(item_id).encode("utf-8")).hexdigest()[:12]
+
+
+def write_annotation_sheet(batch: pd.DataFrame, ratings: pd.DataFrame, path: str | Path,
+                           metrics: Sequence[str] | None = None, *, blind: bool = True) -> Path:
+    """Write :func:`annotation_sheet` as CSV (UTF-8 with BOM so spreadsheet apps
+    show Indic scripts correctly) or JSONL, by extension.
+
+    With ``blind`` (default) the sheet carries opaque item ids and the key back
+    to the real ids (and systems) goes to :func:`key_path`, kept by whoever runs
+    the study, not sent to annotators.
+    """
+    path = Path(path)
+    sheet = annotation_sheet(batch, ratings, metrics)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".jsonl"):
+        raise ConfigError(f"annotation sheets are .csv or .jsonl, not {path.name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if blind:
+        key = batch.drop_duplicates("item_id")[[c for c in ("item_id", "system") if c in batch.columns]].copy()
+        key.insert(0, "sheet_item_id", key["item_id"].map(blind_id))
+        if key["sheet_item_id"].duplicated().any():
+            raise ConfigError("two items share a blinded id; write the sheet with blind=False")
+        sheet["item_id"] = sheet["item_id"].map(blind_id)
+        key.to_csv(key_path(path), index=False, encoding="utf-8")
+    if suffix == ".csv":
+        sheet.to_csv(path, index=False, encoding="utf-8-sig")
+    else:
+        sheet.to_json(path, orient="records", lines=True, force_ascii=False)
+    return path
+
+
+@dataclass
+class AnnotationResult:
+    """Ratings read from a sheet, and the (row, metric) cells left empty."""
+
+    table: pd.DataFrame
+    empty_cells: pd.DataFrame
+
+
+def read_annotation_sheet(path: str | Path, *, key: str | Path | None = None,
+                          registry: MetricRegistry = DEFAULT_REGISTRY) -> AnnotationResult:
+    """Filled sheet -> ratings-table rows (one per item, annotator and rated metric).
+
+    Blinded ids are mapped back through ``key`` (default: :func:`key_path`
+    beside the sheet, when it exists). Every non-empty score must be a level of
+    its metric; problems are raised together as one :class:`InputError` with
+    file rows.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        rows = np.arange(2, len(df) + 2)  # line 1 is the header
+    elif path.suffix.lower() == ".jsonl":
+        df = pd.read_json(path, lines=True, dtype=False).astype(object)
+        rows = np.arange(1, len(df) + 1)
+    else:
+        raise ConfigError(f"annotation sheets are .csv or .jsonl, not {path.name}")
+    missing = [c for c in ("item_id", "language", ANNOTATOR_COLUMN) if c not in df.columns]
+    if missing:
+        raise InputError([Problem(f"column {c!r} is missing", file=str(path), column=c) for c in missing],
+                         summary=f"{path} is not an annotation sheet")
+    key = Path(key) if key else key_path(path)
+    if key.exists():
+        table = pd.read_csv(key, dtype=str, keep_default_na=False)
+        mapping = dict(zip(table["sheet_item_id"], table["item_id"], strict=True))
+        ids = df["item_id"].astype(str)
+        unknown = ~ids.isin(list(mapping))
+        if unknown.any():
+            raise InputError([Problem(f"item id is not in the key file {key.name}", file=str(path), row=int(r),
+                                      column="item_id", value=v) for r, v in zip(rows[unknown.to_numpy()], ids[unknown], strict=True)],
+                             summary=f"{int(unknown.sum())} sheet row(s) cannot be matched to items")
+        df["item_id"] = ids.map(mapping)
+    metrics = [c for c in df.columns if registry.resolve(c) is not None and f"{c}_reason" in df.columns]
+    if not metrics:
+        raise InputError(Problem("no metric score columns (each needs <metric> and <metric>_reason)", file=str(path)),
+                         summary=f"{path} has no metric columns")
+    no_annotator = df[ANNOTATOR_COLUMN].astype(str).str.strip() == ""
+    if no_annotator.any():
+        raise InputError([Problem("annotator_id is empty", file=str(path), row=int(r), column=ANNOTATOR_COLUMN)
+                          for r in rows[no_annotator.to_numpy()]], summary="every sheet row needs an annotator id")
+    long, long_rows, empty = [], [], []
+    keep = [c for c in ("item_id", "language", "script", "task") if c in df.columns]
+    for m in metrics:
+        text = df[m].astype(str).str.strip()
+        blank = (text == "") | (text.str.lower().isin(["nan", "none"]))
+        empty += [{"row": int(r), "metric": m} for r in rows[blank.to_numpy()]]
+        part = df.loc[~blank, keep].copy()
+        part["metric"] = m
+        part["rater"] = df.loc[~blank, ANNOTATOR_COLUMN].astype(str).str.strip()
+        part["rater_kind"] = "human"
+        part["score"] = _parse_scores(text[~blank])
+        part["justification"] = df.loc[~blank, f"{m}_reason"].astype(str)
+        long.append(part)
+        long_rows.append(rows[~blank.to_numpy()])
+    table = pd.concat(long, ignore_index=True)
+    if "script" in table.columns and (table["script"].astype(str).str.strip() == "").all():
+        table = table.drop(columns="script")
+    result = normalize_ratings(table, metrics=registry, source=str(path), row_numbers=np.concatenate(long_rows))
+    return AnnotationResult(table=result.table, empty_cells=pd.DataFrame(empty, columns=["row", "metric"]))
+
+
+def _parse_scores(text: pd.Series) -> pd.Series:
+    """Numbers as numbers; yes/no/true/false for binary metrics; anything else stays text
+    so the schema check reports it with its row."""
+    lowered = text.str.lower()
+    mapped = lowered.map({"yes": "1", "true": "1", "no": "0", "false": "0"}).fillna(text)
+    numeric = pd.to_numeric(mapped, errors="coerce")
+    return numeric.astype(object).where(numeric.notna(), text)

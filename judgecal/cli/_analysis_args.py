@@ -1,0 +1,63 @@
+"""Options shared by `judgecal report`, `agreement` and `estimate` (no heavy imports)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ratings", help="ratings file (csv, tsv, jsonl, json, parquet) or a PARIKSHA release folder")
+    parser.add_argument("--repair", action="store_true",
+                        help="PARIKSHA folders: reassign rows whose prompt ids belong to another language")
+    parser.add_argument("--judge", help="analyse this judge (rater id) only; default: every judge")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of resampling (default 0)")
+
+
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def columns(text: str) -> tuple[str, ...]:
+    out = tuple(c.strip() for c in text.split(",") if c.strip())
+    if not out:
+        raise argparse.ArgumentTypeError("expected comma-separated column names")
+    return out
+
+
+def load(args: argparse.Namespace):
+    """(ratings table, metric registry) as the options say."""
+    from judgecal.cli._common import load_table
+    from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
+
+    registry = MetricRegistry(load_metric_file(args.metrics)) if args.metrics else DEFAULT_REGISTRY
+    return load_table(args, args.ratings), registry
+
+
+def write_table(frame, path: str) -> None:
+    """CSV, JSON (records) or Parquet by extension."""
+    from pathlib import Path
+
+    from judgecal.errors import ConfigError
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        frame.to_csv(p, index=False)
+    elif suffix == ".json":
+        frame.to_json(p, orient="records", force_ascii=False, indent=1)
+    elif suffix == ".parquet":
+        frame.to_parquet(p, index=False)
+    else:
+        raise ConfigError(f"cannot write {path}: use .csv, .json or .parquet")
+    print(f"wrote {p}")

@@ -1,0 +1,73 @@
+"""judgecal report RATINGS --out report.html: the full analysis as HTML, JSON and Markdown."""
+
+from __future__ import annotations
+
+import argparse
+
+from judgecal.cli._analysis_args import add_common, fraction, positive_int
+from judgecal.cli._common import add_input_options
+
+HELP = "write a self-contained HTML report (plus JSON and Markdown summaries): agreement, bias, estimates, budget"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common(parser)
+    parser.add_argument("--out", default="report.html", help="HTML file to write (default report.html)")
+    parser.add_argument("--json", metavar="FILE", help="JSON summary (default: beside --out, .json)")
+    parser.add_argument("--markdown", metavar="FILE", help="Markdown summary (default: beside --out, .md)")
+    cal = parser.add_mutually_exclusive_group()
+    cal.add_argument("--calibrator", metavar="FILE",
+                     help="apply this fitted calibrator for the 'after' numbers (default: out-of-fold refits)")
+    cal.add_argument("--no-calibration", action="store_true", help="raw judge scores only")
+    parser.add_argument("--confidence", type=fraction, default=0.95, help="agreement and bias intervals (default 0.95)")
+    parser.add_argument("--estimate-confidence", type=fraction, default=0.9,
+                        help="system estimates and PPI check (default 0.9)")
+    parser.add_argument("--resamples", type=positive_int, default=1000, help="bootstrap resamples (default 1000)")
+    parser.add_argument("--by-task", action="store_true", help="add agreement per task")
+    parser.add_argument("--simulate-ppi", action="store_true",
+                        help="add the PPI++ check by hiding labels (n = 50, 100, 200 per language)")
+    parser.add_argument("--simulation-repeats", type=positive_int, default=200, help="repetitions of the check (default 200)")
+    parser.add_argument("--target-width", type=float, default=0.3, help="interval width the annotation plan aims for")
+    parser.add_argument("--title", default="judgecal report", help="report title")
+    add_input_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from judgecal.cli._analysis_args import load
+    from judgecal.data.render import table_text
+    from judgecal.report import build_report, write_report
+    from judgecal.report.summary import headline_rows
+
+    ratings, registry = load(args)
+    notes = []
+    if Path(args.ratings).is_dir():
+        notes.append(f"Loaded from the PARIKSHA release at {args.ratings}"
+                     + (" with repair (rows whose prompt ids belong to another language reassigned)." if args.repair
+                        else " without repair."))
+    report = build_report(
+        ratings,
+        calibration="none" if args.no_calibration else "oof",
+        calibrator=args.calibrator,
+        judge=args.judge,
+        confidence=args.confidence,
+        estimate_confidence=args.estimate_confidence,
+        n_resamples=args.resamples,
+        by_task=args.by_task,
+        simulate_ppi=args.simulate_ppi,
+        simulation_repeats=args.simulation_repeats,
+        target_width=args.target_width,
+        random_state=args.seed,
+        notes=notes,
+        title=args.title,
+        registry=registry,
+    )
+    header, rows = headline_rows(report.headline, report.meta["calibrated"])
+    import pandas as pd
+
+    print(table_text(pd.DataFrame(rows, columns=header)))
+    paths = write_report(report, args.out, json_path=args.json, markdown_path=args.markdown)
+    for kind, path in paths.items():
+        print(f"wrote {kind}: {path}")
+    return 0
