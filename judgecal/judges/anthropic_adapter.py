@@ -1,0 +1,106 @@
+"""Anthropic (official SDK). Structured output through a forced tool call whose
+input schema is the judgment's schema. Anthropic returns no token logprobs, so
+score distributions are reported as unavailable."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+
+from judgecal.errors import ProviderError, ProviderTimeoutError, RateLimitError
+from judgecal.judges.base import (
+    Completion,
+    CompletionRequest,
+    JudgeAdapter,
+    api_key_from_env,
+    import_sdk,
+    parse_retry_after,
+)
+from judgecal.judges.openai_adapter import aiohttp_client
+
+
+def convert_anthropic_error(exc: Exception, sdk) -> Exception:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    status = getattr(exc, "status_code", None)
+    message = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
+    if isinstance(exc, sdk.APITimeoutError):
+        return ProviderTimeoutError(f"no answer in time ({message})")
+    if isinstance(exc, sdk.APIConnectionError):
+        return ProviderTimeoutError(f"connection failed or dropped ({message})")
+    # 529 "overloaded" is Anthropic's way of saying slow down.
+    if status in (429, 529) or isinstance(exc, sdk.RateLimitError):
+        return RateLimitError(message, status=status, retry_after=parse_retry_after(headers))
+    if isinstance(exc, sdk.APIStatusError):
+        return ProviderError(message, status=status, retry_after=parse_retry_after(headers))
+    return ProviderError(f"the provider's answer is not usable ({message})", status=status or 200)
+
+
+@functools.cache
+def _takes_temperature(sdk) -> bool:
+    create = sdk.resources.messages.AsyncMessages.create
+    return "temperature" in inspect.signature(create).parameters
+
+
+class AnthropicAdapter(JudgeAdapter):
+    provider = "anthropic"
+    supports_logprobs = False
+
+    def _new_client(self):
+        sdk = import_sdk("anthropic", "anthropic", "Anthropic judges")
+        key = api_key_from_env("ANTHROPIC_API_KEY", self.base_url, self.name)
+        return sdk.AsyncAnthropic(api_key=key, base_url=self.base_url, max_retries=0, timeout=self.timeout,
+                                  http_client=aiohttp_client(sdk, self.timeout))
+
+    async def _complete(self, request: CompletionRequest) -> Completion:
+        sdk = import_sdk("anthropic", "anthropic", "Anthropic judges")
+        client = self.client()
+        kwargs = {
+            "model": self.model,
+            "system": request.system,
+            "messages": [{"role": "user", "content": request.user}],
+            "max_tokens": request.max_tokens,
+        }
+        if _takes_temperature(sdk):
+            kwargs["temperature"] = request.temperature
+        else:  # SDK versions whose create() has no temperature parameter
+            kwargs["extra_body"] = {"temperature": request.temperature}
+        if request.schema is not None:
+            kwargs["tools"] = [{
+                "name": "record_" + request.schema_name,
+                "description": "Record the judgment of the response.",
+                "input_schema": request.schema,
+            }]
+            kwargs["tool_choice"] = {"type": "tool", "name": "record_" + request.schema_name}
+        try:
+            message = await client.messages.create(**kwargs)
+        except sdk.AnthropicError as exc:
+            raise convert_anthropic_error(exc, sdk) from exc
+        except ValueError as exc:
+            raise ProviderError(f"the provider's answer is not valid JSON ({exc})", status=200) from exc
+        if isinstance(message, str) or not hasattr(message, "content"):
+            raise ProviderError(f"the provider's answer is not a message: {str(message)[:200]!r}", status=200)
+        text_parts, tool_input = [], None
+        for block in message.content or []:
+            kind = getattr(block, "type", None)
+            if kind == "tool_use" and tool_input is None:
+                tool_input = block.input
+            elif kind == "text":
+                text_parts.append(block.text)
+        stop = getattr(message, "stop_reason", None)
+        text = json.dumps(tool_input, ensure_ascii=False) if tool_input is not None else "".join(text_parts)
+        refusal = "".join(text_parts) or "refused" if stop == "refusal" else None
+        usage = getattr(message, "usage", None)
+        return Completion(
+            text=None if refusal else text,
+            refusal=refusal,
+            finish_reason=stop,
+            input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
+            output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+            logprobs=None,
+            response_id=getattr(message, "id", None),
+        )
+
+
+ADAPTER = AnthropicAdapter

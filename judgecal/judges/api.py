@@ -1,0 +1,285 @@
+"""Scoring generations with a judge: the Python API behind ``judgecal score``.
+
+:func:`score_generations` renders one prompt per (item, metric) (or one per
+item for all metrics, ``mode="compound"``) and per sample, sends them through
+the :class:`~judgecal.judges.engine.Engine`, parses the answers and returns
+
+* ``ratings``: judge rows of the ratings table, one per (item, metric), and
+* ``failures``: one row per answer that held no usable score (refused,
+  unparseable, off the scale) or per request that failed after its retries,
+  with the raw text. Failures never become scores, and NaN never appears in
+  ``ratings.score``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.errors import ConfigError, ScoreParseError
+from judgecal.judges.base import CompletionRequest, make_adapter, parse_judge
+from judgecal.judges.cache import JudgmentCache
+from judgecal.judges.costs import cost, estimate_tokens, lookup_prices
+from judgecal.judges.engine import Engine, RetryPolicy
+from judgecal.judges.generations import read_generations
+from judgecal.judges.parsing import (
+    expected_score,
+    injection_signals,
+    parse_judgment,
+    score_distribution,
+)
+from judgecal.judges.templates import PromptLibrary
+
+LOGPROB_MODES = ("auto", "require", "off")
+FAILURE_COLUMNS = ["item_id", "language", "metric", "rater", "sample", "attempt", "kind", "message",
+                   "raw_text", "judge_prompt_hash", "cached"]
+
+
+def default_cache_path() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("judgecal")) / "judgments.sqlite"
+
+
+@dataclass
+class ScoreResult:
+    ratings: pd.DataFrame
+    failures: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+    example: dict | None = None  # dry run: the first request as it would be sent
+
+
+@dataclass
+class _Call:
+    row: int  # generation row
+    metrics: tuple[str, ...]
+    sample: int
+    attempt: int
+    request: CompletionRequest
+    prompt_hash: str
+
+
+def score_generations(generations, judge: str, metrics=("la", "tq", "h"), **options) -> ScoreResult:
+    """Judge every generation on every metric. Blocking wrapper of :func:`ascore_generations`.
+
+    generations : DataFrame or path (JSONL/CSV/TSV/JSON/Parquet) with item_id,
+        language, prompt, response, optional reference/task/system/prompt_id
+    judge : ``openai/<model>``, ``anthropic/<model>`` or ``litellm/<model>``
+    metrics : metric ids with a rubric template
+    options : see :func:`ascore_generations`
+    """
+    return asyncio.run(ascore_generations(generations, judge, metrics, **options))
+
+
+async def ascore_generations(
+    generations, judge: str, metrics=("la", "tq", "h"), *, variant: str = "detailed", mode: str = "single",
+    task: str | None = None, samples: int = 1, temperature: float | None = None, max_tokens: int = 400,
+    base_url: str | None = None, cache: str | Path | JudgmentCache | None = None, concurrency: int = 16,
+    rpm: float | None = None, tpm: float | None = None, max_attempts: int = 6, timeout: float = 60.0,
+    retry_unparseable: int = 0, logprobs: str = "auto", structured: bool = True,
+    prices: tuple[float, float] | None = None, prompts_dir: str | Path | None = None,
+    registry: MetricRegistry = DEFAULT_REGISTRY, include_text: bool = True, progress: bool | str = "auto",
+    dry_run: bool = False, seed: int | None = None, retry_base: float = 0.5,
+) -> ScoreResult:
+    """Async version of :func:`score_generations` (use inside a running event loop).
+
+    variant : ``simple`` or ``detailed`` rubric; mode : ``single`` (one call per
+    metric) or ``compound`` (one call for all metrics); task : framing for rows
+    without a task column; samples : answers per item (temperature defaults to
+    0 for one sample and 0.7 for several); logprobs : ``auto`` (use them where
+    the provider returns them, say so where not), ``require`` (error if the
+    provider has none), ``off``; retry_unparseable : how many times to re-ask
+    after a refused or unparseable answer; prices : USD per million (input,
+    output) tokens when the model's price is not known; dry_run : render and
+    price the requests without sending any.
+    """
+    if samples < 1:
+        raise ConfigError("samples must be at least 1")
+    if logprobs not in LOGPROB_MODES:
+        raise ConfigError(f"logprobs must be one of {LOGPROB_MODES}, not {logprobs!r}")
+    if temperature is None:
+        temperature = 0.0 if samples == 1 else 0.7
+    if samples > 1 and temperature == 0:
+        raise ConfigError("several samples at temperature 0 would be identical; set a temperature above 0")
+    spec = parse_judge(judge, base_url)
+    library = PromptLibrary(prompts_dir, registry)
+    metric_ids = tuple(library.registry.resolve(m) or m for m in metrics)
+    scales = {m: library.rubric(m, variant).scale for m in metric_ids}
+    data = read_generations(generations, task=task, known_tasks=set(library.tasks))
+    adapter = make_adapter(spec, timeout=timeout)
+    use_logprobs = logprobs != "off" and adapter.supports_logprobs
+    if logprobs == "require" and not adapter.supports_logprobs:
+        raise ConfigError(f"{adapter.name}: the provider returns no logprobs (logprobs='require')")
+    if prices is None:
+        prices = lookup_prices(spec.model)
+
+    groups = [metric_ids] if mode == "compound" else [(m,) for m in metric_ids]
+    top = max(5, *(len(s.levels) for s in scales.values()))
+
+    records = data.to_dict("records")  # row access by index; iloc per call is slow
+
+    def make_calls(attempt_of: dict) -> list[_Call]:
+        calls = []
+        for (row, group, sample), attempt in attempt_of.items():
+            g = records[row]
+            ref = g.get("reference")
+            rendered = library.render(metrics=group, variant=variant, task=g["task"], mode=mode,
+                                      language=g["language"], prompt=g["prompt"], response=g["response"],
+                                      reference=ref if isinstance(ref, str) and ref else None)
+            req = CompletionRequest(rendered.system, rendered.user, max_tokens=max_tokens * len(group),
+                                    temperature=temperature, schema=rendered.schema if structured else None,
+                                    logprobs=use_logprobs, top_logprobs=top, seed=seed, sample=sample,
+                                    attempt=attempt)
+            calls.append(_Call(row, group, sample, attempt, req, rendered.prompt_hash))
+        return calls
+
+    first = {(r, g, s): 0 for r in range(len(data)) for g in groups for s in range(samples)}
+    if cache is None:
+        cache = default_cache_path()
+    store = cache if isinstance(cache, JudgmentCache) else JudgmentCache(cache)
+    engine = Engine(adapter, store, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout, progress=progress,
+                    retry=RetryPolicy(max_attempts=max_attempts, base=retry_base))
+    calls = make_calls(first)
+    if dry_run:
+        return _dry_run(calls, engine, spec.name, prices, max_tokens)
+
+    answers: dict[tuple, list] = {}  # (row, group, sample) -> [(call, outcome), ...] over attempts
+    pending = calls
+    for round_ in range(retry_unparseable + 1):
+        outcomes = await engine.run([c.request for c in pending], desc=f"{spec.name}" + (f" retry {round_}" if round_ else ""))
+        again = {}
+        for call, outcome in zip(pending, outcomes, strict=True):
+            answers.setdefault((call.row, call.metrics, call.sample), []).append((call, outcome))
+            if (round_ < retry_unparseable and outcome.completion is not None
+                    and _parse(outcome.completion, call, scales, mode) is None):
+                again[(call.row, call.metrics, call.sample)] = call.attempt + 1
+        if not again or round_ == retry_unparseable:
+            break
+        pending = make_calls(again)
+    result = _assemble(data, records, answers, scales, spec.name, mode, variant, prices, include_text, use_logprobs, adapter)
+    result.summary.update(_summary(engine, result, prices, len(data), metric_ids))
+    if not isinstance(cache, JudgmentCache):
+        store.close()
+    return result
+
+
+def _parse(completion, call, scales, mode):
+    if completion.refusal or completion.text is None:
+        return None
+    try:
+        return parse_judgment(completion.text, [scales[m] for m in call.metrics], compound=mode == "compound")
+    except ScoreParseError:
+        return None
+
+
+def _assemble(data, records, answers, scales, rater, mode, variant, prices, include_text, use_logprobs, adapter) -> ScoreResult:
+    rows, failures = [], []
+    per_item: dict[tuple[int, str], list] = {}
+    for (row, group, sample), attempts in answers.items():
+        g = records[row]
+        for call, outcome in attempts:
+            base = {"item_id": g["item_id"], "language": g["language"], "rater": rater, "sample": sample,
+                    "attempt": call.attempt, "judge_prompt_hash": call.prompt_hash, "cached": outcome.cached}
+            c = outcome.completion
+            if c is None:
+                for m in group:
+                    failures.append({**base, "metric": m, "kind": "provider_error", "message": outcome.error, "raw_text": None})
+                continue
+            if c.refusal or c.text is None:
+                for m in group:
+                    failures.append({**base, "metric": m, "kind": "refused", "message": "the judge refused to answer",
+                                     "raw_text": c.refusal})
+                continue
+            try:
+                parsed = parse_judgment(c.text, [scales[m] for m in group], compound=mode == "compound")
+            except ScoreParseError as exc:
+                for m in group:
+                    failures.append({**base, "metric": m, "kind": "unparseable", "message": str(exc), "raw_text": c.text})
+                continue
+            share = 1.0 / len(group)  # a compound call's tokens are shared by its metrics
+            for m in group:
+                probs, note = (score_distribution(c.logprobs, parsed.metrics[m].offset, scales[m]) if use_logprobs
+                               else (None, "unavailable: logprobs switched off" if adapter.supports_logprobs
+                                     else f"unavailable: {adapter.provider} returns no logprobs"))
+                per_item.setdefault((row, m), []).append({
+                    "judgment": parsed.metrics[m], "probs": probs, "note": note, "parsed": parsed, "call": call,
+                    "completion": c, "cached": outcome.cached, "share": share})
+    for (row, m), judged in sorted(per_item.items()):
+        g = records[row]
+        scores = [j["judgment"].score for j in judged]
+        chosen = statistics.median_low(scores)
+        pick = next(j for j in judged if j["judgment"].score == chosen)
+        dists = [j["probs"] for j in judged if j["probs"] is not None]
+        probs = ({k: sum(d[k] for d in dists) / len(dists) for k in dists[0]} if len(dists) == len(judged) else None)
+        notes = sorted({j["note"] for j in judged})
+        tin = sum(j["completion"].input_tokens * j["share"] for j in judged)
+        tout = sum(j["completion"].output_tokens * j["share"] for j in judged)
+        reasons = injection_signals(g["response"])
+        flagged_by_judge = any(j["parsed"].addresses_evaluator for j in judged)
+        if flagged_by_judge:
+            reasons = ["the judge reported instructions aimed at it", *reasons]
+        out = {
+            "item_id": g["item_id"], "language": g["language"], "script": g["script"], "task": g["task"],
+            "metric": m, "rater": rater, "rater_kind": "judge", "score": float(chosen),
+            "justification": pick["judgment"].justification,
+            "score_probs": json.dumps({k: round(v, 6) for k, v in probs.items()}) if probs else None,
+            "expected_score": expected_score(probs), "score_probs_note": "; ".join(notes),
+            "judge_prompt_hash": pick["call"].prompt_hash, "prompt_variant": variant, "judge_mode": mode,
+            "n_samples": len(judged), "sample_scores": json.dumps(scores),
+            "sample_sd": statistics.pstdev(scores) if len(scores) > 1 else 0.0,
+            "tokens_in": int(round(tin)), "tokens_out": int(round(tout)), "cost_usd": cost(prices, tin, tout),
+            "latency_s": float(sum(j["completion"].latency for j in judged) / len(judged)),
+            "cached": all(j["cached"] for j in judged), "parse_method": pick["parsed"].method,
+            "injection_suspected": bool(reasons), "injection_reasons": "; ".join(reasons),
+        }
+        for col in ("prompt_id", "system"):
+            if col in data.columns:
+                out[col] = g[col]
+        if include_text:
+            out.update(prompt=g["prompt"], response=g["response"])
+            if "reference" in data.columns:
+                out["reference"] = g["reference"]
+        rows.append(out)
+    ratings = pd.DataFrame(rows)
+    fails = pd.DataFrame(failures, columns=FAILURE_COLUMNS)
+    return ScoreResult(ratings, fails)
+
+
+def _summary(engine: Engine, result: ScoreResult, prices, n_items: int, metrics) -> dict:
+    st = engine.stats
+    ratings = result.ratings
+    tin = int(ratings["tokens_in"].sum()) if len(ratings) else 0
+    tout = int(ratings["tokens_out"].sum()) if len(ratings) else 0
+    total = float(ratings["cost_usd"].sum()) if len(ratings) and prices else math.nan
+    return {
+        "judge": engine.adapter.name, "items": n_items, "metrics": list(metrics), "judgments": len(ratings),
+        "failures": len(result.failures), "requests": st.requested, "cache_hits": st.cache_hits,
+        "http_requests": st.sent, "retries": st.retries, "rate_limited": st.rate_limited,
+        "failed_requests": st.failed, "tokens_in": tin, "tokens_out": tout,
+        "cost_usd": total, "price_known": prices is not None, "elapsed_s": round(st.elapsed, 3),
+        "judgments_per_s": round(len(ratings) / st.elapsed, 1) if st.elapsed > 0 else None,
+    }
+
+
+def _dry_run(calls: list[_Call], engine: Engine, rater: str, prices, max_tokens: int) -> ScoreResult:
+    keys, hits = engine.lookup([c.request for c in calls])
+    to_send = [c for c, k in zip(calls, keys, strict=True) if k not in hits]
+    est_in = sum(estimate_tokens(c.request.system) + estimate_tokens(c.request.user) for c in to_send)
+    # Judgments are short; assume 60 % of the output budget as a cautious middle.
+    est_out = int(sum(c.request.max_tokens for c in to_send) * 0.6)
+    example = None
+    if calls:
+        r = calls[0].request
+        example = {"judge": rater, "system": r.system, "user": r.user, "schema": r.schema,
+                   "max_tokens": r.max_tokens, "temperature": r.temperature, "logprobs": r.logprobs}
+    summary = {"judge": rater, "dry_run": True, "requests": len(calls), "cached": len(calls) - len(to_send),
+               "to_send": len(to_send), "est_tokens_in": est_in, "est_tokens_out": est_out,
+               "est_cost_usd": cost(prices, est_in, est_out), "price_known": prices is not None}
+    return ScoreResult(pd.DataFrame(), pd.DataFrame(columns=FAILURE_COLUMNS), summary, example)

@@ -1,0 +1,76 @@
+"""The persistent judgment cache: a judgment is never paid for twice.
+
+SQLite in WAL mode, one row per provider answer, keyed by a hash of everything
+that changes the answer (provider, model, base URL, system and user text,
+schema, sampling parameters, sample and attempt index; never the API key).
+Each answer is committed the moment it arrives, so a run killed with SIGKILL
+keeps every answer it received; several processes may share one cache file
+(WAL plus a busy timeout; the first answer stored for a key wins).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from judgecal.errors import ConfigError
+from judgecal.judges.base import Completion
+
+SCHEMA_VERSION = 1
+
+
+def cache_key(judge_identity: dict, request_identity: dict) -> str:
+    payload = json.dumps({"v": SCHEMA_VERSION, "judge": judge_identity, "request": request_identity},
+                         sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class JudgmentCache:
+    """Answers by cache key. ``path=":memory:"`` keeps them in memory only."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: a commit survives the process being killed (not a power cut).
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, created REAL NOT NULL, "
+                "judge TEXT NOT NULL, answer TEXT NOT NULL)"
+            )
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"cache file {self.path} cannot be used as a judgment cache: {exc}") from exc
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Completion]:
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, Completion] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, answer in self._db.execute(f"SELECT key, answer FROM answers WHERE key IN ({marks})", chunk):
+                found[key] = Completion.from_json(answer)
+        return found
+
+    def put(self, key: str, judge: str, answer: Completion) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO answers (key, created, judge, answer) VALUES (?, ?, ?, ?)",
+            (key, time.time(), judge, answer.to_json()),
+        )
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+
+    def response_ids(self) -> set[str]:
+        """Provider response ids of every stored answer (for tests and audits)."""
+        rows = self._db.execute("SELECT answer FROM answers")
+        return {json.loads(a).get("response_id") for (a,) in rows} - {None}
+
+    def close(self) -> None:
+        self._db.close()

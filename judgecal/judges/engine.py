@@ -1,0 +1,207 @@
+"""The engine: sends requests to one adapter as fast as the limits allow.
+
+It owns, in one place: the cache lookup (in bulk, before anything is sent),
+bounded concurrency (a fixed pool of workers), rate limits, retries with
+exponential backoff and full jitter that honour Retry-After (on 429, 5xx,
+timeouts and dropped connections), storing every answer the moment it arrives,
+and the progress bar. It knows nothing of rubrics or scores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+
+from judgecal.errors import ProviderError, ProviderTimeoutError, RateLimitError
+from judgecal.judges.base import Completion, CompletionRequest, JudgeAdapter
+from judgecal.judges.cache import JudgmentCache, cache_key
+from judgecal.judges.costs import estimate_tokens
+from judgecal.judges.ratelimit import RateLimiter
+
+FATAL_STATUS = (401, 403)  # wrong key or no access: every other call would fail too
+
+
+class FatalProviderError(ProviderError):
+    """An error that makes the whole run pointless (bad API key, no access)."""
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 6  # attempts per request, the first included
+    base: float = 0.5  # seconds; attempt k waits up to base * 2**k
+    cap: float = 60.0
+    jitter_seed: int | None = None
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        backoff = rng.uniform(0, min(self.cap, self.base * 2 ** attempt))  # full jitter
+        if retry_after is not None:
+            # Honour the provider; a little jitter above it keeps workers from
+            # all coming back in the same millisecond.
+            return retry_after + rng.uniform(0, min(1.0, 0.1 + 0.1 * retry_after))
+        return backoff
+
+
+@dataclass
+class Outcome:
+    key: str
+    completion: Completion | None = None
+    error: str | None = None
+    error_status: int | None = None
+    cached: bool = False
+    attempts: int = 0
+
+
+@dataclass
+class EngineStats:
+    requested: int = 0
+    cache_hits: int = 0
+    sent: int = 0  # HTTP requests made, retries included
+    answered: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    failed: int = 0
+    elapsed: float = 0.0
+    by_error: dict = field(default_factory=dict)
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, RateLimitError | ProviderTimeoutError):
+        return True
+    if isinstance(exc, ProviderError):
+        status = exc.status
+        return status is None or status >= 500 or status in (200, 408, 409)
+    return False
+
+
+class Progress:
+    """tqdm bar with cache hits, retries and failures; silent when disabled."""
+
+    def __init__(self, total: int, enabled: bool | str, desc: str):
+        self.bar = None
+        if enabled == "auto":
+            enabled = sys.stderr.isatty()
+        if enabled and total:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                print("judgecal: install tqdm for a progress bar (pip install 'judgecal[judges]')", file=sys.stderr)
+                return
+            self.bar = tqdm(total=total, desc=desc, unit="call", smoothing=0.05, file=sys.stderr)
+
+    def update(self, n: int, stats: EngineStats) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+            self.bar.set_postfix(cached=stats.cache_hits, retries=stats.retries, failed=stats.failed, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class Engine:
+    def __init__(self, adapter: JudgeAdapter, cache: JudgmentCache, *, concurrency: int = 16,
+                 rpm: float | None = None, tpm: float | None = None, retry: RetryPolicy | None = None,
+                 timeout: float = 60.0, progress: bool | str = "auto"):
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.adapter = adapter
+        self.cache = cache
+        self.concurrency = concurrency
+        self.limiter = RateLimiter(rpm, tpm)
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.progress = progress
+        self.stats = EngineStats()
+        self._rng = random.Random(self.retry.jitter_seed)
+
+    def keys(self, requests: list[CompletionRequest]) -> list[str]:
+        judge = self.adapter.identity()
+        return [cache_key(judge, r.identity()) for r in requests]
+
+    def lookup(self, requests: list[CompletionRequest]) -> tuple[list[str], dict[str, Completion]]:
+        keys = self.keys(requests)
+        return keys, self.cache.get_many(keys)
+
+    async def run(self, requests: list[CompletionRequest], desc: str = "judging") -> list[Outcome]:
+        """One outcome per request, in order. Never raises for a single failed
+        request (it becomes an outcome with ``error``); raises FatalProviderError
+        when the provider refuses the credentials."""
+        t0 = time.perf_counter()
+        keys, hits = self.lookup(requests)
+        outcomes: list[Outcome | None] = [None] * len(requests)
+        todo: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            if key in hits:
+                outcomes[i] = Outcome(key, hits[key], cached=True)
+            else:
+                todo.setdefault(key, []).append(i)
+        self.stats.requested += len(requests)
+        self.stats.cache_hits += len(requests) - sum(len(v) for v in todo.values())
+        bar = Progress(len(requests), self.progress, desc)
+        bar.update(len(requests) - sum(len(v) for v in todo.values()), self.stats)
+        queue: asyncio.Queue = asyncio.Queue()
+        for key, idx in todo.items():
+            queue.put_nowait((key, requests[idx[0]]))
+        fatal: list[BaseException] = []
+
+        async def worker() -> None:
+            while not queue.empty() and not fatal:
+                key, request = queue.get_nowait()
+                try:
+                    outcome = await self._one(key, request)
+                except FatalProviderError as exc:
+                    fatal.append(exc)
+                    return
+                for i in todo[key]:
+                    outcomes[i] = outcome
+                bar.update(len(todo[key]), self.stats)
+
+        try:
+            workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(todo)))]
+            await asyncio.gather(*workers)
+        finally:
+            bar.close()
+            await self.adapter.aclose()
+            self.stats.elapsed += time.perf_counter() - t0
+        if fatal:
+            raise fatal[0]
+        return outcomes  # type: ignore[return-value]
+
+    async def _one(self, key: str, request: CompletionRequest) -> Outcome:
+        est = estimate_tokens(request.system) + estimate_tokens(request.user) + request.max_tokens
+        last: Exception | None = None
+        for attempt in range(self.retry.max_attempts):
+            await self.limiter.acquire(est)
+            self.stats.sent += 1
+            try:
+                completion = await asyncio.wait_for(self.adapter.complete(request), self.timeout + 5)
+            except TimeoutError as exc:
+                last = ProviderTimeoutError(f"no answer within {self.timeout + 5:.0f} s")
+                last.__cause__ = exc
+            except (ProviderError, ProviderTimeoutError) as exc:
+                last = exc
+                if isinstance(exc, ProviderError) and exc.status in FATAL_STATUS:
+                    raise FatalProviderError(f"{self.adapter.name}: {exc}", status=exc.status) from exc
+                if not _retryable(exc):
+                    break
+            else:
+                # Store first: from here on this answer is never paid for again.
+                self.cache.put(key, self.adapter.name, completion)
+                self.stats.answered += 1
+                return Outcome(key, completion, attempts=attempt + 1)
+            name = type(last).__name__
+            self.stats.by_error[name] = self.stats.by_error.get(name, 0) + 1
+            if attempt + 1 >= self.retry.max_attempts:
+                break
+            retry_after = getattr(last, "retry_after", None)
+            if isinstance(last, RateLimitError):
+                self.stats.rate_limited += 1
+                self.limiter.pause(retry_after if retry_after is not None else self.retry.delay(attempt, None, self._rng))
+            self.stats.retries += 1
+            await asyncio.sleep(self.retry.delay(attempt, retry_after, self._rng))
+        self.stats.failed += 1
+        return Outcome(key, None, error=f"{type(last).__name__}: {last}", error_status=getattr(last, "status", None),
+                       attempts=attempt + 1)

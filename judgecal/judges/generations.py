@@ -1,0 +1,90 @@
+"""Reading the generations to be judged.
+
+A generations table has one row per model output: ``item_id``, ``language``,
+``prompt``, ``response`` and optionally ``reference``, ``task``, ``system``,
+``prompt_id``, ``script``. Files may be JSONL, CSV/TSV, JSON or Parquet. Every
+problem is reported at once with its row; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from judgecal.data.io import read_table
+from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
+from judgecal.errors import InputError, Problem
+
+REQUIRED = ("item_id", "language", "prompt", "response")
+OPTIONAL = ("reference", "task", "system", "prompt_id", "script")
+
+
+def read_generations(source: str | Path | pd.DataFrame, *, task: str | None = None,
+                     known_tasks: set[str] | None = None) -> pd.DataFrame:
+    """The generations as a checked DataFrame with a ``task`` for every row.
+
+    ``task`` is used for rows without one (and when there is no task column);
+    a row without a task when ``task`` is None is a problem.
+    """
+    if isinstance(source, pd.DataFrame):
+        df, rows, name = source.reset_index(drop=True).copy(), list(range(1, len(source) + 1)), "generations"
+    else:
+        df, rows = read_table(source)
+        df, rows, name = df.reset_index(drop=True), list(rows), str(source)
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise InputError(
+            [Problem(f"required column {c!r} is missing (columns found: {', '.join(map(str, df.columns))})",
+                     file=name, column=c) for c in missing],
+            summary=f"{name} is not a generations table",
+        )
+    if df.empty:
+        raise InputError(Problem("the table has no rows", file=name), summary="nothing to judge")
+    problems: list[Problem] = []
+
+    def check_text(col: str, allow_empty: bool) -> None:
+        for i, v in enumerate(df[col]):
+            if v is None or (isinstance(v, float) and pd.isna(v)):
+                problems.append(Problem("missing value", file=name, row=rows[i], column=col))
+            elif not isinstance(v, str):
+                df.at[i, col] = str(v)
+            elif not allow_empty and not v.strip():
+                problems.append(Problem("empty text", file=name, row=rows[i], column=col, value=v))
+
+    check_text("item_id", False)
+    check_text("prompt", False)
+    check_text("response", True)  # an empty answer is a legitimate thing to judge
+    check_text("language", False)
+    dup = df["item_id"].astype(str).duplicated(keep="first")
+    for i in dup[dup].index:
+        problems.append(Problem("duplicate item_id (appears on an earlier row)", file=name, row=rows[i],
+                                column="item_id", value=df.at[i, "item_id"]))
+    langs = {}
+    for i, v in enumerate(df["language"]):
+        if isinstance(v, str) and v.strip():
+            try:
+                langs[i] = normalize_language(v)
+            except UnknownLanguage:
+                problems.append(Problem("not a BCP-47 tag or a known language name", file=name, row=rows[i],
+                                        column="language", value=v))
+    if "task" not in df.columns:
+        df["task"] = task
+    df["task"] = df["task"].where(df["task"].notna() & (df["task"].astype(str).str.strip() != ""), task)
+    for i, v in enumerate(df["task"]):
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            problems.append(Problem("no task given (add a task column or pass a task)", file=name, row=rows[i], column="task"))
+        elif known_tasks is not None and v not in known_tasks:
+            problems.append(Problem(f"unknown task (known: {', '.join(sorted(known_tasks))})", file=name,
+                                    row=rows[i], column="task", value=v))
+    if problems:
+        raise InputError(problems, summary=f"{len(problems)} problem(s) in {name}")
+    df["item_id"] = df["item_id"].astype(str)
+    df["language"] = [langs[i] for i in range(len(df))]
+    if "script" not in df.columns:
+        df["script"] = None
+    df["script"] = [s if isinstance(s, str) and s.strip() else default_script(lang)
+                    for s, lang in zip(df["script"], df["language"], strict=True)]
+    if "reference" in df.columns:
+        df["reference"] = df["reference"].where(df["reference"].notna(), None)
+    return df

@@ -1,0 +1,1 @@
+"""Judge rubric templates (installed as ``judgecal.prompts``); data files, no code."""
