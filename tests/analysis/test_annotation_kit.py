@@ -1,0 +1,69 @@
+"""Annotation sheets: blinded export, reading back, and the kit's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _synth_ratings import synthetic_ratings
+
+from judgecal.analysis.annotation_kit import (
+    key_path,
+    read_annotation_sheet,
+    sheet_columns,
+    write_annotation_sheet,
+)
+from judgecal.errors import ConfigError, InputError
+
+KIT = Path(__file__).resolve().parents[2] / "annotations"
+
+
+def test_templates_match_the_sheet_layout():
+    header = (KIT / "templates" / "ratings_sheet.csv").read_text(encoding="utf-8").strip().split(",")
+    assert header == sheet_columns(["la", "tq", "h"])
+    jsonl = pd.read_json(KIT / "templates" / "ratings_sheet.jsonl", lines=True)
+    assert list(jsonl.columns) == header
+    for metric in ("la", "tq", "h", "ocq", "pc"):
+        assert (KIT / "guidelines" / f"{metric}.md").read_text(encoding="utf-8").strip()
+
+
+def test_example_sheet_reads_with_one_empty_cell():
+    res = read_annotation_sheet(KIT / "example" / "example_sheet.csv")
+    assert len(res.table) == 23 and list(res.empty_cells["metric"]) == ["la"]
+    assert set(res.table["rater_kind"]) == {"human"} and set(res.table["script"]) == {"Deva", "Taml"}
+    h = res.table[(res.table["metric"] == "h") & (res.table["item_id"] == "ex-hi-2")]
+    assert (h["score"] == 1).all()
+
+
+def test_blinded_round_trip(tmp_path):
+    df = synthetic_ratings(10, languages=("hi",), systems=("secret-model",))
+    df["response"] = "उत्तर"
+    batch = df[df["rater_kind"] == "judge"][["item_id", "system"]].head(4)
+    path = write_annotation_sheet(batch, df, tmp_path / "batch.csv", metrics=["tq"])
+    text = path.read_text(encoding="utf-8-sig")
+    assert "secret-model" not in text and "hi-0" not in text and "उत्तर" in text
+    assert key_path(path).exists()
+    sheet = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    sheet["annotator_id"] = "a1"
+    sheet["tq"] = ["2", "1", "", "0"]
+    filled = tmp_path / "batch_filled.csv"
+    sheet.to_csv(filled, index=False)
+    res = read_annotation_sheet(filled, key=key_path(path))
+    assert sorted(res.table["item_id"]) == sorted(batch["item_id"].iloc[[0, 1, 3]])
+    assert list(res.empty_cells["row"]) == [4]
+
+
+def test_bad_sheets_are_rejected_with_rows(tmp_path):
+    sheet = pd.DataFrame({c: [""] for c in sheet_columns(["tq"])})
+    sheet["item_id"], sheet["language"], sheet["annotator_id"], sheet["tq"] = "x1", "hi", "a1", "3"
+    bad = tmp_path / "bad.csv"
+    sheet.to_csv(bad, index=False)
+    with pytest.raises(InputError, match="row 2"):
+        read_annotation_sheet(bad, key=tmp_path / "none.csv")
+    sheet["tq"], sheet["annotator_id"] = "2", ""
+    sheet.to_csv(bad, index=False)
+    with pytest.raises(InputError, match="annotator"):
+        read_annotation_sheet(bad, key=tmp_path / "none.csv")
+    with pytest.raises(ConfigError):
+        write_annotation_sheet(sheet[["item_id"]], synthetic_ratings(5), tmp_path / "x.xlsx")
