@@ -39,7 +39,7 @@ from judgecal.judges.templates import PromptLibrary
 
 LOGPROB_MODES = ("auto", "require", "off")
 FAILURE_COLUMNS = ["item_id", "language", "metric", "rater", "sample", "attempt", "kind", "message",
-                   "raw_text", "judge_prompt_hash", "cached"]
+                   "raw_text", "judge_prompt_hash", "cached", "final"]
 
 
 def default_cache_path() -> Path:
@@ -185,7 +185,7 @@ def _assemble(data, records, answers, scales, rater, mode, variant, prices, incl
     for (row, group, sample), attempts in answers.items():
         g = records[row]
         for call, outcome in attempts:
-            base = {"item_id": g["item_id"], "language": g["language"], "rater": rater, "sample": sample,
+            base = {"_key": (row, sample), "item_id": g["item_id"], "language": g["language"], "rater": rater, "sample": sample,
                     "attempt": call.attempt, "judge_prompt_hash": call.prompt_hash, "cached": outcome.cached}
             c = outcome.completion
             if c is None:
@@ -248,6 +248,11 @@ def _assemble(data, records, answers, scales, rater, mode, variant, prices, incl
                 out["reference"] = g["reference"]
         rows.append(out)
     ratings = pd.DataFrame(rows)
+    # A failure is final when no later attempt of that item, metric and sample gave a score.
+    scored = {(row, m, j["call"].sample) for (row, m), judged in per_item.items() for j in judged}
+    for f in failures:
+        row, sample = f.pop("_key")
+        f["final"] = (row, f["metric"], sample) not in scored
     fails = pd.DataFrame(failures, columns=FAILURE_COLUMNS)
     return ScoreResult(ratings, fails)
 
@@ -260,7 +265,7 @@ def _summary(engine: Engine, result: ScoreResult, prices, n_items: int, metrics)
     total = float(ratings["cost_usd"].sum()) if len(ratings) and prices else math.nan
     return {
         "judge": engine.adapter.name, "items": n_items, "metrics": list(metrics), "judgments": len(ratings),
-        "failures": len(result.failures), "requests": st.requested, "cache_hits": st.cache_hits,
+        "unscored": n_items * len(metrics) - len(ratings), "failures": len(result.failures), "requests": st.requested, "cache_hits": st.cache_hits,
         "http_requests": st.sent, "retries": st.retries, "rate_limited": st.rate_limited,
         "failed_requests": st.failed, "tokens_in": tin, "tokens_out": tout,
         "cost_usd": total, "price_known": prices is not None, "elapsed_s": round(st.elapsed, 3),

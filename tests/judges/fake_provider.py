@@ -50,7 +50,7 @@ from dataclasses import asdict, dataclass, field
 
 from aiohttp import web
 
-FAULTS = ("429", "500", "drop", "bad_body", "garbage", "truncated", "refuse", "slow", "none")
+FAULTS = ("429", "500", "400", "401", "drop", "bad_body", "garbage", "truncated", "refuse", "slow", "none")
 
 
 @dataclass
@@ -84,7 +84,8 @@ class FakeConfig:
     rpm: float | None = None  # requests-per-minute limit (token bucket), None = unlimited
     rpm_burst: float | None = None  # bucket size; default one second's worth
     rules: list[Rule] = field(default_factory=list)
-    seed: int = 0
+    seed: int = 0  # changes the fake judge's scores
+    fault_seed: int = 0  # seeds the choice of probabilistic faults
     level_probability: float = 0.6  # logprob mass on the chosen score level
 
     @classmethod
@@ -294,14 +295,14 @@ class FakeProvider:
             self.events: list[tuple[float, str, str]] = []  # (time, key, outcome)
             self.in_flight = 0
             self.max_in_flight = 0
-            self._rng = random.Random(self.config.seed)
+            self._rng = random.Random(self.config.fault_seed)
             self._bucket = None
             self._bucket_t = time.monotonic()
 
     def configure(self, **config) -> None:
         merged = {**asdict(self.config), **config}
         self.config = FakeConfig.from_dict(merged)
-        self._rng = random.Random(self.config.seed)
+        self._rng = random.Random(self.config.fault_seed)
         self._bucket = None
 
     def stats(self) -> dict:
@@ -396,8 +397,9 @@ class FakeProvider:
             return body, key, None, None
         if rule.fault == "429":
             return body, key, None, self._error(key, 429, "rate_limited", retry_after=rule.retry_after)
-        if rule.fault == "500":
-            return body, key, None, self._error(key, 500, "server_error")
+        if rule.fault in ("500", "400", "401"):
+            kinds = {"500": "server_error", "400": "invalid_request_error", "401": "authentication_error"}
+            return body, key, None, self._error(key, int(rule.fault), kinds[rule.fault])
         if rule.fault == "drop":
             self._event(key, "drop")
             request.transport.close()

@@ -1,0 +1,107 @@
+"""`judgecal score`: judge model outputs with an LLM judge."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+HELP = "judge model outputs with an LLM judge and write judge rows of the ratings table"
+
+EXIT_WITH_FAILURES = 3  # the run finished, but some (item, metric) pairs have no score
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="generations: JSONL/CSV/TSV/JSON/Parquet with item_id, language, prompt, response "
+                                 "(optional reference, task, system, prompt_id)")
+    p.add_argument("--judge", required=True, help="openai/<model>, anthropic/<model> or litellm/<model>")
+    p.add_argument("--metrics", default="la,tq,h", help="comma-separated metric ids (default: la,tq,h)")
+    p.add_argument("--out", help="judge ratings file (format from the extension); required unless --dry-run")
+    p.add_argument("--failures", help="failures file (default: <out>.failures<ext>)")
+    p.add_argument("--summary", help="also write the run summary as JSON here")
+    p.add_argument("--variant", choices=("simple", "detailed"), default="detailed", help="rubric variant")
+    p.add_argument("--mode", choices=("single", "compound"), default="single",
+                   help="one call per metric, or one call for all metrics")
+    p.add_argument("--task", help="task framing for rows without a task column (open_prompt, continue_writing, summarize, qa)")
+    p.add_argument("--samples", type=int, default=1, help="answers per item and metric (default 1)")
+    p.add_argument("--temperature", type=float, help="default 0 for one sample, 0.7 for several")
+    p.add_argument("--max-tokens", type=int, default=400, help="answer budget per metric")
+    p.add_argument("--base-url", help="provider base URL (OpenAI-compatible local servers, proxies)")
+    p.add_argument("--cache", help="SQLite judgment cache (default: the user cache folder)")
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--rpm", type=float, help="requests-per-minute limit")
+    p.add_argument("--tpm", type=float, help="tokens-per-minute limit")
+    p.add_argument("--max-attempts", type=int, default=6, help="attempts per request on 429/5xx/timeouts")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    p.add_argument("--retry-unparseable", type=int, default=0, help="re-ask this many times after a refused or unparseable answer")
+    p.add_argument("--logprobs", choices=("auto", "require", "off"), default="auto")
+    p.add_argument("--no-structured", action="store_true", help="do not ask for structured (JSON schema) output")
+    p.add_argument("--price-in", type=float, help="USD per million input tokens (if the model's price is unknown)")
+    p.add_argument("--price-out", type=float, help="USD per million output tokens")
+    p.add_argument("--prompts-dir", help="folder with extra or replacement metrics/ and tasks/ templates")
+    p.add_argument("--metrics-file", help="JSON/TOML metric declarations for user-defined metrics")
+    p.add_argument("--no-text", action="store_true", help="leave prompt/response text out of the output")
+    p.add_argument("--seed", type=int, help="sampling seed passed to providers that accept one")
+    p.add_argument("--dry-run", action="store_true", help="print what would be sent and its estimated cost; send nothing")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show a progress bar")
+    bar.add_argument("--no-progress", dest="progress", action="store_false")
+
+
+def _failures_path(out: Path, given: str | None) -> Path:
+    if given:
+        return Path(given)
+    return out.with_name(out.stem + ".failures" + out.suffix)
+
+
+def run(args: argparse.Namespace) -> int:
+    from judgecal.data.io import write_ratings
+    from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
+    from judgecal.errors import ConfigError
+    from judgecal.judges import score_generations
+
+    if not args.dry_run and not args.out:
+        raise ConfigError("--out is required (or use --dry-run)")
+    if (args.price_in is None) != (args.price_out is None):
+        raise ConfigError("give both --price-in and --price-out, or neither")
+    registry = DEFAULT_REGISTRY
+    if args.metrics_file:
+        registry = MetricRegistry(load_metric_file(args.metrics_file))
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    if not metrics:
+        raise ConfigError("--metrics is empty")
+    result = score_generations(
+        args.input, args.judge, metrics, variant=args.variant, mode=args.mode, task=args.task,
+        samples=args.samples, temperature=args.temperature, max_tokens=args.max_tokens, base_url=args.base_url,
+        cache=args.cache, concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm,
+        max_attempts=args.max_attempts, timeout=args.timeout, retry_unparseable=args.retry_unparseable,
+        logprobs=args.logprobs, structured=not args.no_structured,
+        prices=(args.price_in, args.price_out) if args.price_in is not None else None,
+        prompts_dir=args.prompts_dir, registry=registry, include_text=not args.no_text,
+        progress="auto" if args.progress is None else args.progress, dry_run=args.dry_run, seed=args.seed,
+    )
+    s = result.summary
+    if args.dry_run:
+        ex = result.example or {}
+        print("=== first request (system) ===\n" + ex.get("system", ""))
+        print("=== first request (user) ===\n" + ex.get("user", ""))
+        cost = "unknown (pass --price-in/--price-out)" if not s["price_known"] else f"${s['est_cost_usd']:.4f}"
+        print(f"=== dry run: {s['requests']} requests, {s['cached']} already cached, {s['to_send']} to send; "
+              f"about {s['est_tokens_in']:,} input and {s['est_tokens_out']:,} output tokens; estimated cost {cost}")
+        return 0
+    out = Path(args.out)
+    write_ratings(result.ratings, out)
+    fail_path = _failures_path(out, args.failures)
+    write_ratings(result.failures, fail_path)
+    if args.summary:
+        Path(args.summary).write_text(json.dumps(s, indent=2, default=str), encoding="utf-8")
+    cost = (f"${s['cost_usd']:.4f}" if s["price_known"] and not math.isnan(s["cost_usd"])
+            else "unknown (pass --price-in/--price-out)")
+    print(f"judgecal score: {s['judgments']} judgments -> {out}; {s['unscored']} without a score; "
+          f"{s['failures']} failed answers -> {fail_path}; "
+          f"{s['cache_hits']} of {s['requests']} requests from cache, {s['http_requests']} sent, "
+          f"{s['retries']} retries; tokens {s['tokens_in']:,} in / {s['tokens_out']:,} out; cost {cost}",
+          file=sys.stderr)
+    return EXIT_WITH_FAILURES if s["unscored"] else 0
