@@ -54,13 +54,11 @@ class IsotonicCalibrator(RegressorMixin, BaseEstimator):
         X = validate_data(self, _as_2d(X), dtype=np.float64, reset=False)
         return np.interp(X[:, 0], self.X_thresholds_, self.y_thresholds_)
 
-    def transform(self, X) -> np.ndarray:
-        """Same as predict, shape (n,): lets the calibrator sit inside a Pipeline."""
-        return self.predict(X)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        # Like sklearn's IsotonicRegression: one feature, given as (n,) or (n, 1).
         tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
         return tags
 
 

@@ -99,7 +99,8 @@ class OrdinalCalibrator(ClassifierMixin, BaseEstimator):
         """Most likely level (``output="level"``) or expected level, shape (n,)."""
         if self.output == "expected":
             return self.predict_expected(X)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 def fit_proportional_odds(

@@ -22,12 +22,17 @@ import pandas as pd
 
 from judgecal._version import __version__
 from judgecal.data.metrics import MetricRegistry, MetricScale
-from judgecal.errors import CalibratorError, CalibratorFileError, CalibratorMismatchError, ConfigError
+from judgecal.errors import (
+    CalibratorError,
+    CalibratorFileError,
+    CalibratorMismatchError,
+    ConfigError,
+)
 
 FORMAT = "judgecal-calibrator"
 FORMAT_VERSION = 1
 PARAMS = ("method", "features", "target", "pooling", "min_group_size", "n_splits", "groups", "coverage",
-          "min_conformal_size", "alpha", "prior_weight", "random_state")
+          "min_conformal_size", "alpha", "prior_weight", "bias_penalty", "random_state")
 
 
 def calibrator_to_dict(cal) -> dict:

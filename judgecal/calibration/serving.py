@@ -14,7 +14,7 @@ import pandas as pd
 from judgecal.calibration import conformal as cf
 from judgecal.calibration.design import check_on_scale, design_matrix
 from judgecal.calibration.examples import log_text_length, parse_score_probs
-from judgecal.calibration.hierarchy import node_predict
+from judgecal.calibration.hierarchy import Components, combine, node_predict
 from judgecal.errors import CalibratorError, CalibratorMismatchError, InputError, Problem
 
 OUT_COLUMNS = ("score_calibrated", "calibration_level", "calibration_group", "calibration_weight",
@@ -49,25 +49,34 @@ class ServingMixin:
                                       for f in c["folds"]]
             self._serve[metric] = {"conformal": conformal, "chains": {}}
 
-    def _chain(self, nodes: dict, metric: str, lang: str, script: str) -> tuple[list, str, float]:
-        """[(state, weight)] serving (lang, script) from ``nodes``, the serving level and its own weight.
+    def _served(self, nodes: dict, metric: str, lang: str, script: str, x_iso, X, levels):
+        """Expected scores (r,), probabilities (r, K) or None, serving level and its own weight
+        for rows of (lang, script) with distinct features x_iso (r,), X (r, p).
 
-        Weights follow hierarchy.level_weights: a missing node weighs 0 and its
-        share passes to its parent, exactly as in the cross-validation that chose k.
+        Same combination as in the cross-validation that chose the pseudo-counts
+        (hierarchy.combine): a missing node weighs 0 and carries no offset.
         """
         k = self.metric_info_[metric]["shrinkage"]
-        lnode = nodes.get(f"{metric}|{lang}|{script}")
-        snode = nodes.get(f"{metric}|*|{script}")
-        mnode = nodes[f"{metric}|*|*"]
+        found = [nodes.get(f"{metric}|{lang}|{script}"), nodes.get(f"{metric}|*|{script}"), nodes[f"{metric}|*|*"]]
+        r = len(x_iso)
+        E = np.zeros((r, 3))
+        P = None if X is None else np.zeros((r, 3, len(levels)))
+        for j, node in enumerate(found):
+            if node is not None:
+                e, p = node_predict(node["model"], x_iso, X, levels)
+                E[:, j] = e
+                if P is not None:
+                    P[:, j] = p
+        lnode, snode = found[0], found[1]
         w_l = _w(lnode["n_items"], k["language"]) if lnode else 0.0
         w_s = _w(snode["n_items"], k["script"]) if snode else 0.0
-        chain = [(mnode["model"], (1 - w_l) * (1 - w_s))]
-        if snode:
-            chain.append((snode["model"], (1 - w_l) * w_s))
+        d_l = lnode["offset"] if lnode else 0.0
+        d_s = snode["offset"] if snode else 0.0
+        full = lambda v: np.full(r, v)  # noqa: E731
+        e, p = combine(Components(E, P, np.zeros((r, 3))), levels, full(w_l), full(d_l), full(w_s), full(d_s))
         if lnode:
-            chain.append((lnode["model"], w_l))
-            return chain, "language", w_l
-        return chain, ("script" if snode else "metric"), (w_s if snode else 1.0)
+            return e, p, "language", w_l
+        return e, p, ("script" if snode else "metric"), (w_s if snode else 1.0)
 
     # -------------------------------------------------------------- serving
     def apply(self, df: pd.DataFrame, *, allow_mismatch: bool = False, randomize: bool = True) -> pd.DataFrame:
@@ -168,8 +177,7 @@ class ServingMixin:
             uniq, inv = np.unique(feat_rows[rows], axis=0, return_inverse=True)
             inv = inv.reshape(-1)
             ux, uX = uniq[:, 0], (uniq[:, 1:] if X is not None else None)
-            chain, level, own = self._chain(self.nodes_, metric, lang, scr)
-            e, p = _eval_chain(chain, ux, uX, levels)
+            e, p, level, own = self._served(self.nodes_, metric, lang, scr, ux, uX, levels)
             E[rows] = e[inv]
             if P is not None:
                 P[rows] = p[inv]
@@ -178,8 +186,7 @@ class ServingMixin:
             g = np.zeros((len(ux), len(levels)))
             q = np.zeros((len(ux), len(levels)))
             for f, cal in enumerate(serve["conformal"][ckey]):
-                fchain = self._chain(self.fold_nodes_[metric][f], metric, lang, scr)[0]
-                fe, fp = _eval_chain(fchain, ux, uX, levels)
+                fe, fp, _, _ = self._served(self.fold_nodes_[metric][f], metric, lang, scr, ux, uX, levels)
                 cand = cf.candidate_scores(levels, fe, fp)
                 right = np.searchsorted(cal, cand, side="right")
                 g += len(cal) - right
@@ -235,20 +242,6 @@ class ServingMixin:
         if script is not None:
             frame["script"] = script
         return self.apply(frame, randomize=False)
-
-
-def _eval_chain(chain: list, x_iso: np.ndarray, X: np.ndarray | None, levels: np.ndarray):
-    """Weighted sum over a chain: expected (r,) and probabilities (r, K) or None."""
-    E = np.zeros(len(x_iso))
-    P = None if X is None else np.zeros((len(x_iso), len(levels)))
-    for state, w in chain:
-        if w <= 0:
-            continue
-        e, p = node_predict(state, x_iso, X, levels)
-        E += w * e
-        if P is not None:
-            P += w * p
-    return E, P
 
 
 def _languages(sub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,84 @@
+"""judgecal calibrate RATINGS --out calibrator.json: fit a calibrator per language, script and metric."""
+
+from __future__ import annotations
+
+import argparse
+
+from judgecal.cli._common import add_input_options
+
+HELP = "fit judge-score calibrators per language/script/metric from human + judge ratings and save them as JSON"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ratings", help="ratings file with human and judge rows (or a PARIKSHA release folder)")
+    parser.add_argument("--out", required=True, metavar="FILE", help="where to write the calibrator (JSON)")
+    parser.add_argument("--method", choices=["auto", "isotonic", "ordinal"], default="auto",
+                        help="calibrator family; auto picks per metric by cross-validated MAE (default)")
+    parser.add_argument("--pooling", choices=["partial", "none", "complete"], default="partial",
+                        help="partial: shrink small groups toward script/metric (default); none: each language "
+                             "alone; complete: one calibrator per metric")
+    parser.add_argument("--features", default="score",
+                        help="judge features, comma-separated from score, expected, probs, other_metrics, length "
+                             "(default: score)")
+    parser.add_argument("--target", choices=["consensus", "per_rater"], default="consensus",
+                        help="fit the per-item human consensus (default) or every human rating")
+    parser.add_argument("--groups", metavar="COLUMN",
+                        help="keep items sharing this column in one fold (default: prompt_id if present, else item_id)")
+    parser.add_argument("--n-splits", type=int, default=5, help="cross-validation folds (default 5)")
+    parser.add_argument("--coverage", type=float, default=0.9, help="conformal set coverage (default 0.9)")
+    parser.add_argument("--min-group-size", type=int, default=5,
+                        help="items a group needs for a calibrator of its own (default 5)")
+    parser.add_argument("--judge", help="the judge (rater id) to calibrate when the file holds several")
+    parser.add_argument("--seed", type=int, default=0, help="fold assignment seed (default 0)")
+    parser.add_argument("--compare", action="store_true",
+                        help="also run nested cross-validation comparing raw, per-language isotonic, pooled "
+                             "isotonic, partially pooled isotonic and ordinal on the same folds (slower)")
+    parser.add_argument("--cv-out", metavar="FILE", help="write the cross-validated table (CSV)")
+    parser.add_argument("--repair", action="store_true",
+                        help="PARIKSHA folders: reassign rows whose prompt ids belong to another language")
+    add_input_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    import math
+
+    from judgecal.calibration import GroupedCalibrator
+    from judgecal.cli._common import load_table
+    from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
+    from judgecal.data.render import table_text
+
+    registry = MetricRegistry(load_metric_file(args.metrics)) if args.metrics else DEFAULT_REGISTRY
+    ratings = load_table(args, args.ratings)
+    features = tuple(f.strip() for f in args.features.split(",") if f.strip())
+    params = dict(method=args.method, pooling=args.pooling, features=features, target=args.target,
+                  groups=args.groups, n_splits=args.n_splits, coverage=args.coverage,
+                  min_group_size=args.min_group_size, judge=args.judge, random_state=args.seed, metrics=registry)
+    cal = GroupedCalibrator(**params).fit(ratings, check_input=False)
+    path = cal.save(args.out)
+    t = cal.training_
+    print(f"calibrated judge {cal.judge_!r} on {t['n_items']} items with {t['n_human_ratings']} human ratings "
+          f"({t['judge_items_without_humans']} judge-scored items had no human rating and were not used)")
+    for metric, info in cal.metric_info_.items():
+        k = info["shrinkage"]
+        ks = ", ".join(f"{lv} {'inf' if math.isinf(v) else f'{v:g}'}" for lv, v in k.items())
+        print(f"  {metric}: {info['selection']}; shrinkage pseudo-counts: {ks}")
+    table = cal.cv_quality_.copy()
+    print("\nHeld-out quality per language/script/metric (raw judge vs calibrated, same folds; "
+          "bias and MAE against the human consensus):")
+    print(table_text(table))
+    if args.compare:
+        from judgecal.calibration import cross_validate
+
+        kw = {k: v for k, v in params.items() if k not in ("method", "pooling")}
+        result = cross_validate(ratings, check_input=False, **kw)
+        print("\nNested cross-validation, all variants on the same folds (per metric):")
+        print(table_text(result.by_metric))
+        wide = result.table.pivot_table(index=["language", "script", "metric"], columns="variant",
+                                        values="mae").reset_index()
+        print("\nMAE per language/script/metric and variant:")
+        print(table_text(wide))
+        table = result.table
+    if args.cv_out:
+        table.to_csv(args.cv_out, index=False)
+    print(f"\nwrote {path}")
+    return 0
