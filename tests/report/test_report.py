@@ -1,0 +1,101 @@
+"""The report: self-contained HTML, JSON and Markdown from real analyses; the commands."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from judgecal.cli import main
+from judgecal.report import build_report, render_html, svg, to_json, to_markdown, write_report
+
+
+@pytest.fixture(scope="module")
+def ratings():
+    from judgecal.datasets import make_judge_ratings
+
+    return make_judge_ratings(n_items=400, languages=("hi", "ta"), n_systems=4, random_state=1)
+
+
+@pytest.fixture(scope="module")
+def report(ratings):
+    return build_report(ratings, n_resamples=100, learning_repeats=3, simulate_ppi=True, simulation_repeats=10,
+                        notes=["synthetic data <made up>"])
+
+
+def test_report_tables_and_before_after(report):
+    assert set(report.agreement["stage"]) == {"raw", "calibrated"}
+    head = report.headline
+    assert len(head) == 6  # 2 languages x 3 metrics
+    tq = head[head["metric"] == "tq"]
+    # The generator inflates the judge; out-of-fold calibration shrinks the bias.
+    assert (tq["bias_raw"].abs() > tq["bias_calibrated"].abs()).all()
+    assert (tq["top_level_share_judge"] > tq["top_level_share_human"]).all()
+    assert len(report.systems) and len(report.rankings) and len(report.learning) and len(report.needed)
+    assert report.simulation_summary is not None
+
+
+def test_html_is_self_contained(report):
+    html = render_html(report)
+    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") >= 9
+    # The only URL allowed is the SVG namespace name, which browsers never fetch.
+    assert not re.search(r"<script|<link|<img|src=|https?://", html.replace('xmlns="http://www.w3.org/2000/svg"', ""))
+    assert "synthetic data &lt;made up&gt;" in html and "<made up>" not in html
+    assert ">nan<" not in html
+
+
+def test_json_and_markdown(report, tmp_path):
+    doc = json.loads(to_json(report))
+    assert {"meta", "timings_seconds", "tables"} <= set(doc)
+    assert len(doc["tables"]["headline"]) == 6
+    md = to_markdown(report)
+    assert "| language | script | metric |" in md and "PPI++ check" in md
+    paths = write_report(report, tmp_path / "out" / "r.html")
+    assert all(p.exists() and p.stat().st_size > 0 for p in paths.values())
+    assert paths["json"].suffix == ".json" and paths["markdown"].suffix == ".md"
+
+
+def test_svg_escapes_labels_and_handles_empty_values():
+    out = svg.forest([("<b>x</b>", [("s&t", 0.5, float("nan"), float("nan"))])], title="a<b")
+    assert "<b>x" not in out and "&lt;b&gt;x" in out and "s&amp;t" in out
+    assert svg.stacked_bars([("r", [0.5, 0.5])], ["0", "1"]).startswith("<svg")
+    assert "<polyline" in svg.lines({"a": ([1, 2], [0.5, 0.2])})
+    assert "<polyline" not in svg.lines({"a": ([], [])})
+
+
+def test_commands_print_tables_and_write_report(ratings, tmp_path, capsys):
+    path = tmp_path / "ratings.csv"
+    ratings.to_csv(path, index=False)
+    assert main(["agreement", str(path), "--resamples", "50", "--statistics", "alpha,kappa"]) == 0
+    out = capsys.readouterr().out
+    assert "human-human" in out and "judge-consensus" in out
+    assert main(["estimate", str(path), "--target-width", "0.4"]) == 0
+    out = capsys.readouterr().out
+    assert "effective sample size gain" in out and "Labels needed" in out
+    html = tmp_path / "rep" / "report.html"
+    assert main(["report", str(path), "--out", str(html), "--resamples", "50", "--no-calibration"]) == 0
+    assert html.exists() and html.with_suffix(".json").exists() and html.with_suffix(".md").exists()
+
+
+def test_command_errors(ratings, tmp_path, capsys):
+    path = tmp_path / "ratings.csv"
+    ratings.to_csv(path, index=False)
+    assert main(["estimate", str(path), "--next-batch", "5"]) == 2
+    assert "--batch-out" in capsys.readouterr().err
+    assert main(["agreement", str(path), "--statistics", "alpha,vibes"]) == 2
+    assert "vibes" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["agreement", str(path), "--confidence", "95"])
+    assert main(["agreement", str(tmp_path / "missing.csv")]) != 0
+
+
+def test_pariksha_report(pariksha_path, tmp_path):
+    from judgecal.datasets import load_pariksha
+
+    ratings = load_pariksha(pariksha_path, repair=True)
+    rep = build_report(ratings, n_resamples=100, learning_repeats=2)
+    assert len(rep.headline) == 30
+    assert rep.headline["alpha_human_human"].notna().all()
+    paths = write_report(rep, tmp_path / "pariksha.html")
+    assert paths["html"].stat().st_size > 10_000
