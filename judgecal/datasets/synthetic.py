@@ -19,6 +19,7 @@ import pandas as pd
 from judgecal.data.languages import default_script, normalize_language
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.data.schema import normalize_ratings
+from judgecal.errors import ConfigError
 
 DEFAULT_LANGUAGES = ("en", "hi", "bn", "ta", "pa", "sr-Latn", "sr", "zh-Hant", "ar", "sw")
 JUDGE_ID = "synthetic-judge"
@@ -75,9 +76,17 @@ def make_judge_ratings(
     offsets = {s: 0.3 * k for k, s in enumerate(systems)}
     lang_of_item = np.asarray(langs)[np.arange(n_items) % len(langs)]
     system_of_item = np.asarray(systems)[(np.arange(n_items) // len(langs)) % n_systems]
-    per_lang = max(1, n_items // len(langs))
-    n_prompts = prompts_per_language or max(1, per_lang // n_systems)
-    prompt_of_item = (np.arange(n_items) // (len(langs) * n_systems)) % n_prompts
+    # Every (language, prompt, system) is one item; enough prompts that no two
+    # items share an id (a repeated id would be a duplicate rating).
+    slots = len(langs) * n_systems
+    needed = -(-n_items // slots)
+    n_prompts = prompts_per_language or needed
+    if n_prompts < needed:
+        raise ConfigError(
+            f"prompts_per_language={n_prompts} with {len(langs)} languages and {n_systems} systems "
+            f"gives {n_prompts * slots} distinct items, fewer than n_items={n_items}"
+        )
+    prompt_of_item = np.arange(n_items) // slots
 
     rows = []
     latent_all = {}
