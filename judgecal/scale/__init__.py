@@ -1,0 +1,29 @@
+"""Running judgecal inside the engines teams already use for large tables.
+
+* :mod:`judgecal.scale.partition` – :class:`PartitionCalibrator`, the
+  pandas -> pandas function that applies a fitted calibrator to one partition
+  (Dask ``map_partitions``, Ray Data ``map_batches``, Spark ``mapInPandas``).
+* :mod:`judgecal.scale.spark` – :func:`apply_calibrator_spark`, a Spark
+  DataFrame in, the same columns as ``calibrator.apply`` out (extra ``spark``).
+
+Nothing here imports pyspark, Dask or Ray at module level.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PartitionCalibrator", "apply_calibrator_spark", "calibrator_json", "output_columns"]
+
+_LAZY = {
+    "PartitionCalibrator": "judgecal.scale.partition",
+    "calibrator_json": "judgecal.scale.partition",
+    "output_columns": "judgecal.scale.partition",
+    "apply_calibrator_spark": "judgecal.scale.spark",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'judgecal.scale' has no attribute {name!r}")
