@@ -18,7 +18,7 @@ from judgecal.judges.base import (
     parse_judge,
 )
 from judgecal.judges.cache import JudgmentCache
-from judgecal.judges.generations import read_generations
+from judgecal.judges.generations import generations_from_ratings, read_generations
 from judgecal.judges.templates import PromptLibrary
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "ScoreResult",
     "ascore_generations",
     "default_cache_path",
+    "generations_from_ratings",
     "make_adapter",
     "parse_judge",
     "read_generations",

@@ -88,3 +88,16 @@ def read_generations(source: str | Path | pd.DataFrame, *, task: str | None = No
     if "reference" in df.columns:
         df["reference"] = df["reference"].where(df["reference"].notna(), None)
     return df
+
+
+def generations_from_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
+    """The generations behind a ratings table (one row per item), e.g. to have
+    PARIKSHA's responses judged again: ``generations_from_ratings(load_pariksha())``.
+    Needs the ratings' ``prompt`` and ``response`` columns."""
+    missing = [c for c in ("item_id", "language", "prompt", "response") if c not in ratings.columns]
+    if missing:
+        raise InputError(Problem(f"the ratings table has no {', '.join(missing)} column(s)"),
+                         summary="cannot rebuild the generations")
+    keep = [c for c in ("item_id", "language", "script", "task", "prompt", "response", "reference", "system",
+                        "prompt_id") if c in ratings.columns]
+    return ratings[keep].drop_duplicates("item_id").reset_index(drop=True)
