@@ -170,7 +170,7 @@ def _normalize_languages(out: pd.DataFrame, flag) -> None:
 
     implied = lang.map({t: default_script(t) for t in pd.unique(lang.dropna())})
     if "script" not in out.columns:
-        out["script"] = implied
+        out["script"] = implied.astype(object)
         return
     given = out["script"].astype("string").str.strip()
     empty = given.isna() | (given == "")
