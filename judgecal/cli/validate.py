@@ -41,16 +41,14 @@ def run(args: argparse.Namespace) -> int:
         table, dropped, problems = result.table, result.dropped, result.problems
         if table.empty:
             print(f"{path}: no usable rows ({result.n_input_rows} read, all dropped)")
+            _print_problems(problems)
             return 1
     report = validate_ratings(table)
     print(f"{path}: {len(table)} ratings rows, {table['item_id'].nunique()} items, "
           f"{table['language'].nunique()} languages, metrics {', '.join(sorted(table['metric'].unique()))}")
     if dropped is not None and len(dropped):
         print(f"\n{len(dropped)} row(s) could not be used and were left out:")
-        for p in problems[:50]:
-            print(f"  - {p}")
-        if len(problems) > 50:
-            print(f"  ... {len(problems) - 50} more problems (use --json for all)")
+        _print_problems(problems)
     print("\nPer language:")
     print(table_text(report.summary))
     print("\nScores given (rows per level):")
@@ -74,3 +72,10 @@ def run(args: argparse.Namespace) -> int:
     if dropped is not None and len(dropped):
         return 1
     return 1 if (args.strict and len(report.script_mismatches)) else 0
+
+
+def _print_problems(problems, limit: int = 50) -> None:
+    for p in problems[:limit]:
+        print(f"  - {p}")
+    if len(problems) > limit:
+        print(f"  ... {len(problems) - limit} more problems (use --json for all)")
