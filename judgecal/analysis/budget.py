@@ -103,8 +103,8 @@ def learning_curves(
                 shifts.append(float(np.mean(np.abs(cal.predict(f_all) - full_map))))
                 res = stratified_estimates(y, f, codes, mask, confidence=confidence)
                 ok = res["n"] > 0
-                w_ppi.append(float(np.mean(2 * res["t_ppi"] * res["ppi_se"][ok])))
-                w_h.append(float(np.mean(2 * res["t_human"] * res["human_se"][ok])))
+                w_ppi.append(float(np.mean(2 * res["t_ppi"][ok] * res["ppi_se"][ok])))
+                w_h.append(float(np.mean(2 * res["t_human"][ok] * res["human_se"][ok])))
             rows.append({"language": language, "metric": metric, "n": int(n), "n_labelled": len(lab),
                          "calibration_error": float(np.mean(errs)) if errs else np.nan,
                          "calibration_error_sd": float(np.std(errs)) if errs else np.nan,
@@ -157,15 +157,15 @@ def labels_needed(
                                    codes, labelled, confidence=confidence)
         tail = 0.5 + confidence / 2
         z = float(sps.norm.ppf(tail))
-        t_ppi = res["t_ppi"] if np.isfinite(res["t_ppi"]) else z
-        t_h = res["t_human"] if np.isfinite(res["t_human"]) else z
+        t_ppi = res["t_ppi_pooled"] if np.isfinite(res["t_ppi_pooled"]) else z
+        t_h = res["t_human_pooled"] if np.isfinite(res["t_human_pooled"]) else z
         need_ppi = labels_for_width(res["s2_resid"], res["N"], target_width, t_ppi)
         need_h = labels_for_width(res["s2_human"], res["N"], target_width, t_h)
         ok = res["n"] > 0
         now = int(labelled.sum())
         rows.append({
             "language": language, "metric": metric, "items": len(frame), "labels_now": now,
-            "width_now": float(np.mean(2 * t_ppi * res["ppi_se"][ok])) if ok.any() else np.nan,
+            "width_now": float(np.mean(2 * res["t_ppi"][ok] * res["ppi_se"][ok])) if ok.any() else np.nan,
             "target_width": target_width,
             "needed_ppi": float(need_ppi.sum()), "needed_human": float(need_h.sum()),
             "more_ppi": float(np.maximum(need_ppi - res["n"], 0).sum()),

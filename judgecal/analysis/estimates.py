@@ -19,11 +19,12 @@ sample of its items. Then PPI++ is the survey difference estimator
     theta_s = lambda * mean_{items of s}(f) + mean_{labelled of s}(Y - lambda f)
 
 with variance ``(1/n_s - 1/N_s) S_r^2`` (finite-population correction: once
-every item is labelled the estimate is exact). ``lambda`` and the residual
-variance ``S_r^2`` are pooled over the systems of the group, because a system
-often has only a handful of labels; intervals use Student's t with the pooled
-degrees of freedom. The same formulas with ``lambda = 0`` give the human-only
-estimate, so the two are directly comparable.
+every item is labelled the estimate is exact). ``lambda`` is pooled over the
+systems of the group, because a system often has only a handful of labels;
+each system's residual variance is its own, moderated toward the pooled one
+(see :func:`stratified_estimates`), with Student's t intervals. The same
+formulas with ``lambda = 0`` give the human-only estimate, so the two are
+directly comparable.
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ def ppi_mean(
             "lam": float(lam), "n": n, "N": big_n}
 
 
+DEFAULT_PRIOR_DF = 8.0
+
+
 def stratified_estimates(
     y: np.ndarray,
     f: np.ndarray,
@@ -86,6 +90,7 @@ def stratified_estimates(
     *,
     confidence: float = 0.9,
     lam: float | None = None,
+    prior_df: float | None = DEFAULT_PRIOR_DF,
 ) -> dict[str, np.ndarray | float]:
     """PPI++ and human-only estimates of each stratum's mean Y over its items.
 
@@ -93,12 +98,23 @@ def stratified_estimates(
     f : shape (N,), judge score, known for every item
     strata : shape (N,), integer stratum codes 0..S-1 (systems)
     labelled : shape (N,), bool
+    prior_df : how strongly each stratum's variance is pulled toward the pooled
+        one (a moderated variance, as in empirical-Bayes t tests):
+        ``(df_s s2_s + prior_df s2_pooled) / (df_s + prior_df)`` with
+        ``df_s + prior_df`` degrees of freedom (at most the pooled ones). Systems
+        differ in spread (a weak system's scores vary far more than a strong
+        one's), so one pooled variance under-covers the noisy systems; a
+        stratum's own variance from two or three labels is too noisy to use
+        alone. None uses the pooled variance for every stratum.
 
     Returns arrays of shape (S,): ``ppi``, ``ppi_se``, ``human``, ``human_se``,
-    ``judge`` (judge mean), ``n``, ``N``; scalars ``lam``, ``df_ppi``, ``df_human``,
-    ``s2_resid``, ``s2_human``, ``t_ppi``, ``t_human`` (interval multipliers).
+    ``t_ppi``, ``t_human`` (interval multipliers), ``judge`` (judge mean), ``n``,
+    ``N``; scalars ``lam``, ``df_ppi``, ``df_human`` (pooled degrees of freedom),
+    ``s2_resid``, ``s2_human`` (pooled variances), ``t_ppi_pooled``, ``t_human_pooled``.
     """
     check_confidence(confidence)
+    if prior_df is not None and prior_df <= 0:
+        raise ConfigError(f"prior_df must be positive or None, got {prior_df}")
     y = np.asarray(y, dtype=float)
     f = np.asarray(f, dtype=float)
     strata = np.asarray(strata, dtype=np.int64)
@@ -124,20 +140,25 @@ def stratified_estimates(
     r = ys - lam * fs
     with np.errstate(invalid="ignore", divide="ignore"):
         r_bar = np.bincount(ss, weights=r, minlength=s) / n
+    dr = r - r_bar[ss]
     df_human = len(ys) - groups_with_labels
     df_ppi = df_human - 1
     s2_human = float((dy**2).sum() / df_human) if df_human > 0 else np.nan
-    s2_resid = float(((r - r_bar[ss]) ** 2).sum() / df_ppi) if df_ppi > 0 else np.nan
+    s2_resid = float((dr**2).sum() / df_ppi) if df_ppi > 0 else np.nan
     with np.errstate(invalid="ignore", divide="ignore"):
         fpc = np.clip(1.0 / n - 1.0 / big_n, 0.0, None)
     tail = 0.5 + confidence / 2
-    t_ppi = float(sps.t.ppf(tail, df_ppi)) if df_ppi > 0 else np.nan
-    t_human = float(sps.t.ppf(tail, df_human)) if df_human > 0 else np.nan
+    t_ppi_pooled = float(sps.t.ppf(tail, df_ppi)) if df_ppi > 0 else np.nan
+    t_human_pooled = float(sps.t.ppf(tail, df_human)) if df_human > 0 else np.nan
+    var_h, t_h = _moderated(np.bincount(ss, weights=dy**2, minlength=s), n, s2_human, df_human, prior_df, tail)
+    var_r, t_r = _moderated(np.bincount(ss, weights=dr**2, minlength=s), n, s2_resid, df_ppi, prior_df, tail)
     return {
         "ppi": lam * f_bar_all + r_bar,
-        "ppi_se": np.sqrt(fpc * s2_resid),
+        "ppi_se": np.sqrt(fpc * var_r),
+        "t_ppi": t_r,
         "human": y_bar,
-        "human_se": np.sqrt(fpc * s2_human),
+        "human_se": np.sqrt(fpc * var_h),
+        "t_human": t_h,
         "judge": f_bar_all,
         "n": n,
         "N": big_n,
@@ -146,9 +167,21 @@ def stratified_estimates(
         "df_human": df_human,
         "s2_resid": s2_resid,
         "s2_human": s2_human,
-        "t_ppi": t_ppi,
-        "t_human": t_human,
+        "t_ppi_pooled": t_ppi_pooled,
+        "t_human_pooled": t_human_pooled,
     }
+
+
+def _moderated(sum_sq: np.ndarray, n: np.ndarray, s2_pooled: float, df_pooled: int, prior_df: float | None,
+               tail: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-stratum variance and t multiplier, shapes (S,), pulled toward the pooled variance."""
+    if prior_df is None or not np.isfinite(s2_pooled) or df_pooled <= 0:
+        t = float(sps.t.ppf(tail, df_pooled)) if df_pooled > 0 else np.nan
+        return np.full(len(n), s2_pooled), np.full(len(n), t)
+    df_s = np.maximum(n - 1, 0)
+    var = (sum_sq + prior_df * s2_pooled) / (df_s + prior_df)
+    df = np.minimum(df_s + prior_df, df_pooled)
+    return var, sps.t.ppf(tail, df)
 
 
 def system_estimates(
@@ -158,6 +191,7 @@ def system_estimates(
     judge: str | None = None,
     judge_column: str = "score",
     confidence: float = 0.9,
+    prior_df: float | None = DEFAULT_PRIOR_DF,
     registry: MetricRegistry = DEFAULT_REGISTRY,
 ) -> pd.DataFrame:
     """Each system's mean human score per group: PPI++, human-only and raw judge.
@@ -194,7 +228,7 @@ def system_estimates(
                 codes, systems = pd.factorize(frame["system"], sort=True)
                 labelled = frame["n_humans"].to_numpy() > 0
                 res = stratified_estimates(frame["human_mean"].to_numpy(float), frame["judge_score"].to_numpy(float),
-                                           codes, labelled, confidence=confidence)
+                                           codes, labelled, confidence=confidence, prior_df=prior_df)
                 gain = res["s2_human"] / res["s2_resid"] if res["s2_resid"] and res["s2_resid"] > 0 else np.nan
                 f_all = frame["judge_score"].to_numpy(float)
                 for k, system in enumerate(systems):
@@ -202,8 +236,8 @@ def system_estimates(
                     se_j = float(np.std(fk, ddof=1) / np.sqrt(len(fk))) if len(fk) > 1 else np.nan
                     t_j = float(sps.t.ppf(z_tail, len(fk) - 1)) if len(fk) > 1 else np.nan
                     for name, est, se, t in (
-                        ("ppi", res["ppi"][k], res["ppi_se"][k], res["t_ppi"]),
-                        ("human", res["human"][k], res["human_se"][k], res["t_human"]),
+                        ("ppi", res["ppi"][k], res["ppi_se"][k], res["t_ppi"][k]),
+                        ("human", res["human"][k], res["human_se"][k], res["t_human"][k]),
                         ("judge", res["judge"][k], se_j, t_j),
                     ):
                         rows.append(base | {

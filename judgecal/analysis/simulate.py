@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from judgecal.analysis.estimates import stratified_estimates
+from judgecal.analysis.estimates import DEFAULT_PRIOR_DF, stratified_estimates
 from judgecal.analysis.items import item_table, judges_in, scales_for
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.errors import ConfigError
@@ -62,6 +62,7 @@ def ppi_simulation(
     judge: str | None = None,
     judge_column: str = "score",
     random_state: int = 0,
+    prior_df: float | None = DEFAULT_PRIOR_DF,
     registry: MetricRegistry = DEFAULT_REGISTRY,
 ) -> pd.DataFrame:
     """Coverage and width of PPI++ vs human-only intervals, per language, metric and n.
@@ -95,13 +96,13 @@ def ppi_simulation(
             sizes = np.bincount(codes, minlength=len(systems))
             truth = np.bincount(codes, weights=y, minlength=len(systems)) / sizes
             for n in n_labels:
-                acc = _simulate_group(y, f, codes, sizes, truth, int(n), n_repeats, confidence, rng)
+                acc = _simulate_group(y, f, codes, sizes, truth, int(n), n_repeats, confidence, rng, prior_df)
                 rows.append({"language": language, "metric": metric, "n": int(n), "n_items": len(frame),
                              "n_systems": len(systems)} | acc)
     return pd.DataFrame(rows)
 
 
-def _simulate_group(y, f, codes, sizes, truth, n, n_repeats, confidence, rng) -> dict:
+def _simulate_group(y, f, codes, sizes, truth, n, n_repeats, confidence, rng, prior_df) -> dict:
     hits = {"ppi": 0, "human": 0}
     width = {"ppi": 0.0, "human": 0.0}
     var = {"ppi": 0.0, "human": 0.0}
@@ -113,13 +114,13 @@ def _simulate_group(y, f, codes, sizes, truth, n, n_repeats, confidence, rng) ->
     for _ in range(n_repeats):
         per = allocate(n_used, sizes, rng)
         labelled = sample_labels(codes, per, rng)
-        res = stratified_estimates(y, f, codes, labelled, confidence=confidence)
+        res = stratified_estimates(y, f, codes, labelled, confidence=confidence, prior_df=prior_df)
         ok = res["n"] > 0
         total += len(ok)
         estimable += int(ok.sum())
         lam_sum += res["lam"]
-        for name, t in (("ppi", res["t_ppi"]), ("human", res["t_human"])):
-            est, se = res[name][ok], res[f"{name}_se"][ok]
+        for name in ("ppi", "human"):
+            est, se, t = res[name][ok], res[f"{name}_se"][ok], res[f"t_{name}"][ok]
             half = t * se
             # An interval of width 0 (all items labelled) covers only by equality, up to rounding.
             hits[name] += int((np.abs(est - truth[ok]) <= half + 1e-9).sum())

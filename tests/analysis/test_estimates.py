@@ -51,7 +51,7 @@ def test_stratified_hand_computed():
     y = np.array([0, 2, np.nan, np.nan, 1, 2, np.nan])
     strata = np.array([0, 0, 0, 0, 1, 1, 1])
     lab = ~np.isnan(y)
-    res = stratified_estimates(y, f, strata, lab, confidence=0.9)
+    res = stratified_estimates(y, f, strata, lab, confidence=0.9, prior_df=None)
     # Within-stratum slope: sum dy*df / sum df^2 = 1 / 0.5 = 2.
     assert res["lam"] == pytest.approx(2.0)
     # theta_0 = 2 * mean(f_0) + mean(y - 2f) = 2 * 1 + 0; theta_1 = 2 * 5/3 - 2.5.
@@ -61,6 +61,14 @@ def test_stratified_hand_computed():
     assert res["ppi_se"] == pytest.approx([np.sqrt((1 / 2 - 1 / 4) * 0.5), np.sqrt((1 / 2 - 1 / 3) * 0.5)])
     assert res["human"] == pytest.approx([1.0, 1.5])
     assert res["s2_human"] == pytest.approx(2.5 / 2)
+    # Moderated with prior_df = 2: stratum 0 has residual sum of squares 0 on 1 df,
+    # stratum 1 has 0.5 on 1 df: (0 + 2 * 0.5) / 3 and (0.5 + 2 * 0.5) / 3, on min(1 + 2, 1) df.
+    mod = stratified_estimates(y, f, strata, lab, confidence=0.9, prior_df=2.0)
+    assert mod["ppi"] == pytest.approx(res["ppi"])
+    assert mod["ppi_se"] == pytest.approx([np.sqrt(0.25 * 1 / 3), np.sqrt((1 / 6) * 0.5)])
+    assert mod["t_ppi"] == pytest.approx([6.313752, 6.313752], rel=1e-6)
+    with pytest.raises(ConfigError):
+        stratified_estimates(y, f, strata, lab, prior_df=0)
 
 
 def test_fully_labelled_is_exact_and_missing_values_raise():
