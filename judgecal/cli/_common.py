@@ -44,4 +44,11 @@ def load_table(args: argparse.Namespace, path):
 
         if _looks_like_release(p):
             return load_pariksha(p, repair=getattr(args, "repair", False))
+        from judgecal.errors import InputError, Problem
+
+        raise InputError(
+            Problem("is a folder, but not a PARIKSHA release (karya_eval/, gpt_eval/, outputs/); "
+                    "give a ratings file (csv, tsv, jsonl, json, parquet) or a release folder", file=str(p)),
+            summary="cannot read input",
+        )
     return load_from_args(args, path).table
