@@ -1,0 +1,66 @@
+"""`judgecal demo`: PARIKSHA when it is reachable, else the synthetic set with a notice."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+
+def run_demo(*args: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k != "JUDGECAL_PARIKSHA"}
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "judgecal", "demo", *args], cwd=cwd, env=full_env,
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_offline_without_data_falls_back_to_synthetic_with_notice(tmp_path):
+    work = tmp_path / "work"  # no ../shared or ./data/pariksha beside it
+    work.mkdir()
+    cache = tmp_path / "empty-cache"
+    cache.mkdir()
+    proc = run_demo("--offline", "--out", "out", cwd=work, env={"JUDGECAL_CACHE": str(cache)})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    out = proc.stdout
+    assert "NOTICE: the PARIKSHA data set could not be reached" in out
+    assert "--offline" in out and "SYNTHETIC" in out
+    assert "synthetic" in out.split("NOTICE")[1]
+    ratings = pd.read_parquet(work / "out" / "ratings.parquet")
+    assert set(ratings["rater_kind"]) == {"human", "judge"}
+    assert ratings["language"].nunique() >= 5
+    assert list(cache.iterdir()) == []  # offline: nothing downloaded into the cache
+
+
+def test_demo_on_pariksha_finds_and_repairs_the_mix_up(pariksha_path, tmp_path):
+    cache = tmp_path / "empty-cache"
+    cache.mkdir()
+    proc = run_demo("--data", str(pariksha_path), "--out", str(tmp_path / "out"), "--offline",
+                    cwd=tmp_path, env={"JUDGECAL_CACHE": str(cache)})
+    assert proc.returncode == 0, proc.stderr
+    assert "NOTICE" not in proc.stdout
+    assert "PARIKSHA" in proc.stdout and "LANGUAGE MIX-UP" in proc.stdout
+    ratings = pd.read_parquet(tmp_path / "out" / "ratings.parquet")
+    human = ratings[ratings["rater_kind"] == "human"].groupby("language").size()
+    assert human["gu"] == 1311 and human["pa"] == 1797  # the repaired table is what gets written
+
+
+def test_demo_found_through_environment(pariksha_path, tmp_path):
+    cache = tmp_path / "empty-cache"
+    cache.mkdir()
+    proc = run_demo("--offline", "--out", "out", cwd=tmp_path,
+                    env={"JUDGECAL_CACHE": str(cache), "JUDGECAL_PARIKSHA": str(pariksha_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert "NOTICE" not in proc.stdout and "PARIKSHA" in proc.stdout
+
+
+def test_demo_with_a_wrong_data_folder_is_a_clear_error(tmp_path):
+    proc = run_demo("--data", str(tmp_path), "--offline", cwd=tmp_path, env={"JUDGECAL_CACHE": str(tmp_path)})
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert "not a PARIKSHA release folder" in proc.stderr
