@@ -56,51 +56,61 @@ class AnthropicAdapter(JudgeAdapter):
     async def _complete(self, request: CompletionRequest) -> Completion:
         sdk = import_sdk("anthropic", "anthropic", "Anthropic judges")
         client = self.client()
-        kwargs = {
-            "model": self.model,
-            "system": request.system,
-            "messages": [{"role": "user", "content": request.user}],
-            "max_tokens": request.max_tokens,
-        }
-        if _takes_temperature(sdk):
-            kwargs["temperature"] = request.temperature
-        else:  # SDK versions whose create() has no temperature parameter
-            kwargs["extra_body"] = {"temperature": request.temperature}
-        if request.schema is not None:
-            kwargs["tools"] = [{
-                "name": "record_" + request.schema_name,
-                "description": "Record the judgment of the response.",
-                "input_schema": request.schema,
-            }]
-            kwargs["tool_choice"] = {"type": "tool", "name": "record_" + request.schema_name}
+        kwargs = anthropic_params(self.model, request)
+        if not _takes_temperature(sdk):  # SDK versions whose create() has no temperature parameter
+            kwargs["extra_body"] = {"temperature": kwargs.pop("temperature")}
         try:
             message = await client.messages.create(**kwargs)
         except sdk.AnthropicError as exc:
             raise convert_anthropic_error(exc, sdk) from exc
         except ValueError as exc:
             raise ProviderError(f"the provider's answer is not valid JSON ({exc})", status=200) from exc
-        if isinstance(message, str) or not hasattr(message, "content"):
-            raise ProviderError(f"the provider's answer is not a message: {str(message)[:200]!r}", status=200)
-        text_parts, tool_input = [], None
-        for block in message.content or []:
-            kind = getattr(block, "type", None)
-            if kind == "tool_use" and tool_input is None:
-                tool_input = block.input
-            elif kind == "text":
-                text_parts.append(block.text)
-        stop = getattr(message, "stop_reason", None)
-        text = json.dumps(tool_input, ensure_ascii=False) if tool_input is not None else "".join(text_parts)
-        refusal = "".join(text_parts) or "refused" if stop == "refusal" else None
-        usage = getattr(message, "usage", None)
-        return Completion(
-            text=None if refusal else text,
-            refusal=refusal,
-            finish_reason=stop,
-            input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
-            output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
-            logprobs=None,
-            response_id=getattr(message, "id", None),
-        )
+        return completion_from_anthropic(message)
+
+
+def anthropic_params(model: str, request: CompletionRequest) -> dict:
+    """Messages API parameters of one request (a live call, or one entry of a message batch)."""
+    params = {
+        "model": model,
+        "system": request.system,
+        "messages": [{"role": "user", "content": request.user}],
+        "max_tokens": request.max_tokens,
+        "temperature": request.temperature,
+    }
+    if request.schema is not None:
+        params["tools"] = [{
+            "name": "record_" + request.schema_name,
+            "description": "Record the judgment of the response.",
+            "input_schema": request.schema,
+        }]
+        params["tool_choice"] = {"type": "tool", "name": "record_" + request.schema_name}
+    return params
+
+
+def completion_from_anthropic(message) -> Completion:
+    """A Completion from a Message (live answer, or a succeeded message-batch result)."""
+    if isinstance(message, str) or not hasattr(message, "content"):
+        raise ProviderError(f"the provider's answer is not a message: {str(message)[:200]!r}", status=200)
+    text_parts, tool_input = [], None
+    for block in message.content or []:
+        kind = getattr(block, "type", None)
+        if kind == "tool_use" and tool_input is None:
+            tool_input = block.input
+        elif kind == "text":
+            text_parts.append(block.text)
+    stop = getattr(message, "stop_reason", None)
+    text = json.dumps(tool_input, ensure_ascii=False) if tool_input is not None else "".join(text_parts)
+    refusal = "".join(text_parts) or "refused" if stop == "refusal" else None
+    usage = getattr(message, "usage", None)
+    return Completion(
+        text=None if refusal else text,
+        refusal=refusal,
+        finish_reason=stop,
+        input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
+        output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+        logprobs=None,
+        response_id=getattr(message, "id", None),
+    )
 
 
 ADAPTER = AnthropicAdapter
