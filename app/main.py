@@ -15,18 +15,18 @@ session.prepare()
 pages = st.navigation(
     {
         "Judge vs native speakers": [
-            st.Page("pages/overview.py", title="Overview", url_path="overview", default=True),
-            st.Page("pages/bias.py", title="Bias", url_path="bias"),
-            st.Page("pages/agreement.py", title="Agreement", url_path="agreement"),
+            st.Page("views/overview.py", title="Overview", url_path="overview", default=True),
+            st.Page("views/bias.py", title="Bias", url_path="bias"),
+            st.Page("views/agreement.py", title="Agreement", url_path="agreement"),
         ],
         "Acting on it": [
-            st.Page("pages/calibration.py", title="Calibration", url_path="calibration"),
-            st.Page("pages/estimates.py", title="System estimates", url_path="estimates"),
-            st.Page("pages/disagreements.py", title="Disagreements", url_path="disagreements"),
-            st.Page("pages/planner.py", title="Annotation planner", url_path="planner"),
+            st.Page("views/calibration.py", title="Calibration", url_path="calibration"),
+            st.Page("views/estimates.py", title="System estimates", url_path="estimates"),
+            st.Page("views/disagreements.py", title="Disagreements", url_path="disagreements"),
+            st.Page("views/planner.py", title="Annotation planner", url_path="planner"),
         ],
         "Data": [
-            st.Page("pages/data.py", title="Data and uploads", url_path="data"),
+            st.Page("views/data.py", title="Data and uploads", url_path="data"),
         ],
     }
 )

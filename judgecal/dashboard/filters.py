@@ -79,8 +79,8 @@ def filter_mask(ratings: pd.DataFrame, filters: Filters) -> np.ndarray:
             continue  # e.g. a choice kept from another file; nothing to filter on
         hit = ratings[column].astype(str).isin(values).to_numpy()
         if name == "judge":
-            hit |= (ratings["rater_kind"] != "judge").to_numpy()
-        mask &= hit
+            hit = hit | (ratings["rater_kind"] != "judge").to_numpy()
+        mask = mask & hit
     return mask
 
 

@@ -190,16 +190,30 @@ def _sidebar(ratings: pd.DataFrame | None) -> tuple[Filters, dict, float, int]:
 
 
 def prepare() -> Context:
-    """Load data, draw the sidebar and store this run's :class:`Context`."""
+    """Load data, draw the sidebar and store this run's :class:`Context`.
+
+    Never raises: an unexpected failure becomes the context's ``load_error``,
+    which every page shows as a message.
+    """
+    try:
+        ctx = _prepare()
+    except Exception as exc:  # a bug: keep the traceback in the terminal, show a message
+        log.error("dashboard: preparing the data failed:\n%s", traceback.format_exc())
+        ctx = Context(ratings=None, view=None, source_label=os.environ.get(ENV_RATINGS, "the ratings"),
+                      load_error=f"internal error while preparing the data ({type(exc).__name__}: {exc}); "
+                                 "details are in the terminal running `judgecal dashboard`")
+    st.session_state[CTX_KEY] = ctx
+    return ctx
+
+
+def _prepare() -> Context:
     ratings, data_key, label, error = _load_ratings()
     calibrator, cal_label, cal_error = _load_calibrator()
     filters, dropped, confidence, resamples = _sidebar(ratings)
     view = None if ratings is None else apply_filters(ratings, filters)
-    ctx = Context(ratings=ratings, view=view, filters=filters, data_key=data_key, source_label=label,
-                  load_error=error, calibrator=calibrator, calibrator_label=cal_label, calibrator_error=cal_error,
-                  confidence=confidence, n_resamples=resamples, dropped_filters=dropped)
-    st.session_state[CTX_KEY] = ctx
-    return ctx
+    return Context(ratings=ratings, view=view, filters=filters, data_key=data_key, source_label=label,
+                   load_error=error, calibrator=calibrator, calibrator_label=cal_label, calibrator_error=cal_error,
+                   confidence=confidence, n_resamples=resamples, dropped_filters=dropped)
 
 
 def context() -> Context:
@@ -278,13 +292,17 @@ def _as_markdown_list(text: str) -> str:
     return "  \n".join(ln.replace("*", r"\*").replace("_", r"\_") for ln in lines)
 
 
-def persist(key: str, default):
+def persist(key: str, default, options=None):
     """Keep a page widget's value when another page is shown (pass ``key`` to the widget).
 
     Streamlit forgets a widget's state when a run does not draw it; copying the
-    value into itself before drawing keeps it.
+    value into itself before drawing keeps it. With ``options``, a kept value
+    that is no longer among them (the filters changed) falls back to ``default``.
     """
-    st.session_state[key] = st.session_state.get(key, default)
+    value = st.session_state.get(key, default)
+    if options is not None and value not in list(options):
+        value = default
+    st.session_state[key] = value
     return key
 
 

@@ -13,9 +13,9 @@ def body(ctx: session.Context) -> None:
     metrics = sorted(view["metric"].unique())
     judges = sorted(view.loc[view["rater_kind"] == "judge", "rater"].astype(str).unique())
     c1, c2, c3 = st.columns(3)
-    metric = c1.selectbox("Metric", metrics, key=session.persist("disagree_metric", "la" if "la" in metrics
-                                                                  else metrics[0]))
-    judge = c2.selectbox("Judge", judges, key=session.persist("disagree_judge", judges[0]))
+    metric = c1.selectbox("Metric", metrics, key=session.persist(
+        "disagree_metric", "la" if "la" in metrics else metrics[0], metrics))
+    judge = c2.selectbox("Judge", judges, key=session.persist("disagree_judge", judges[0], judges))
     direction = c3.radio("Direction", ["both", "judge higher", "judge lower"], horizontal=True,
                          key=session.persist("disagree_direction", "both"))
     c4, c5 = st.columns(2)
@@ -23,8 +23,6 @@ def body(ctx: session.Context) -> None:
                              key=session.persist("disagree_agree_only", False))
     search = c5.text_input("Search the texts (prompt, response, justifications)",
                            key=session.persist("disagree_search", ""))
-    if metric not in metrics or judge not in judges:
-        metric, judge = metrics[0], judges[0]
 
     items = session.compute(ctx, "disagreements", metric=metric, judge=judge)
     if direction == "judge higher":

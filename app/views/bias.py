@@ -21,9 +21,7 @@ def level_chart(shares, group: str):
 def body(ctx: session.Context) -> None:
     metrics = sorted(ctx.view["metric"].unique())
     default = "la" if "la" in metrics else metrics[0]
-    metric = st.radio("Metric", metrics, horizontal=True, key=session.persist("bias_metric", default))
-    if metric not in metrics:
-        metric = metrics[0]
+    metric = st.radio("Metric", metrics, horizontal=True, key=session.persist("bias_metric", default, metrics))
     st.caption(f"{len(metrics)} metric(s) in the selection; showing {metric}.")
 
     levels = session.compute(ctx, "level_distribution", by=("language", "script", "metric"))

@@ -50,7 +50,7 @@ def batch_section(ctx: session.Context) -> None:
     size = left.number_input("Items in the batch", min_value=1, max_value=100_000, step=10,
                              key=session.persist("planner_batch_size", 100))
     metric = right.selectbox("Metric that decides which items are unlabelled", metrics,
-                             key=session.persist("planner_metric", metrics[0]))
+                             key=session.persist("planner_metric", metrics[0], metrics))
     batch = session.compute(ctx, "next_batch", size=int(size), metric=metric)
     st.caption(f"{len(batch)} item(s), spread over languages, systems and judge levels; "
                "the judge's least certain items first.")

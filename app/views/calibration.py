@@ -134,6 +134,8 @@ def learning_section(ctx: session.Context) -> None:
         tooltip=list(curves.columns),
     ).properties(width=260, height=220)
     st.altair_chart(chart)
+    with st.expander("The numbers"):
+        st.dataframe(curves, hide_index=True)
 
 
 def body(ctx: session.Context) -> None:

@@ -21,10 +21,8 @@ def body(ctx: session.Context) -> None:
     languages = sorted(estimates["language"].unique())
     metrics = sorted(estimates["metric"].unique())
     left, right = st.columns(2)
-    language = left.selectbox("Language", languages, key=session.persist("estimates_language", languages[0]))
-    metric = right.selectbox("Metric", metrics, key=session.persist("estimates_metric", metrics[0]))
-    if language not in languages or metric not in metrics:
-        language, metric = languages[0], metrics[0]
+    language = left.selectbox("Language", languages, key=session.persist("estimates_language", languages[0], languages))
+    metric = right.selectbox("Metric", metrics, key=session.persist("estimates_metric", metrics[0], metrics))
     est = estimates[(estimates["language"] == language) & (estimates["metric"] == metric)]
     est = est.assign(estimator_text=est["estimator"].map(ESTIMATORS))
 
