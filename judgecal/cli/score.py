@@ -45,6 +45,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-text", action="store_true", help="leave prompt/response text out of the output")
     p.add_argument("--seed", type=int, help="sampling seed passed to providers that accept one")
     p.add_argument("--dry-run", action="store_true", help="print what would be sent and its estimated cost; send nothing")
+    p.add_argument("--batch", action="store_true",
+                   help="send through the provider's batch API (openai/, anthropic/): cheaper, slower; "
+                        "an interrupted run resumes its batches when run again")
+    p.add_argument("--batch-retry", choices=("live", "batch", "none"), default="live",
+                   help="requests that failed inside a batch: retry live (default), in a new batch, or not")
+    p.add_argument("--batch-poll", type=float, default=10.0, help="first wait between batch status polls (s)")
+    p.add_argument("--batch-poll-max", type=float, default=300.0, help="longest wait between polls (s)")
+    p.add_argument("--batch-wait", type=float, help="stop waiting after this many seconds (re-run to collect)")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show a progress bar")
     bar.add_argument("--no-progress", dest="progress", action="store_false")
@@ -81,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         prices=(args.price_in, args.price_out) if args.price_in is not None else None,
         prompts_dir=args.prompts_dir, registry=registry, include_text=not args.no_text,
         progress="auto" if args.progress is None else args.progress, dry_run=args.dry_run, seed=args.seed,
+        batch=_batch_options(args),
     )
     s = result.summary
     if args.dry_run:
@@ -104,4 +113,15 @@ def run(args: argparse.Namespace) -> int:
           f"{s['cache_hits']} of {s['requests']} requests from cache, {s['http_requests']} sent, "
           f"{s['retries']} retries; tokens {s['tokens_in']:,} in / {s['tokens_out']:,} out; cost {cost}",
           file=sys.stderr)
+    if "batch" in s:
+        from judgecal.judges.batch import describe_report
+
+        print(describe_report(s["batch"]), file=sys.stderr)
     return EXIT_WITH_FAILURES if s["unscored"] else 0
+
+
+def _batch_options(args: argparse.Namespace) -> dict | bool:
+    if not args.batch:
+        return False
+    return {"retry": args.batch_retry, "poll_interval": args.batch_poll, "poll_max": args.batch_poll_max,
+            "max_wait": args.batch_wait}

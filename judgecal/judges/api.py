@@ -86,7 +86,7 @@ async def ascore_generations(
     retry_unparseable: int = 0, logprobs: str = "auto", structured: bool = True,
     prices: tuple[float, float] | None = None, prompts_dir: str | Path | None = None,
     registry: MetricRegistry = DEFAULT_REGISTRY, include_text: bool = True, progress: bool | str = "auto",
-    dry_run: bool = False, seed: int | None = None, retry_base: float = 0.5,
+    dry_run: bool = False, seed: int | None = None, retry_base: float = 0.5, batch: bool | dict = False,
 ) -> ScoreResult:
     """Async version of :func:`score_generations` (use inside a running event loop).
 
@@ -98,7 +98,9 @@ async def ascore_generations(
     provider has none), ``off``; retry_unparseable : how many times to re-ask
     after a refused or unparseable answer; prices : USD per million (input,
     output) tokens when the model's price is not known; dry_run : render and
-    price the requests without sending any.
+    price the requests without sending any; batch : send through the provider's
+    batch API (True, or a dict of :class:`~judgecal.judges.batch.BatchEngine`
+    options), same cache and output as live scoring.
     """
     if samples < 1:
         raise ConfigError("samples must be at least 1")
@@ -146,6 +148,10 @@ async def ascore_generations(
     store = cache if isinstance(cache, JudgmentCache) else JudgmentCache(cache)
     engine = Engine(adapter, store, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout, progress=progress,
                     retry=RetryPolicy(max_attempts=max_attempts, base=retry_base))
+    if batch:  # provider batch API (judgecal.judges.batch); options as a dict, e.g. {"retry": "live"}
+        from judgecal.judges.batch import BatchEngine
+
+        engine = BatchEngine(engine, **({} if batch is True else batch))
     calls = make_calls(first)
     if dry_run:
         return _dry_run(calls, engine, spec.name, prices, max_tokens)
@@ -165,6 +171,8 @@ async def ascore_generations(
         pending = make_calls(again)
     result = _assemble(data, records, answers, scales, spec.name, mode, variant, prices, include_text, use_logprobs, adapter)
     result.summary.update(_summary(engine, result, prices, len(data), metric_ids))
+    if batch:
+        result.summary["batch"] = engine.report.as_dict()
     if not isinstance(cache, JudgmentCache):
         store.close()
     return result

@@ -1,0 +1,420 @@
+"""Scoring through the providers' batch APIs (``judgecal score --batch``).
+
+:class:`BatchEngine` has the interface of :class:`~judgecal.judges.engine.Engine`
+(``run``, ``lookup``, ``stats``, ``adapter``), so the scoring code does not care
+which one it drives. For the requests the judgment cache does not answer, it
+
+1. writes the request file (JSONL, beside the cache in ``<cache>.batches/``),
+2. records the batch job and its members (cache keys) in the cache's SQLite
+   file *before* submitting,
+3. submits (OpenAI: upload the file, create the batch; Anthropic: create the
+   message batch) and records the provider's batch id,
+4. polls with exponential backoff and jitter until the batch has ended,
+5. stores every answer in the judgment cache (the same keys as live scoring,
+   so live and batch runs never pay twice for one request), and marks the job
+   collected,
+6. retries the requests that failed inside the batch (errored, expired,
+   missing) live through the wrapped engine or in a new batch, and reports them.
+
+A run interrupted at any step resumes: requests already answered come from the
+cache; requests in a recorded batch are not resubmitted (the batch is polled and
+collected); a job recorded but whose submission was interrupted is looked up at
+the provider (OpenAI by the job tag in the batch metadata; Anthropic by request
+count and creation time) before anything is submitted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import tempfile
+import time
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from judgecal.errors import ConfigError, JudgeError, ProviderError, ProviderTimeoutError
+from judgecal.judges.base import Completion, CompletionRequest, JudgeAdapter
+from judgecal.judges.engine import Engine, Outcome, _retryable
+
+RETRY_MODES = ("live", "batch", "none")
+OPEN_STATES = ("prepared", "submitted")
+
+
+class BatchPendingError(JudgeError):
+    """Batches are still running when the wait limit was reached; the run can be resumed."""
+
+
+@dataclass
+class BatchResult:
+    """One request's result inside an ended batch: a completion, or why there is none."""
+
+    custom_id: str
+    completion: Completion | None = None
+    error: str | None = None
+
+
+@dataclass
+class BatchState:
+    ended: bool
+    status: str  # the provider's word for it
+    counts: dict = field(default_factory=dict)
+
+
+class BatchProvider(ABC):
+    """One provider's batch API, on top of its live adapter (same client, same request bodies)."""
+
+    max_requests: int = 50_000  # requests per batch the provider accepts
+
+    def __init__(self, adapter: JudgeAdapter):
+        self.adapter = adapter
+
+    @abstractmethod
+    def request_line(self, custom_id: str, request: CompletionRequest) -> dict:
+        """One entry of the request file (JSON-able)."""
+
+    @abstractmethod
+    async def submit(self, path: Path, lines: list[dict], tag: str) -> str:
+        """Submit the requests of one job; returns the provider's batch id."""
+
+    @abstractmethod
+    async def find_submitted(self, tag: str, n_requests: int, since: float, taken: set[str]) -> str | None:
+        """The batch id of a job whose submission was interrupted, if the provider has it."""
+
+    @abstractmethod
+    async def state(self, batch_id: str) -> BatchState: ...
+
+    @abstractmethod
+    async def results(self, batch_id: str) -> list[BatchResult]:
+        """Every result of an ended batch (raw answers, also written nowhere else)."""
+
+
+def make_batch_provider(adapter: JudgeAdapter) -> BatchProvider:
+    if adapter.provider == "openai":
+        from judgecal.judges.batch_openai import OpenAIBatch
+
+        return OpenAIBatch(adapter)
+    if adapter.provider == "anthropic":
+        from judgecal.judges.batch_anthropic import AnthropicBatch
+
+        return AnthropicBatch(adapter)
+    raise ConfigError(f"--batch works with openai/ and anthropic/ judges, not {adapter.name} "
+                      "(score it live, or through the provider's own batch tooling)")
+
+
+class BatchStore:
+    """Batch jobs and their members, in tables of the judgment cache's SQLite file."""
+
+    def __init__(self, cache):
+        # The cache's own connection: same file, same transactions, works for ":memory:".
+        self.db = cache._db
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS batch_jobs (tag TEXT PRIMARY KEY, judge TEXT NOT NULL, provider TEXT NOT NULL, "
+            "batch_id TEXT, request_file TEXT, n INTEGER NOT NULL, state TEXT NOT NULL, created REAL NOT NULL, "
+            "updated REAL NOT NULL, note TEXT)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS batch_members (tag TEXT NOT NULL, key TEXT NOT NULL, "
+                        "PRIMARY KEY (tag, key))")
+
+    def add_job(self, tag: str, judge: str, provider: str, request_file: str, keys: list[str]) -> None:
+        now = time.time()
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("INSERT INTO batch_jobs VALUES (?, ?, ?, NULL, ?, ?, 'prepared', ?, ?, NULL)",
+                            (tag, judge, provider, request_file, len(keys), now, now))
+            self.db.executemany("INSERT INTO batch_members VALUES (?, ?)", [(tag, k) for k in keys])
+
+    def set(self, tag: str, *, state: str | None = None, batch_id: str | None = None, note: str | None = None) -> None:
+        sets, values = ["updated = ?"], [time.time()]
+        for col, value in (("state", state), ("batch_id", batch_id), ("note", note)):
+            if value is not None:
+                sets.append(f"{col} = ?")
+                values.append(value)
+        self.db.execute(f"UPDATE batch_jobs SET {', '.join(sets)} WHERE tag = ?", (*values, tag))
+
+    def open_jobs(self, judge: str) -> list[dict]:
+        cols = ("tag", "batch_id", "request_file", "n", "state", "created")
+        marks = ",".join("?" * len(OPEN_STATES))
+        rows = self.db.execute(f"SELECT {', '.join(cols)} FROM batch_jobs WHERE judge = ? AND state IN ({marks}) "
+                               "ORDER BY created", (judge, *OPEN_STATES))
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
+    def members(self, tag: str) -> list[str]:
+        return [k for (k,) in self.db.execute("SELECT key FROM batch_members WHERE tag = ?", (tag,))]
+
+    def known_batch_ids(self) -> set[str]:
+        return {b for (b,) in self.db.execute("SELECT batch_id FROM batch_jobs WHERE batch_id IS NOT NULL")}
+
+    def jobs(self) -> list[dict]:
+        cols = ("tag", "judge", "provider", "batch_id", "n", "state", "note")
+        return [dict(zip(cols, r, strict=True)) for r in
+                self.db.execute(f"SELECT {', '.join(cols)} FROM batch_jobs ORDER BY created")]
+
+
+@dataclass
+class BatchReport:
+    jobs_submitted: int = 0
+    jobs_resumed: int = 0  # recorded by an earlier run, collected by this one
+    jobs_adopted: int = 0  # submission interrupted, found at the provider
+    requests_submitted: int = 0
+    answered_in_batch: int = 0
+    failed_in_batch: int = 0
+    retried_live: int = 0
+    retried_in_batch: int = 0
+    still_failed: int = 0
+    polls: int = 0
+    batch_ids: list = field(default_factory=list)
+    failures: list = field(default_factory=list)  # [{"key", "error", "retried", "recovered"}]
+
+    def as_dict(self) -> dict:
+        out = dict(self.__dict__)
+        out["failures"] = self.failures[:200]
+        return out
+
+
+class BatchEngine:
+    """Engine-compatible scoring through a provider batch API.
+
+    live : the live :class:`Engine` (its adapter, cache, stats and retries are used)
+    poll_interval, poll_max : first and longest wait between status polls (seconds);
+        waits grow by half each poll, with jitter
+    max_wait : give up waiting after this many seconds (BatchPendingError; re-run
+        to collect), None = wait until the batches end
+    retry : 'live' (failed requests sent live), 'batch' (a new batch), 'none'
+    max_rounds : batch rounds for retry='batch'
+    batch_size : requests per batch (default: the provider's maximum)
+    files_dir : where request/result files go (default ``<cache>.batches/``)
+    """
+
+    def __init__(self, live: Engine, *, poll_interval: float = 10.0, poll_max: float = 300.0,
+                 max_wait: float | None = None, retry: str = "live", max_rounds: int = 3,
+                 batch_size: int | None = None, files_dir: str | Path | None = None,
+                 progress: bool | str | None = None, provider: BatchProvider | None = None):
+        if retry not in RETRY_MODES:
+            raise ConfigError(f"batch retry must be one of {RETRY_MODES}, not {retry!r}")
+        if poll_interval <= 0 or poll_max < poll_interval:
+            raise ConfigError("batch polling needs 0 < poll_interval <= poll_max")
+        self.live = live
+        self.adapter = live.adapter
+        self.cache = live.cache
+        self.stats = live.stats
+        self.provider = provider or make_batch_provider(live.adapter)
+        self.poll_interval, self.poll_max, self.max_wait = poll_interval, poll_max, max_wait
+        self.retry, self.max_rounds = retry, max(1, int(max_rounds))
+        self.batch_size = min(int(batch_size or self.provider.max_requests), self.provider.max_requests)
+        if self.batch_size < 1:
+            raise ConfigError("batch_size must be at least 1")
+        self.store = BatchStore(self.cache)
+        if files_dir is None:
+            path = getattr(self.cache, "path", ":memory:")
+            files_dir = Path(tempfile.mkdtemp(prefix="judgecal-batches-")) if path == ":memory:" else Path(path + ".batches")
+        self.files_dir = Path(files_dir)
+        self.progress = live.progress if progress is None else progress
+        self.report = BatchReport()
+        self._rng = random.Random()
+
+    # ------------------------------------------------------------ Engine API
+    def keys(self, requests: list[CompletionRequest]) -> list[str]:
+        return self.live.keys(requests)
+
+    def lookup(self, requests: list[CompletionRequest]):
+        return self.live.lookup(requests)
+
+    async def run(self, requests: list[CompletionRequest], desc: str = "judging") -> list[Outcome]:
+        """One outcome per request, in order, like Engine.run."""
+        t0 = time.perf_counter()
+        keys, hits = self.lookup(requests)
+        self.stats.requested += len(requests)
+        self.stats.cache_hits += sum(1 for k in keys if k in hits)
+        by_key = {k: r for k, r in zip(keys, requests, strict=True) if k not in hits}
+        errors: dict[str, str] = {}
+        try:
+            if by_key:
+                errors = await self._rounds(by_key, desc)
+        finally:
+            await self.adapter.aclose()
+            self.stats.elapsed += time.perf_counter() - t0
+        fresh = self.cache.get_many([k for k in by_key])
+        outcomes = []
+        for k in keys:
+            if k in hits:
+                outcomes.append(Outcome(k, hits[k], cached=True))
+            elif k in fresh:
+                outcomes.append(Outcome(k, fresh[k], attempts=1))
+            else:
+                outcomes.append(Outcome(k, None, error=errors.get(k, "no answer from the batch"), attempts=1))
+        return outcomes
+
+    # ------------------------------------------------------------ internals
+    async def _rounds(self, by_key: dict[str, CompletionRequest], desc: str) -> dict[str, str]:
+        """Batch rounds, then live retries; returns {key: error} of requests still unanswered."""
+        rounds = self.max_rounds if self.retry == "batch" else 1
+        todo = dict(by_key)
+        first_failed: dict[str, str] | None = None
+        for round_ in range(rounds):
+            failed = await self._batch_round(todo, desc)
+            if first_failed is None:
+                first_failed = dict(failed)
+                self.report.failed_in_batch += len(failed)
+            if not failed or round_ + 1 == rounds:
+                break
+            self._say(f"{len(failed)} request(s) failed inside the batch; resubmitting them in a new batch")
+            self.report.retried_in_batch += len(failed)
+            todo = {k: by_key[k] for k in failed}
+        left = dict(failed)
+        if left and self.retry == "live":
+            self._say(f"{len(left)} request(s) failed inside the batch; retrying them live")
+            self.report.retried_live += len(left)
+            keys = list(left)
+            outcomes = await self.live.run([by_key[k] for k in keys], desc=f"{desc} live retry")
+            for key, outcome in zip(keys, outcomes, strict=True):
+                if outcome.completion is not None:
+                    del left[key]
+                else:
+                    left[key] = f"{left[key]}; live retry: {outcome.error}"
+        for key, why in (first_failed or {}).items():
+            self.report.failures.append({"key": key, "error": why, "retried": self.retry,
+                                         "recovered": key not in left})
+        self.report.still_failed += len(left)
+        return left
+
+    async def _batch_round(self, todo: dict[str, CompletionRequest], desc: str) -> dict[str, str]:
+        """Submit what no open job covers, wait for every job involved, collect.
+        Returns {key: error} for the requests of ``todo`` left without an answer."""
+        judge = self.adapter.name
+        jobs = []
+        covered: set[str] = set()
+        for job in self.store.open_jobs(judge):
+            members = self.store.members(job["tag"])
+            if covered.isdisjoint(members) and not set(todo).isdisjoint(members):
+                jobs.append(job)
+                covered.update(members)
+                self.report.jobs_resumed += 1
+        new = [k for k in todo if k not in covered]
+        for start in range(0, len(new), self.batch_size):
+            chunk = new[start:start + self.batch_size]
+            jobs.append(self._prepare(chunk, todo))
+        for job in jobs:
+            if job["state"] == "prepared":
+                await self._submit(job)
+        if jobs:
+            self._say(f"{desc}: waiting for {len(jobs)} batch(es): {', '.join(j['batch_id'] for j in jobs)}")
+        failed: dict[str, str] = {}
+        for job in await self._wait(jobs):
+            failed.update(await self._collect(job))
+        missing = [k for k in todo if k not in failed]
+        answered = set(self.cache.get_many(missing))
+        return {k: failed.get(k, "no answer in the batch results") for k in todo if k not in answered}
+
+    def _prepare(self, chunk: list[str], todo: dict[str, CompletionRequest]) -> dict:
+        tag = "jc-" + uuid.uuid4().hex[:20]
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        path = self.files_dir / f"{tag}.requests.jsonl"
+        with open(path, "w", encoding="utf-8") as fh:
+            for key in chunk:
+                fh.write(json.dumps(self.provider.request_line(key, todo[key]), ensure_ascii=False) + "\n")
+        self.store.add_job(tag, self.adapter.name, self.adapter.provider, str(path), chunk)
+        return {"tag": tag, "batch_id": None, "request_file": str(path), "n": len(chunk), "state": "prepared",
+                "created": time.time()}
+
+    async def _submit(self, job: dict) -> None:
+        """Submit a prepared job, unless an interrupted run already did."""
+        found = await self._call(self.provider.find_submitted, job["tag"], job["n"], job["created"],
+                                 self.store.known_batch_ids())
+        if found:
+            self.report.jobs_adopted += 1
+            batch_id = found
+        else:
+            path = Path(job["request_file"])
+            lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+            batch_id = await self._call(self.provider.submit, path, lines, job["tag"])
+            self.report.jobs_submitted += 1
+            self.report.requests_submitted += job["n"]
+        self.store.set(job["tag"], state="submitted", batch_id=batch_id)
+        job.update(state="submitted", batch_id=batch_id)
+        self.report.batch_ids.append(batch_id)
+
+    async def _wait(self, jobs: list[dict]) -> list[dict]:
+        """Poll until every job's batch has ended; returns the jobs."""
+        start = time.monotonic()
+        delay = self.poll_interval
+        waiting = {j["tag"]: j for j in jobs}
+        while True:
+            for tag, job in list(waiting.items()):
+                st = await self._call(self.provider.state, job["batch_id"])
+                self.report.polls += 1
+                if st.ended:
+                    job["status"] = st.status
+                    del waiting[tag]
+            if not waiting:
+                return jobs
+            if self.max_wait is not None and time.monotonic() - start + delay > self.max_wait:
+                ids = ", ".join(j["batch_id"] for j in waiting.values())
+                raise BatchPendingError(
+                    f"{len(waiting)} batch(es) still running after {self.max_wait:g} s ({ids}); they are recorded "
+                    f"in {getattr(self.cache, 'path', 'the cache')}: run the same command again to collect them "
+                    "(nothing is resubmitted)")
+            await asyncio.sleep(delay * self._rng.uniform(0.8, 1.2))
+            delay = min(self.poll_max, delay * 1.5)
+
+    async def _collect(self, job: dict) -> dict[str, str]:
+        """Store the batch's answers; returns {key: error} of its members left without one."""
+        results = await self._call(self.provider.results, job["batch_id"])
+        members = set(self.store.members(job["tag"]))
+        path = Path(job["request_file"]).with_name(f"{job['tag']}.results.jsonl")
+        failed = {}
+        with open(path, "w", encoding="utf-8") as fh:
+            for r in results:
+                if r.custom_id not in members:  # not ours (only possible for an adopted batch)
+                    continue
+                fh.write(json.dumps({"custom_id": r.custom_id, "error": r.error,
+                                     "answer": None if r.completion is None else json.loads(r.completion.to_json())},
+                                    ensure_ascii=False) + "\n")
+                if r.completion is not None:
+                    self.cache.put(r.custom_id, self.adapter.name, r.completion)
+                    self.stats.answered += 1
+                    self.report.answered_in_batch += 1
+                else:
+                    failed[r.custom_id] = r.error or "failed inside the batch"
+        seen = {r.custom_id for r in results}
+        for key in members - seen:
+            failed[key] = f"missing from the results of batch {job['batch_id']} ({job.get('status', '?')})"
+        self.store.set(job["tag"], state="collected", note=f"{len(members) - len(failed)} answered, {len(failed)} failed")
+        self._say(f"batch {job['batch_id']}: {len(members) - len(failed)} answered, {len(failed)} failed")
+        return failed
+
+    async def _call(self, fn, *args, attempts: int = 6):
+        """A batch-API call with retries on rate limits, timeouts and 5xx (honouring Retry-After)."""
+        for attempt in range(attempts):
+            try:
+                return await fn(*args)
+            except (ProviderError, ProviderTimeoutError) as exc:
+                if not _retryable(exc) or attempt + 1 == attempts:
+                    raise
+                retry_after = getattr(exc, "retry_after", None)
+                await asyncio.sleep(retry_after if retry_after is not None
+                                    else self._rng.uniform(0, min(30.0, 0.5 * 2 ** attempt)))
+
+    def _say(self, message: str) -> None:
+        show = sys.stderr.isatty() if self.progress == "auto" else bool(self.progress)
+        if show:
+            print(f"judgecal batch: {message}", file=sys.stderr, flush=True)
+
+
+def describe_report(report: dict) -> str:
+    """One paragraph for the command line: what went through batches and what failed."""
+    text = (f"judgecal score --batch: {report['requests_submitted']} request(s) submitted in "
+            f"{report['jobs_submitted']} batch(es)")
+    if report["jobs_resumed"] or report["jobs_adopted"]:
+        text += f"; {report['jobs_resumed']} batch(es) of an earlier run collected"
+        if report["jobs_adopted"]:
+            text += f" ({report['jobs_adopted']} found at the provider after an interrupted submit)"
+    text += f"; {report['answered_in_batch']} answered in batch"
+    if report["failed_in_batch"]:
+        text += (f"; {report['failed_in_batch']} failed inside a batch (retried: live {report['retried_live']}, "
+                 f"in a new batch {report['retried_in_batch']}), {report['still_failed']} still without an answer")
+        for f in report["failures"][:5]:
+            text += f"\n  - {f['key'][:12]}…: {f['error']}{' (recovered)' if f['recovered'] else ''}"
+    return text
