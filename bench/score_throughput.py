@@ -78,11 +78,17 @@ def concurrency_sweep(levels: list[int], latency: float, seconds: float) -> list
             asyncio.run(run(generations(8, "warm"), url, Path(tmp) / "warm.sqlite"))  # imports, first client
             for c in levels:
                 n = max(20, int(c / latency * seconds))
+                cpu = time.process_time()
                 res = asyncio.run(run(generations(n, f"c{c}"), url, Path(tmp) / f"c{c}.sqlite", concurrency=c))
+                cpu = time.process_time() - cpu
                 jps = res.summary["judgments"] / res.summary["elapsed_s"]
                 ideal = c / latency
+                # Client CPU per judgment says what one free core could reach,
+                # whatever else the machine is doing at the time.
                 rows.append({"concurrency": c, "judgments": n, "seconds": res.summary["elapsed_s"],
-                             "judgments_per_s": round(jps, 1), "ideal_per_s": ideal, "ratio": round(jps / ideal, 3)})
+                             "judgments_per_s": round(jps, 1), "ideal_per_s": ideal, "ratio": round(jps / ideal, 3),
+                             "client_cpu_ms_per_judgment": round(cpu / n * 1000, 2),
+                             "one_core_ceiling_per_s": round(n / cpu, 1)})
                 print(json.dumps(rows[-1]), flush=True)
     finally:
         proc.kill()
@@ -133,6 +139,10 @@ def cached_rerun(n_items: int, metrics: tuple[str, ...]) -> dict:
     return out
 
 
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.1)
@@ -144,6 +154,7 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma list of parts to skip: sweep,rpm,cached")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    print(f"# load average at start: {load()}")
     if "sweep" not in skip:
         print(f"# concurrency sweep, latency {args.latency * 1000:.0f} ms")
         concurrency_sweep([int(x) for x in args.levels.split(",")], args.latency, args.seconds)
@@ -154,6 +165,7 @@ def main() -> None:
         metrics = ("la", "ocq", "tq", "h")
         print(f"# fully cached re-run of {args.cached} judgments ({len(metrics)} metrics per item)")
         cached_rerun(args.cached // len(metrics), metrics)
+    print(f"# load average at end: {load()}")
 
 
 if __name__ == "__main__":
