@@ -49,6 +49,10 @@ class Report:
 
 def _calibrated_table(ratings, calibration, calibrator, random_state, judge, notes):
     """The ratings with calibrated judge scores, or None; describes what was done in ``notes``."""
+    if calibration not in (None, "none", False) or calibrator is not None:
+        notes.append("Calibration targets the expected human score, so it mainly removes bias; categorical "
+                     "agreement after calibration uses the level nearest the calibrated score, which pulls "
+                     "toward middle levels and can lower kappa or alpha.")
     if calibrator is not None:
         from judgecal.calibration import load_calibrator
 
@@ -63,7 +67,7 @@ def _calibrated_table(ratings, calibration, calibrator, random_state, judge, not
     if calibration == "oof":
         table = an.out_of_fold_table(ratings, random_state=random_state, judge=judge)
         notes.append("Calibrated values are out of fold (5 folds grouped by prompt): no item's calibrated score "
-                     "was fitted on its own human labels. Agreement after calibration uses the nearest level.")
+                     "was fitted on its own human labels.")
         return table
     raise ConfigError(f"calibration must be 'oof', 'none' or a calibrator, not {calibration!r}")
 
@@ -81,7 +85,7 @@ def build_report(
     simulate_ppi: bool = False,
     simulation_repeats: int = 200,
     target_width: float = 0.3,
-    learning_repeats: int = 20,
+    learning_repeats: int = 10,
     random_state: int = 0,
     notes: list[str] | None = None,
     title: str = "judgecal report",

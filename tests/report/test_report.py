@@ -99,3 +99,14 @@ def test_pariksha_report(pariksha_path, tmp_path):
     assert rep.headline["alpha_human_human"].notna().all()
     paths = write_report(rep, tmp_path / "pariksha.html")
     assert paths["html"].stat().st_size > 10_000
+
+
+def test_report_with_a_saved_calibrator(ratings, tmp_path):
+    from judgecal.calibration import GroupedCalibrator, save_calibrator
+
+    path = tmp_path / "cal.json"
+    save_calibrator(GroupedCalibrator().fit(ratings), path)
+    rep = build_report(ratings, calibrator=str(path), n_resamples=50, learning_repeats=2)
+    assert any("given calibrator" in n for n in rep.meta["notes"])
+    tq = rep.headline[rep.headline["metric"] == "tq"]
+    assert (tq["bias_calibrated"].abs() < tq["bias_raw"].abs()).all()
