@@ -72,6 +72,45 @@ def detect_script(text: str) -> ScriptGuess:
     return ScriptGuess(script, n / total, total)
 
 
+def detect_scripts(texts, *, block: int = 8192) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`detect_script` for many texts at once, vectorised.
+
+    Parameters
+    ----------
+    texts : sequence of str, shape (n,); other values count as texts without letters
+
+    Returns
+    -------
+    scripts : object array, shape (n,): dominant script code, None without letters
+    share : float array, shape (n,): its share of the letters
+    letters : int array, shape (n,): letters counted (Common/Inherited left out)
+    """
+    table, codes = _table()
+    n_codes = len(codes)
+    ignored = np.isin(np.arange(n_codes), [codes.index(c) for c in IGNORED])
+    texts = [t if isinstance(t, str) else "" for t in texts]
+    scripts = np.full(len(texts), None, dtype=object)
+    share = np.zeros(len(texts))
+    letters = np.zeros(len(texts), dtype=np.int64)
+    names = np.asarray(codes, dtype=object)
+    # Blocks bound the (texts x scripts) count matrix to block * n_codes cells.
+    for start in range(0, len(texts), block):
+        part = texts[start : start + block]
+        lengths = np.fromiter((len(t) for t in part), dtype=np.int64, count=len(part))
+        cps = np.frombuffer("".join(part).encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
+        owner = np.repeat(np.arange(len(part)), lengths)
+        counts = np.bincount(owner * n_codes + table[cps], minlength=len(part) * n_codes).reshape(len(part), n_codes)
+        counts[:, ignored] = 0
+        total = counts.sum(axis=1)
+        top = counts.argmax(axis=1)  # first of equal counts, as detect_script
+        has = total > 0
+        sl = slice(start, start + len(part))
+        scripts[sl] = np.where(has, names[top], None)
+        letters[sl] = total
+        share[sl] = np.where(has, counts[np.arange(len(part)), top] / np.maximum(total, 1), 0.0)
+    return scripts, share, letters
+
+
 def script_matches(declared: str, detected: str | None) -> bool:
     """Whether text in ``detected`` script is consistent with a ``declared`` script."""
     if detected is None:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from judgecal.data.languages import default_script
 from judgecal.data.schema import TEXT_COLUMNS
-from judgecal.data.scripts import detect_script, script_matches, script_name
+from judgecal.data.scripts import detect_scripts, script_matches, script_name
 
 # A text counts as written in a script when that script holds at least this share
 # of its letters and the text has at least this many letters: short or mixed
@@ -55,15 +55,20 @@ def validate_ratings(ratings: pd.DataFrame, *, text_columns: tuple[str, ...] = T
     """Describe a normalised ratings table (see :func:`judgecal.data.schema.normalize_ratings`)."""
     df = ratings.reset_index(drop=True)
     findings: list[str] = []
-    summary = _summary(df)
+    # Row selections below copy whole rows: keep the long text columns out of them.
+    keys = df[[c for c in ("item_id", "language", "script", "metric", "rater", "rater_kind", "score") if c in df.columns]]
+    summary = _summary(keys)
     scores = (
         df.groupby(["language", "metric", "rater_kind", "score"], observed=True).size().rename("rows").reset_index()
     )
-    missing = _missing(df, text_columns)
-    row_scripts = _row_scripts(df, [c for c in text_columns if c in df.columns])
+    # Long texts repeat across the rows of an item: hash each column once and
+    # work on its distinct values.
+    coded = {c: _text_codes(df[c]) for c in text_columns if c in df.columns}
+    missing = _missing(df, text_columns, coded)
+    row_scripts = _row_scripts(df, coded)
     mismatches = _mismatch_table(df, row_scripts)
     findings += _language_swaps(df, row_scripts)
-    findings += _split_items(df)
+    findings += _split_items(keys)
     if not mismatches.empty:
         other = mismatches[mismatches["detected_script"] != "Latn"]
         latin = mismatches[mismatches["detected_script"] == "Latn"]
@@ -111,42 +116,54 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _missing(df: pd.DataFrame, text_columns) -> pd.DataFrame:
+def _text_codes(texts: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Code of each cell, shape (n,), -1 where missing; and the distinct texts."""
+    try:
+        codes, uniques = pd.factorize(texts)
+    except TypeError:  # unhashable cells (lists, dicts): compare them as text
+        codes, uniques = pd.factorize(texts.astype(str).where(texts.notna()))
+    return codes, [u if isinstance(u, str) else str(u) for u in uniques]
+
+
+def _missing(df: pd.DataFrame, text_columns, coded: dict) -> pd.DataFrame:
     cols = [c for c in ("task", "system", "prompt_id", *text_columns) if c in df.columns]
     if not cols:
         return pd.DataFrame(columns=["language", "column", "missing", "rows"])
-    isna = df[cols].isna() | df[cols].astype("string").apply(lambda s: s.str.strip() == "").fillna(False)
-    counts = isna.groupby(df["language"]).sum()
+    blank = {}
+    for col in cols:
+        codes, uniques = coded[col] if col in coded else _text_codes(df[col])
+        empty = np.fromiter((not u.strip() for u in uniques), dtype=bool, count=len(uniques))
+        blank[col] = (codes < 0) | (empty[codes] & (codes >= 0)) if len(uniques) else codes < 0
+    counts = pd.DataFrame(blank, index=df.index).groupby(df["language"]).sum()
     long = counts.stack().rename("missing").reset_index().rename(columns={"level_1": "column"})
     long["rows"] = long["language"].map(df.groupby("language").size())
     return long
 
 
-def _row_scripts(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Detected script of every text cell, shape (rows x columns with text, ...)."""
+def _row_scripts(df: pd.DataFrame, coded: dict) -> pd.DataFrame:
+    """Detected script of every text cell, shape (rows x columns with text, ...).
+
+    Each distinct text is measured once (texts repeat across the rows of an
+    item), and declared/detected pairs are compared once per distinct pair.
+    """
     frames = []
-    declared = df["script"].to_numpy()
-    for col in columns:
-        texts = df[col]
-        has = texts.notna().to_numpy().copy()
+    declared = df["script"].to_numpy(dtype=object)
+    human = (df["rater_kind"] == "human").to_numpy()
+    for col, (codes, uniques) in coded.items():
+        has = codes >= 0
         if col == "justification":
             # A judge writes its justification in whatever language its prompt asks
             # for (usually English): only raters' own reasoning says anything
             # about the row's language.
-            has &= (df["rater_kind"] == "human").to_numpy()
+            has &= human
         if not has.any():
             continue
-        uniques = pd.unique(texts[has].astype(str))
-        guesses = {t: detect_script(t) for t in uniques}
         idx = np.flatnonzero(has)
-        g = [guesses[t] for t in texts.iloc[idx].astype(str)]
-        detected = np.array([x.script for x in g], dtype=object)
-        share = np.array([x.share for x in g])
-        letters = np.array([x.letters for x in g])
+        used, inverse = np.unique(codes[idx], return_inverse=True)
+        u_script, u_share, u_letters = detect_scripts([uniques[k] for k in used])
+        detected, share, letters = u_script[inverse], u_share[inverse], u_letters[inverse]
         reliable = (letters >= MIN_LETTERS) & (share >= MIN_SHARE)
-        mismatch = reliable & np.array(
-            [not script_matches(d, s) for d, s in zip(declared[idx], detected, strict=True)]
-        )
+        mismatch = reliable & _mismatched(declared[idx], detected)
         frames.append(
             pd.DataFrame(
                 {
@@ -164,6 +181,17 @@ def _row_scripts(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["row", "column", "language", "declared_script", "detected_script", "share", "reliable", "mismatch"])
     return pd.concat(frames, ignore_index=True)
+
+
+def _mismatched(declared: np.ndarray, detected: np.ndarray) -> np.ndarray:
+    """Mask, shape (n,): detected script not consistent with the declared one."""
+    d_codes, d_uniques = pd.factorize(declared)
+    s_codes, s_uniques = pd.factorize(detected)  # None (no letters) gets code -1
+    table = np.array([[not script_matches(d, s) for s in s_uniques] for d in d_uniques], dtype=bool).reshape(len(d_uniques), len(s_uniques))
+    out = np.zeros(len(declared), dtype=bool)
+    ok = (d_codes >= 0) & (s_codes >= 0)
+    out[ok] = table[d_codes[ok], s_codes[ok]]
+    return out
 
 
 def _mismatch_table(df: pd.DataFrame, row_scripts: pd.DataFrame) -> pd.DataFrame:

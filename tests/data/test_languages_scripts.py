@@ -16,7 +16,13 @@ from judgecal.data.languages import (
     language_name,
     normalize_language,
 )
-from judgecal.data.scripts import detect_script, script_counts, script_matches, script_name
+from judgecal.data.scripts import (
+    detect_script,
+    detect_scripts,
+    script_counts,
+    script_matches,
+    script_name,
+)
 
 # value as a user writes it -> (normalised tag, default script)
 TAGS = {
@@ -239,3 +245,12 @@ def test_script_name():
     assert script_name("Deva") == "Devanagari"
     assert script_name("Guru") == "Gurmukhi"
     assert script_name("Zzzq") == "Zzzq"  # unknown codes come back as they are
+
+
+def test_detect_scripts_agrees_with_detect_script_on_every_text():
+    texts = [text for text, _ in SENTENCES.values()] + ["", "12 !", None, 7, "नमस्ते hello", "a\ud800b"]
+    scripts, share, letters = detect_scripts(texts, block=5)  # several blocks
+    for i, text in enumerate(texts):
+        guess = detect_script(text if isinstance(text, str) else "")
+        assert (scripts[i], letters[i]) == (guess.script, guess.letters)
+        assert share[i] == pytest.approx(guess.share)
