@@ -10,6 +10,8 @@ and coverage is close to the nominal level instead of jumping past it.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 
@@ -32,11 +34,32 @@ def observed_scores(levels: np.ndarray, y_level: np.ndarray, expected: np.ndarra
     return cand[np.arange(len(y_level)), np.searchsorted(levels, y_level)]
 
 
-def tie_breaks(item_id: pd.Series, metric: pd.Series) -> np.ndarray:
-    """Uniform(0, 1) numbers, shape (n,), fixed by each row's item id and metric."""
-    key = item_id.astype(str).to_numpy(dtype=object) + "\x1f" + metric.astype(str).to_numpy(dtype=object)
-    h = pd.util.hash_pandas_object(pd.Series(key), index=False).to_numpy()
+def tie_breaks(item_id: pd.Series, metric_code: np.ndarray, metric_names: list[str]) -> np.ndarray:
+    """Uniform(0, 1) numbers, shape (n,), fixed by each row's item id and metric.
+
+    metric_code (n,) indexes ``metric_names``; a stable hash of the metric's
+    name is mixed into the item id's hash, so the metrics of one item get
+    independent draws and a row's draw does not depend on the rest of the table.
+    """
+    salts = np.array([int(hashlib.sha256(m.encode()).hexdigest()[:15], 16) for m in metric_names], dtype=np.uint64)
+    h = pd.util.hash_pandas_object(item_id.astype(str), index=False).to_numpy().astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h = h ^ salts[np.asarray(metric_code)] * np.uint64(0x9E3779B97F4A7C15)
+        h = (h ^ (h >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = h ^ (h >> np.uint64(29))
     return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def count_scores(cal_sorted: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How many calibration scores lie above, and tie with, each candidate: two arrays shaped like cand."""
+    right = np.searchsorted(cal_sorted, cand, side="right")
+    return len(cal_sorted) - right, right - np.searchsorted(cal_sorted, cand, side="left")
+
+
+def sets_from_counts(greater: np.ndarray, equal: np.ndarray, n_cal: int, u: np.ndarray, alpha: float) -> np.ndarray:
+    """Level membership, bool (n, K), from the smoothed p-value
+    (greater + u * (equal + 1)) / (n_cal + 1) > alpha, with u (n,) the tie-break draws."""
+    return (greater + u[:, None] * (equal + 1)) / (n_cal + 1) > alpha
 
 
 def prediction_sets(cand: np.ndarray, cal_sorted: np.ndarray, u: np.ndarray, alpha: float) -> np.ndarray:
@@ -46,26 +69,5 @@ def prediction_sets(cand: np.ndarray, cal_sorted: np.ndarray, u: np.ndarray, alp
     scores of the rows' conformal group; u : (n,) tie-break draws (1.0 gives the
     conservative, non-randomised set).
     """
-    m = len(cal_sorted)
-    right = np.searchsorted(cal_sorted, cand, side="right")
-    left = np.searchsorted(cal_sorted, cand, side="left")
-    p_value = ((m - right) + u[:, None] * (right - left + 1)) / (m + 1)
-    return p_value > alpha
-
-
-def format_sets(mask: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Text of each set ("1,2"), its lowest and highest level (NaN if empty); each (n,)."""
-    names = np.array([f"{lv:g}" for lv in levels], dtype=object)
-    # Few distinct sets exist (at most 2^K): format each pattern once.
-    codes = mask.astype(np.int64) @ (1 << np.arange(mask.shape[1]))
-    uniq, inv = np.unique(codes, return_inverse=True)
-    text = np.empty(len(uniq), dtype=object)
-    low = np.full(len(uniq), np.nan)
-    high = np.full(len(uniq), np.nan)
-    for j, c in enumerate(uniq):
-        bits = [(c >> b) & 1 for b in range(mask.shape[1])]
-        chosen = [i for i, b in enumerate(bits) if b]
-        text[j] = ",".join(names[chosen])
-        if chosen:
-            low[j], high[j] = levels[chosen[0]], levels[chosen[-1]]
-    return text[inv], low[inv], high[inv]
+    greater, equal = count_scores(cal_sorted, cand)
+    return sets_from_counts(greater, equal, len(cal_sorted), u, alpha)

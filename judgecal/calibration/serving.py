@@ -98,29 +98,31 @@ class ServingMixin:
                              summary="cannot apply the calibrator")
         use = (df["rater_kind"] == "judge").to_numpy() if "rater_kind" in df.columns else np.ones(len(df), bool)
         self._check_judge(df, use, allow_mismatch)
-        out = df.copy()
         n = len(df)
-        res = {"score_calibrated": np.full(n, np.nan), "calibration_level": np.full(n, None, object),
-               "calibration_group": np.full(n, None, object), "calibration_weight": np.full(n, np.nan),
-               "score_set": np.full(n, None, object), "score_set_low": np.full(n, np.nan),
-               "score_set_high": np.full(n, np.nan)}
-        prob_cols: dict[str, np.ndarray] = {}
         idx = np.flatnonzero(use)
-        if len(idx):
-            sub = df.iloc[idx]
-            metric = self._resolve_metrics(sub["metric"])
-            language, script = _languages(sub)
-            u = cf.tie_breaks(sub["item_id"], metric) if randomize else np.ones(len(sub))
-            m_codes, m_names = pd.factorize(metric)
-            for j, m in enumerate(m_names):
-                rows = np.flatnonzero(m_codes == j)
-                self._serve_metric(m, sub.iloc[rows], language[rows], script[rows], u[rows],
-                                   idx[rows], res, prob_cols, n, df)
-        for col, values in res.items():
-            out[col] = values
-        for col in sorted(prob_cols):
-            out[col] = prob_cols[col]
-        return out
+        sub = df if len(idx) == n else df.iloc[idx]
+        r = len(sub)
+        res = _Result(r)
+        if r:
+            m_codes, m_names = pd.factorize(sub["metric"], sort=False)
+            m_names = self._resolve_metrics(pd.Series(np.asarray(m_names, dtype=object))).tolist()
+            p_codes, pairs = _pair_codes(sub)
+            u = cf.tie_breaks(sub["item_id"], m_codes, m_names) if randomize else np.ones(r)
+            # One stable sort groups the rows by (metric, language, script); every
+            # group is then a contiguous slice.
+            key = m_codes.astype(np.int64) * len(pairs) + p_codes
+            order = np.argsort(key, kind="stable")
+            cuts = np.flatnonzero(np.diff(key[order])) + 1
+            starts = np.concatenate([[0], cuts])
+            ends = np.concatenate([cuts, [r]])
+            by_metric: dict[int, list] = {}
+            for a0, b0 in zip(starts, ends, strict=True):
+                k = int(key[order[a0]])
+                by_metric.setdefault(k // len(pairs), []).append((a0, b0, k % len(pairs)))
+            for mj, blocks in by_metric.items():
+                rows = order[blocks[0][0]:blocks[-1][1]]
+                self._serve_metric(m_names[mj], sub, rows, blocks, pairs, u, res, df)
+        return res.attach(df, idx)
 
     def _check_judge(self, df: pd.DataFrame, use: np.ndarray, allow: bool) -> None:
         if allow:
@@ -154,57 +156,51 @@ class ServingMixin:
                 f"metric(s) {bad} are not in this calibrator (it covers {sorted(self.scales_)})")
         return metric.astype(str).map(mapping)
 
-    def _serve_metric(self, metric, sub, language, script, u, out_rows, res, prob_cols, n, full) -> None:
+    def _serve_metric(self, metric, sub, rows, blocks, pairs, u, res, full) -> None:
+        """Calibrate ``rows`` (positions in sub, grouped in ``blocks`` of one (language, script) each)."""
         info, serve, scale = self.metric_info_[metric], self._serve[metric], self.scales_[metric]
         levels = np.asarray(scale.levels)
         design = info["design"]
-        feats = _apply_features(sub, full, design, scale)
+        needed = ["score"]
+        if {"judge_expected"} & ({design["iso_feature"]} | set(design["numeric"])) or any(
+                c.startswith("judge_p") for c in design["numeric"]):
+            needed.append("score_probs")
+        if any(c.startswith("judge_") for c in design["numeric"]):
+            needed.append("item_id")
+        if "response_length" in design["numeric"]:
+            needed.append("response")
+        # Only the columns the features need: copying every text column of a large table is slow.
+        part = sub[[c for c in dict.fromkeys(needed) if c in sub.columns]].iloc[rows]
+        feats = _apply_features(part, full, design, scale)
         x_iso = feats[design["iso_feature"]].to_numpy(dtype=float)
         X = design_matrix(feats, design) if info["method"] == "ordinal" else None
-        # Predictions depend on the features only: compute them once per distinct
-        # feature row within each group and broadcast (judge scores are discrete).
-        feat_rows = x_iso[:, None] if X is None else np.column_stack([x_iso, X])
-        pair_codes, pairs = pd.factorize(pd.Series(language + "\x1f" + script))
-        E = np.empty(len(sub))
-        P = np.empty((len(sub), len(levels))) if X is not None else None
-        greater = np.empty((len(sub), len(levels)))
-        equal = np.empty((len(sub), len(levels)))
-        n_cal = np.empty(len(sub))
+        base = blocks[0][0]
         alpha = 1 - self.coverage
-        for j, pair in enumerate(pairs):
-            lang, scr = pair.split("\x1f")
-            rows = np.flatnonzero(pair_codes == j)
-            uniq, inv = np.unique(feat_rows[rows], axis=0, return_inverse=True)
-            inv = inv.reshape(-1)
-            ux, uX = uniq[:, 0], (uniq[:, 1:] if X is not None else None)
+        for a0, b0, pj in blocks:
+            lang, scr = pairs[pj]
+            sl = slice(a0 - base, b0 - base)
+            out_rows = rows[sl]
+            # Predictions depend on the features only: compute them once per
+            # distinct feature row (judge scores are discrete) and broadcast.
+            inv, first = _distinct_rows(x_iso[sl], None if X is None else X[sl])
+            ux = x_iso[sl][first]
+            uX = None if X is None else X[sl][first]
             e, p, level, own = self._served(self.nodes_, metric, lang, scr, ux, uX, levels)
-            E[rows] = e[inv]
-            if P is not None:
-                P[rows] = p[inv]
             ckey = next(k for k in (f"{metric}|{lang}|{scr}", f"{metric}|*|{scr}", f"{metric}|*|*")
                         if k in serve["conformal"])
-            g = np.zeros((len(ux), len(levels)))
-            q = np.zeros((len(ux), len(levels)))
+            greater = np.zeros((len(ux), len(levels)))
+            equal = np.zeros((len(ux), len(levels)))
+            n_cal = 0
             for f, cal in enumerate(serve["conformal"][ckey]):
                 fe, fp, _, _ = self._served(self.fold_nodes_[metric][f], metric, lang, scr, ux, uX, levels)
-                cand = cf.candidate_scores(levels, fe, fp)
-                right = np.searchsorted(cal, cand, side="right")
-                g += len(cal) - right
-                q += right - np.searchsorted(cal, cand, side="left")
-            greater[rows], equal[rows] = g[inv], q[inv]
-            n_cal[rows] = sum(len(c) for c in serve["conformal"][ckey])
-            res["calibration_level"][out_rows[rows]] = level
-            res["calibration_group"][out_rows[rows]] = f"{metric}|{lang}|{scr}" if level == "language" else (
+                g, q = cf.count_scores(cal, cf.candidate_scores(levels, fe, fp))
+                greater += g
+                equal += q
+                n_cal += len(cal)
+            sets = cf.sets_from_counts(greater[inv], equal[inv], n_cal, u[out_rows], alpha)
+            group = f"{metric}|{lang}|{scr}" if level == "language" else (
                 f"{metric}|*|{scr}" if level == "script" else f"{metric}|*|*")
-            res["calibration_weight"][out_rows[rows]] = own
-        sets = (greater + u[:, None] * (equal + 1)) / (n_cal[:, None] + 1) > alpha
-        res["score_calibrated"][out_rows] = E
-        text, low, high = cf.format_sets(sets, levels)
-        res["score_set"][out_rows], res["score_set_low"][out_rows], res["score_set_high"][out_rows] = text, low, high
-        if P is not None:
-            for j, lv in enumerate(levels):
-                col = prob_cols.setdefault(f"prob_{lv:g}", np.full(n, np.nan))
-                col[out_rows] = P[:, j]
+            res.put(out_rows, e[inv], None if p is None else p[inv], levels, sets, level, group, own)
 
     # ------------------------------------------------- sklearn-style access
     def predict(self, X, language=None, metric=None, script=None) -> np.ndarray:
@@ -244,30 +240,128 @@ class ServingMixin:
         return self.apply(frame, randomize=False)
 
 
-def _languages(sub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised language tags and scripts of the rows, each (n,) str."""
+class _Result:
+    """Calibrated outputs of the judge rows, filled group by group, then attached as columns."""
+
+    LEVELS = ("language", "script", "metric")
+
+    def __init__(self, r: int):
+        self.score = np.full(r, np.nan)
+        self.weight = np.full(r, np.nan)
+        self.level = np.full(r, -1, dtype=np.int8)
+        self.group = np.full(r, -1, dtype=np.int32)
+        self.groups: list[str] = []
+        self.set_code = np.full(r, -1, dtype=np.int64)
+        self.set_names: dict[int, tuple[str, float, float]] = {}
+        self.low = np.full(r, np.nan)
+        self.high = np.full(r, np.nan)
+        self.probs: dict[str, np.ndarray] = {}
+        self.r = r
+
+    def put(self, rows, score, proba, levels, sets, level, group, weight) -> None:
+        self.score[rows] = score
+        self.weight[rows] = weight
+        self.level[rows] = self.LEVELS.index(level)
+        if group not in self.groups:  # several (language, script) pairs can share a serving group
+            self.groups.append(group)
+        self.group[rows] = self.groups.index(group)
+        codes = sets.astype(np.int64) @ (1 << np.arange(sets.shape[1], dtype=np.int64))
+        names = [f"{lv:g}" for lv in levels]
+        table_low = np.full(1 << len(levels), np.nan)
+        table_high = np.full(1 << len(levels), np.nan)
+        for c in np.unique(codes):
+            chosen = [i for i in range(len(levels)) if (c >> i) & 1]
+            # Set codes are shared across metrics: key them by their text.
+            text = ",".join(names[i] for i in chosen)
+            self.set_names.setdefault(int(c) + (len(levels) << 20), (text, 0, 0))
+            if chosen:
+                table_low[c], table_high[c] = levels[chosen[0]], levels[chosen[-1]]
+        self.set_code[rows] = codes + (len(levels) << 20)
+        self.low[rows] = table_low[codes]
+        self.high[rows] = table_high[codes]
+        if proba is not None:
+            for j, lv in enumerate(levels):
+                self.probs.setdefault(f"prob_{lv:g}", np.full(self.r, np.nan))[rows] = proba[:, j]
+
+    def attach(self, df: pd.DataFrame, idx: np.ndarray) -> pd.DataFrame:
+        n = len(df)
+
+        def spread(values, fill):
+            if len(idx) == n:
+                return values
+            out = np.full(n, fill, dtype=values.dtype)
+            out[idx] = values
+            return out
+
+        out = df.copy()
+        out["score_calibrated"] = spread(self.score, np.nan)
+        out["calibration_level"] = pd.Categorical.from_codes(spread(self.level, -1), categories=list(self.LEVELS))
+        out["calibration_group"] = pd.Categorical.from_codes(spread(self.group, -1), categories=self.groups or [""]) \
+            if self.groups else pd.Categorical.from_codes(np.full(n, -1), categories=["none"])
+        out["calibration_weight"] = spread(self.weight, np.nan)
+        keys = sorted(self.set_names)
+        lookup = np.full(max(keys) + 1 if keys else 1, -1, dtype=np.int64)
+        texts = []
+        for i, k in enumerate(keys):
+            lookup[k] = i
+            texts.append(self.set_names[k][0])
+        codes = np.where(self.set_code >= 0, lookup[np.maximum(self.set_code, 0)], -1)
+        # Distinct texts can repeat across metrics of different sizes: merge them.
+        uniq = list(dict.fromkeys(texts))
+        remap = np.array([uniq.index(t) for t in texts] + [-1], dtype=np.int64)
+        out["score_set"] = pd.Categorical.from_codes(spread(remap[codes], -1), categories=uniq or ["none"])
+        out["score_set_low"] = spread(self.low, np.nan)
+        out["score_set_high"] = spread(self.high, np.nan)
+        for col in sorted(self.probs, key=lambda c: float(c[5:])):
+            out[col] = spread(self.probs[col], np.nan)
+        return out
+
+
+def _distinct_rows(x: np.ndarray, X: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Code of each row's distinct feature values (n,) and the first row of each code (k,)."""
+    codes, _ = pd.factorize(x)
+    if X is not None and X.shape[1]:
+        for j in range(X.shape[1]):
+            cj, uj = pd.factorize(X[:, j])
+            codes, _ = pd.factorize(codes.astype(np.int64) * (len(uj) + 1) + cj)
+    k = int(codes.max()) + 1 if len(codes) else 0
+    first = np.full(k, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    return codes, first
+
+
+def _pair_codes(sub: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Code of each row's normalised (language, script) pair (n,), and the pairs."""
     from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
 
-    codes, uniq = pd.factorize(sub["language"].astype(str))
-    tags = []
-    problems = []
-    for value in uniq:
+    l_codes, l_uniq = pd.factorize(sub["language"], sort=False)
+    problems, tags = [], []
+    for value in l_uniq:
         try:
-            tags.append(normalize_language(value))
+            tags.append(normalize_language(str(value)))
         except UnknownLanguage:
             tags.append(None)
             problems.append(Problem("not a BCP-47 tag or a known language name", column="language", value=value))
+    if (l_codes < 0).any():
+        problems.append(Problem(f"{int((l_codes < 0).sum())} judge row(s) have no language", column="language"))
     if problems:
         raise InputError(problems, summary="unknown languages")
-    language = np.asarray(tags, dtype=object)[codes].astype(str)
-    implied = np.asarray([default_script(t) for t in tags], dtype=object)[codes]
     if "script" in sub.columns:
-        given = sub["script"].astype("string").str.strip().str.title()
-        script = given.where(given.notna() & (given != ""), pd.Series(implied, index=sub.index))
-        script = script.to_numpy(dtype=object).astype(str)
+        s_codes, s_uniq = pd.factorize(sub["script"], sort=False)
+        scripts = [str(v).strip().title() if str(v).strip() else None for v in s_uniq]
     else:
-        script = implied.astype(str)
-    return language, script
+        s_codes, scripts = np.full(len(sub), -1), []
+    combo, combos = pd.factorize(l_codes.astype(np.int64) * (len(scripts) + 1) + (s_codes + 1))
+    pairs = []
+    for c in combos:
+        lc, sc = divmod(int(c), len(scripts) + 1)
+        tag = tags[lc]
+        script = scripts[sc - 1] if sc > 0 and scripts[sc - 1] else default_script(tag)
+        pairs.append((tag, script))
+    # Different raw spellings can normalise to the same pair: merge them.
+    uniq = list(dict.fromkeys(pairs))
+    remap = np.array([uniq.index(p) for p in pairs], dtype=np.int64)
+    return remap[combo], uniq
 
 
 def _apply_features(sub: pd.DataFrame, full: pd.DataFrame, design: dict, scale) -> pd.DataFrame:

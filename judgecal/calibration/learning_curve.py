@@ -1,0 +1,138 @@
+"""Learning curve: how many labelled items does a language need?
+
+For each language L and budget n: L's prompts are split into folds; for every
+fold, n items are drawn from L's other folds as L's labelled set, while every
+other language keeps all its labels. Two calibrators are fitted and scored on
+L's held-out fold:
+
+* ``pooled``       GroupedCalibrator(pooling="partial"): L's n items plus all
+  other languages, L shrunk toward its script and the metric;
+* ``per_language`` GroupedCalibrator(pooling="none") on L's n items alone.
+
+Error is the MAE (and mean signed error) of the calibrated score against the
+human consensus of the held-out items. Run it with
+
+    python -m judgecal.calibration.learning_curve            # PARIKSHA, repaired
+    python -m judgecal.calibration.learning_curve --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from judgecal.calibration.examples import build_examples
+from judgecal.calibration.folds import assign_folds
+from judgecal.calibration.grouped import GroupedCalibrator
+
+SIZES = (25, 50, 100, 200)
+
+
+def learning_curve(
+    ratings: pd.DataFrame,
+    *,
+    sizes=SIZES,
+    languages=None,
+    method: str = "isotonic",
+    n_splits: int = 5,
+    random_state: int = 0,
+    groups: str | None = None,
+    progress=None,
+) -> pd.DataFrame:
+    """One row per (language, metric, n, fold, variant) with n_labelled
+    (items actually available, at most n), n_test, mae and bias."""
+    ex = build_examples(ratings, groups=groups)
+    items = ex.items.drop_duplicates("item_id")[["item_id", "language", "cv_group"]]
+    truth = ex.items[["item_id", "metric", "y"]]
+    is_judge = (ratings["rater_kind"] == "judge") & (ratings["rater"] == ex.judge)
+    rng = np.random.default_rng(random_state)
+    rows = []
+    for lang in languages or sorted(items["language"].unique()):
+        mine = items[items["language"] == lang]
+        fold = assign_folds(mine["cv_group"], n_splits, random_state)
+        others = ratings["language"] != lang
+        for f in range(n_splits):
+            test_ids = set(mine.loc[fold == f, "item_id"])
+            pool = mine.loc[fold != f, "item_id"].to_numpy()
+            test = ratings[is_judge & ratings["item_id"].isin(test_ids)]
+            for n in sizes:
+                chosen = rng.choice(pool, size=min(n, len(pool)), replace=False)
+                labelled = ratings["item_id"].isin(set(chosen))
+                fits = {
+                    "pooled": (ratings[others | labelled], "partial"),
+                    "per_language": (ratings[labelled], "none"),
+                }
+                for variant, (train, pooling) in fits.items():
+                    cal = GroupedCalibrator(method=method, pooling=pooling, n_splits=n_splits,
+                                            random_state=random_state, groups=groups, judge=ex.judge)
+                    out = cal.fit(train, check_input=False).apply(test)
+                    scored = out.merge(truth, on=["item_id", "metric"])
+                    for metric, g in scored.groupby("metric"):
+                        err = g["score_calibrated"].to_numpy() - g["y"].to_numpy()
+                        rows.append({"language": lang, "metric": metric, "n": n, "n_labelled": len(chosen),
+                                     "fold": f, "variant": variant, "n_test": len(g),
+                                     "mae": float(np.abs(err).mean()), "bias": float(err.mean())})
+                if progress:
+                    progress(f"{lang} fold {f} n={n}")
+    return pd.DataFrame(rows)
+
+
+def summarize_curve(curve: pd.DataFrame) -> pd.DataFrame:
+    """Per (n, metric): mean MAE of each variant over languages (held-out items
+    weighted equally within a language), and in how many languages pooled <= per-language."""
+    per_lang = (curve.assign(w_abs=curve["mae"] * curve["n_test"], w_err=curve["bias"] * curve["n_test"])
+                .groupby(["n", "metric", "language", "variant"])[["w_abs", "w_err", "n_test"]].sum())
+    per_lang["mae"] = per_lang["w_abs"] / per_lang["n_test"]
+    per_lang["bias"] = per_lang["w_err"] / per_lang["n_test"]
+    wide = per_lang["mae"].unstack("variant")
+    out = wide.groupby(["n", "metric"]).mean()
+    out["pooled_wins"] = (wide["pooled"] <= wide["per_language"]).groupby(["n", "metric"]).sum()
+    out["languages"] = wide.groupby(["n", "metric"]).size()
+    absbias = per_lang["bias"].abs().unstack("variant").groupby(["n", "metric"]).max()
+    out["max_abs_bias_pooled"] = absbias["pooled"]
+    out["max_abs_bias_per_language"] = absbias["per_language"]
+    return out.reset_index()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m judgecal.calibration.learning_curve", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pariksha", metavar="DIR", help="PARIKSHA release folder (default: found automatically)")
+    parser.add_argument("--ratings", metavar="FILE", help="use this ratings file instead of PARIKSHA")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="labelled items per language")
+    parser.add_argument("--languages", help="comma-separated languages (default: all)")
+    parser.add_argument("--method", default="isotonic", choices=["isotonic", "ordinal"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", metavar="CSV", help="write every (language, metric, n, fold, variant) row")
+    args = parser.parse_args(argv)
+    if args.ratings:
+        from judgecal.data.io import read_ratings
+
+        ratings = read_ratings(args.ratings)
+        source = args.ratings
+    else:
+        from judgecal.datasets import load_pariksha
+
+        ratings = load_pariksha(args.pariksha, repair=True)
+        source = "PARIKSHA (load_pariksha(repair=True))"
+    sizes = tuple(int(s) for s in args.sizes.split(","))
+    langs = args.languages.split(",") if args.languages else None
+    start = time.perf_counter()
+    curve = learning_curve(ratings, sizes=sizes, languages=langs, method=args.method, random_state=args.seed,
+                           progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+    if args.out:
+        curve.to_csv(args.out, index=False)
+    summary = summarize_curve(curve)
+    print(f"Learning curve on {source}, {args.method} calibrators, folds grouped by prompt, "
+          f"{time.perf_counter() - start:.0f} s")
+    print("MAE against the held-out human consensus, mean over languages; pooled_wins = languages where "
+          "pooled <= per-language")
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

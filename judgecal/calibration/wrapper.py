@@ -1,0 +1,79 @@
+"""A judge paired with a calibrator: calibrated scores straight from ``score``.
+
+    cj = CalibratedJudge("openai/gpt-4o-mini", "calibrator.json", metrics=("la", "tq"))
+    result = cj.score(generations)          # ScoreResult; ratings carry score_calibrated
+    calibrated = cj.transform(generations)  # the same as a DataFrame: a Pipeline step
+
+The judge runs through :func:`judgecal.judges.score_generations` (imported when
+first used, so the calibration package stays free of provider code). The
+calibrator checks that the scores come from the judge and judge prompt it was
+fitted for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from judgecal.errors import CalibratorMismatchError
+
+
+class CalibratedJudge(TransformerMixin, BaseEstimator):
+    """Score generations with ``judge`` and calibrate the scores with ``calibrator``.
+
+    Parameters
+    ----------
+    judge : judge id as ``judgecal score`` takes it (``openai/<model>``, ...)
+    calibrator : a fitted GroupedCalibrator, or the path of a calibrator file
+    metrics : metrics to score (default: every metric the calibrator covers)
+    allow_mismatch : calibrate even if judge or prompt differ from the calibrator's
+    judge_options : passed to score_generations (base_url, cache, concurrency, variant, ...)
+    """
+
+    def __init__(self, judge: str, calibrator, *, metrics=None, allow_mismatch: bool = False,
+                 judge_options: dict | None = None):
+        self.judge = judge
+        self.calibrator = calibrator
+        self.metrics = metrics
+        self.allow_mismatch = allow_mismatch
+        self.judge_options = judge_options
+
+    def _calibrator(self):
+        if isinstance(self.calibrator, (str, Path)):
+            from judgecal.calibration.persist import load_calibrator
+
+            self.calibrator_ = load_calibrator(self.calibrator)
+        else:
+            self.calibrator_ = self.calibrator
+        if not self.allow_mismatch and _model(self.judge) != _model(self.calibrator_.judge_):
+            raise CalibratorMismatchError(
+                f"calibrator was fitted for judge {self.calibrator_.judge_!r}, not {self.judge!r} "
+                "(allow_mismatch=True to use it anyway)")
+        return self.calibrator_
+
+    def fit(self, X=None, y=None):
+        """Nothing to learn (the calibrator is fitted already); loads and checks it."""
+        self._calibrator()
+        return self
+
+    def score(self, generations, y=None):
+        """Judge ``generations`` and return the ScoreResult with calibrated ratings."""
+        from judgecal.judges import score_generations
+
+        cal = self._calibrator()
+        metrics = tuple(self.metrics) if self.metrics else tuple(cal.metric_info_)
+        result = score_generations(generations, self.judge, metrics, **(self.judge_options or {}))
+        if len(result.ratings):
+            result.ratings = cal.apply(result.ratings, allow_mismatch=self.allow_mismatch)
+        return result
+
+    def transform(self, X) -> pd.DataFrame:
+        """Calibrated ratings of generations X (a DataFrame or a file path)."""
+        return self.score(X).ratings
+
+
+def _model(judge: str) -> str:
+    """'openai/gpt-4o-mini' and 'gpt-4o-mini' name the same model."""
+    return str(judge).split("/", 1)[-1]
