@@ -17,10 +17,11 @@ with left:
         st.error(f"Could not load {ctx.source_label}:\n\n{session.as_markdown(ctx.load_error)}")
     else:
         st.info("No ratings loaded. Upload a file below.")
+    # No type= restriction: a file of another kind gets judgecal's own readable message.
     st.file_uploader(
-        "Upload a ratings file", type=list(RATINGS_SUFFIXES), key=session.RATINGS_WIDGET,
-        on_change=session.on_ratings_upload,
-        help="One row per (item, metric, rater) with item_id, language, metric, rater, rater_kind, score.",
+        "Upload a ratings file", key=session.RATINGS_WIDGET, on_change=session.on_ratings_upload,
+        help="One row per (item, metric, rater) with item_id, language, metric, rater, rater_kind, score; "
+             f"as {', '.join('.' + s for s in RATINGS_SUFFIXES)}.",
     )
 with right:
     st.subheader("Calibrator")
@@ -32,8 +33,8 @@ with right:
     else:
         st.info("No calibrator loaded. Fit one with `judgecal calibrate RATINGS --out calibrator.json`.")
     st.file_uploader(
-        "Upload a calibrator", type=list(CALIBRATOR_SUFFIXES), key=session.CALIBRATOR_WIDGET,
-        on_change=session.on_calibrator_upload,
+        "Upload a calibrator", key=session.CALIBRATOR_WIDGET, on_change=session.on_calibrator_upload,
+        help=f"The JSON file written by `judgecal calibrate` ({', '.join('.' + s for s in CALIBRATOR_SUFFIXES)}).",
     )
 
 rejected = session.upload_error()

@@ -289,7 +289,8 @@ def not_available(what: str) -> None:
 def _as_markdown_list(text: str) -> str:
     """Keep a multi-line error readable in Markdown (one problem per line)."""
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
-    return "  \n".join(ln.replace("*", r"\*").replace("_", r"\_") for ln in lines)
+    # Only "*" is escaped: underscores inside names (rater_kind) do not start emphasis in CommonMark.
+    return "  \n".join(ln.replace("*", r"\*") for ln in lines)
 
 
 def persist(key: str, default, options=None):
