@@ -55,18 +55,26 @@ def validate_ratings(ratings: pd.DataFrame, *, text_columns: tuple[str, ...] = T
     """Describe a normalised ratings table (see :func:`judgecal.data.schema.normalize_ratings`)."""
     df = ratings.reset_index(drop=True)
     findings: list[str] = []
-    # Row selections below copy whole rows: keep the long text columns out of them.
-    keys = df[[c for c in ("item_id", "language", "script", "metric", "rater", "rater_kind", "score") if c in df.columns]]
-    summary = _summary(keys)
-    scores = (
-        df.groupby(["language", "metric", "rater_kind", "score"], observed=True).size().rename("rows").reset_index()
+    # Counting works on a slim copy: ids as integer codes, labels as categories
+    # (hashing a million strings once, not once per groupby), no long texts.
+    keys = pd.DataFrame(
+        {
+            "item_id": pd.factorize(df["item_id"])[0],
+            "rater": pd.factorize(df["rater"])[0],
+            **{c: pd.Categorical(df[c]) for c in ("language", "script", "metric", "rater_kind")},
+            "score": df["score"].to_numpy(),
+        }
+    )
+    summary = _plain(_summary(keys))
+    scores = _plain(
+        keys.groupby(["language", "metric", "rater_kind", "score"], observed=True).size().rename("rows").reset_index()
     )
     # Long texts repeat across the rows of an item: hash each column once and
     # work on its distinct values.
     coded = {c: _text_codes(df[c]) for c in text_columns if c in df.columns}
     missing = _missing(df, text_columns, coded)
-    row_scripts = _row_scripts(df, coded)
-    mismatches = _mismatch_table(df, row_scripts)
+    row_scripts = _row_scripts(keys, coded)
+    mismatches = _plain(_mismatch_table(df, row_scripts))
     findings += _language_swaps(df, row_scripts)
     findings += _split_items(keys)
     if not mismatches.empty:
@@ -84,6 +92,14 @@ def validate_ratings(ratings: pd.DataFrame, *, text_columns: tuple[str, ...] = T
                 + ", ".join(f"{r.language}/{r.column}: {r.rows} in {r.detected_script}" for r in other.itertuples())
             )
     return ValidationReport(summary, scores, missing, mismatches, row_scripts, findings)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns back to plain object columns for the report."""
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].astype(object)
+    return frame
 
 
 def _summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -122,7 +138,8 @@ def _text_codes(texts: pd.Series) -> tuple[np.ndarray, list[str]]:
         codes, uniques = pd.factorize(texts)
     except TypeError:  # unhashable cells (lists, dicts): compare them as text
         codes, uniques = pd.factorize(texts.astype(str).where(texts.notna()))
-    return codes, [u if isinstance(u, str) else str(u) for u in uniques]
+    values = uniques.to_numpy(dtype=object).tolist()  # fast from Arrow-backed strings
+    return codes, [u if isinstance(u, str) else str(u) for u in values]
 
 
 def _missing(df: pd.DataFrame, text_columns, coded: dict) -> pd.DataFrame:
@@ -143,11 +160,15 @@ def _missing(df: pd.DataFrame, text_columns, coded: dict) -> pd.DataFrame:
 def _row_scripts(df: pd.DataFrame, coded: dict) -> pd.DataFrame:
     """Detected script of every text cell, shape (rows x columns with text, ...).
 
+    ``df`` has ``language`` and ``script`` as categoricals and ``rater_kind``;
+    ``coded`` maps each text column to its codes and distinct texts.
+
     Each distinct text is measured once (texts repeat across the rows of an
     item), and declared/detected pairs are compared once per distinct pair.
     """
     frames = []
-    declared = df["script"].to_numpy(dtype=object)
+    # categorical codes: building and grouping the per-cell table stays cheap
+    lang, script = df["language"].array, df["script"].array
     human = (df["rater_kind"] == "human").to_numpy()
     for col, (codes, uniques) in coded.items():
         has = codes >= 0
@@ -163,14 +184,14 @@ def _row_scripts(df: pd.DataFrame, coded: dict) -> pd.DataFrame:
         u_script, u_share, u_letters = detect_scripts([uniques[k] for k in used])
         detected, share, letters = u_script[inverse], u_share[inverse], u_letters[inverse]
         reliable = (letters >= MIN_LETTERS) & (share >= MIN_SHARE)
-        mismatch = reliable & _mismatched(declared[idx], detected)
+        mismatch = reliable & _mismatched(script.codes[idx], list(script.categories), detected)
         frames.append(
             pd.DataFrame(
                 {
                     "row": idx,
                     "column": col,
-                    "language": df["language"].to_numpy()[idx],
-                    "declared_script": declared[idx],
+                    "language": pd.Categorical.from_codes(lang.codes[idx], lang.categories),
+                    "declared_script": pd.Categorical.from_codes(script.codes[idx], script.categories),
                     "detected_script": detected,
                     "share": share,
                     "reliable": reliable,
@@ -183,12 +204,15 @@ def _row_scripts(df: pd.DataFrame, coded: dict) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _mismatched(declared: np.ndarray, detected: np.ndarray) -> np.ndarray:
-    """Mask, shape (n,): detected script not consistent with the declared one."""
-    d_codes, d_uniques = pd.factorize(declared)
+def _mismatched(d_codes: np.ndarray, d_uniques: list[str], detected: np.ndarray) -> np.ndarray:
+    """Mask, shape (n,): detected script not consistent with the declared one.
+
+    d_codes : declared script of each cell as a code into ``d_uniques``, shape (n,)
+    detected : detected script of each cell (None: no letters), shape (n,)
+    """
     s_codes, s_uniques = pd.factorize(detected)  # None (no letters) gets code -1
     table = np.array([[not script_matches(d, s) for s in s_uniques] for d in d_uniques], dtype=bool).reshape(len(d_uniques), len(s_uniques))
-    out = np.zeros(len(declared), dtype=bool)
+    out = np.zeros(len(d_codes), dtype=bool)
     ok = (d_codes >= 0) & (s_codes >= 0)
     out[ok] = table[d_codes[ok], s_codes[ok]]
     return out
