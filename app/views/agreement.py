@@ -29,7 +29,8 @@ def body(ctx: session.Context) -> None:
         points = alt.Chart(m).mark_point(filled=True, size=60).encode(
             x=alt.X("estimate:Q", title=statistic),
             y=alt.Y("language:N", title="language"),
-            color=alt.Color("comparison_text:N", title="comparison"),
+            color=alt.Color("comparison_text:N", title="comparison",
+                            legend=alt.Legend(orient="bottom", labelLimit=400)),
             yOffset="comparison_text:N",
             tooltip=["language", "script", "comparison", "statistic", "estimate", "ci_low", "ci_high", "n",
                      "human_levels", "judge_levels"],

@@ -43,14 +43,19 @@ def body(ctx: session.Context) -> None:
     y_order = [f"{r.language} ({r.script})" for r in order.itertuples()]
     chart_data = matrix.assign(group=[f"{r.language} ({r.script})" for r in matrix.itertuples()])
     base = alt.Chart(chart_data).encode(
-        x=alt.X("metric:N", title="metric"),
+        x=alt.X("metric:N", title="metric", axis=alt.Axis(labelAngle=0, orient="top")),
         y=alt.Y("group:N", sort=y_order, title="language (script)"),
     )
     heat = base.mark_rect().encode(
         color=alt.Color("agreement:Q", title=statistic, scale=alt.Scale(scheme="redyellowgreen", domain=[-0.2, 1])),
         tooltip=["language", "script", "metric", "judge", "agreement_ci", "bias_ci", "n"],
     )
-    text = base.mark_text(fontSize=11).encode(text="agreement_ci:N")
+    text = base.mark_text(fontSize=11).encode(
+        text="agreement_ci:N",
+        # white text on the dark ends of the colour scale, black in the middle
+        color=alt.condition((alt.datum.agreement < 0.05) | (alt.datum.agreement > 0.85),
+                            alt.value("white"), alt.value("black")),
+    )
     st.altair_chart((heat + text).properties(height=max(160, 28 * len(y_order))), width="stretch")
 
     st.subheader("Agreement and bias per language and metric")
