@@ -54,7 +54,7 @@ def calibrator_section(ctx: session.Context) -> None:
         return
     for metric in sorted(levels):
         c = curves[curves["metric"] == metric]
-        line = alt.Chart(c).mark_line().encode(
+        line = alt.Chart(c).mark_line(point=True).encode(
             x=alt.X("score:Q", title="judge score"),
             y=alt.Y("score_calibrated:Q", title="calibrated (expected human score)"),
             color=alt.Color("language:N"),

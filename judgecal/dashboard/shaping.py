@@ -145,21 +145,22 @@ def top_level_gap(levels: pd.DataFrame, group: str) -> pd.DataFrame:
     return wide
 
 
-def score_grid(ratings: pd.DataFrame, judge: str, levels_by_metric: dict[str, Sequence[float]],
-               points: int = 21) -> pd.DataFrame:
-    """Judge rows on an even grid of scores for every (language, script, metric) in ``ratings``.
+def score_grid(ratings: pd.DataFrame, judge: str, levels_by_metric: dict[str, Sequence[float]]) -> pd.DataFrame:
+    """One judge row per level of the metric's scale for every (language, script, metric) in ``ratings``.
 
-    Feeding this to a calibrator's ``apply`` draws its fitted curve per group.
-    Shape: (groups x points, 7): item_id, language, script, metric, rater, rater_kind, score.
+    Feeding this to a calibrator's ``apply`` gives its fitted map (judge level ->
+    calibrated score) per group. Judge scores are levels, so the grid is the
+    levels themselves (calibrators refuse scores off the scale).
+    Shape: (sum over groups of their metric's levels, 7): item_id, language,
+    script, metric, rater, rater_kind, score.
     """
     groups = ratings.loc[ratings["metric"].isin(list(levels_by_metric)), ["language", "script", "metric"]]
     groups = groups.drop_duplicates().sort_values(["metric", "language"]).reset_index(drop=True)
     frames = []
     for metric, g in groups.groupby("metric", sort=True):
         levels = np.asarray(levels_by_metric[metric], dtype=float)
-        xs = np.linspace(levels.min(), levels.max(), points)
-        rep = g.loc[g.index.repeat(points)].reset_index(drop=True)
-        rep["score"] = np.tile(xs, len(g))
+        rep = g.loc[g.index.repeat(len(levels))].reset_index(drop=True)
+        rep["score"] = np.tile(levels, len(g))
         frames.append(rep)
     if not frames:
         return pd.DataFrame(columns=["item_id", "language", "script", "metric", "rater", "rater_kind", "score"])

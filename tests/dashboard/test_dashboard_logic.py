@@ -131,8 +131,8 @@ def test_overview_matrix_sorts_worst_first():
 
 
 def test_score_grid_and_batch_sheet(table):
-    grid = shaping.score_grid(table, "j1", {"la": (0, 1, 2)}, points=5)
-    assert len(grid) == 3 * 5 and set(grid["metric"]) == {"la"} and grid["score"].max() == 2
+    grid = shaping.score_grid(table, "j1", {"la": (0, 1, 2)})
+    assert len(grid) == 3 * 3 and set(grid["metric"]) == {"la"} and sorted(set(grid["score"])) == [0, 1, 2]
     assert grid["item_id"].is_unique and set(grid["rater_kind"]) == {"judge"}
     table = table.assign(prompt="p", response="r")
     batch = pd.DataFrame({"item_id": ["i0", "i2"], "language": ["hi", "ta"], "script": ["Deva", "Taml"],

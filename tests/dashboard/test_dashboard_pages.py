@@ -169,3 +169,41 @@ def test_calibration_page_before_after(pariksha_app):
     assert set(curves["n"]) >= {25, 50, 100} and set(curves["language"]) == set(bias["language"])
     # no calibrator loaded: the page says how to get one, the out-of-fold sections still show
     assert any("No calibrator loaded" in m for m in messages(at, "info"))
+
+
+@pytest.fixture(scope="module")
+def calibrator_file(pariksha, tmp_path_factory):
+    from judgecal.calibration import GroupedCalibrator, save_calibrator
+
+    path = tmp_path_factory.mktemp("cal") / "calibrator.json"
+    save_calibrator(GroupedCalibrator(method="isotonic").fit(pariksha), path)
+    return path
+
+
+def test_calibration_page_with_a_calibrator(make_app, pariksha_path, calibrator_file):
+    at = make_app(pariksha_path, calibrator=calibrator_file).run()
+    at.switch_page("views/calibration.py")
+    at.session_state["calibration_run_oof"] = False  # the out-of-fold part is tested above
+    at.run()
+    assert not at.exception and not messages(at, "error"), messages(at, "error")
+    text = page_text(at)
+    assert "pariksha-gpt-judge" in text and "**la**: isotonic" in text
+    quality = next(f for f in frames(at) if "raw_mae" in f.columns)
+    assert len(quality) == 30 and (quality["bias"].abs() < quality["raw_bias"].abs()).mean() > 0.8
+    served = next(f for f in frames(at) if "calibration_level" in f.columns)
+    assert len(served) == 30 and set(served["calibration_level"]) <= {"language", "script", "metric"}
+
+
+def test_calibrator_upload(pariksha_app, calibrator_file, tmp_path):
+    at = open_page(pariksha_app, "data")
+    data = calibrator_file.read_bytes()
+    at.file_uploader(key="judgecal_calibrator_uploader").set_value(("cal.json", data, "application/json")).run()
+    assert not at.exception and not messages(at, "error"), messages(at, "error")
+    assert any("Using calibrator uploaded file cal.json" in m for m in messages(at, "success"))
+    tampered = data.replace(b'"isotonic"', b'"ordinal"', 1)
+    at.file_uploader(key="judgecal_calibrator_uploader").set_value(("edited.json", tampered, "application/json")).run()
+    assert not at.exception
+    errors = messages(at, "error")
+    assert errors and "edited.json" in errors[0] and "Traceback" not in errors[0], errors
+    # the good calibrator stays in use
+    assert any("Using calibrator uploaded file cal.json" in m for m in messages(at, "success"))
