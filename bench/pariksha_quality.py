@@ -1,0 +1,83 @@
+"""Held-out calibration quality on PARIKSHA (the numbers issue 4 asks for).
+
+Nested cross-validation, folds grouped by prompt (5 folds): every variant is
+fitted on four folds (with its own inner cross-validation) and scored on the
+fifth. Human ratings come from load_pariksha(repair=True): the two human-rating
+files that carry each other's language are reassigned by their prompt ids.
+
+Usage: python bench/pariksha_quality.py [--pariksha DIR] [--out cv.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import pandas as pd
+
+VARIANTS = ["raw", "isotonic_per_language", "isotonic_pooled", "isotonic", "ordinal", "auto"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pariksha", metavar="DIR")
+    parser.add_argument("--out", metavar="CSV")
+    args = parser.parse_args()
+    from judgecal.calibration import cross_validate
+    from judgecal.datasets import load_pariksha
+
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_rows", 500)
+    ratings = load_pariksha(args.pariksha, repair=True)
+    t = time.perf_counter()
+    res = cross_validate(ratings, variants=VARIANTS, n_splits=5, random_state=0)
+    print(f"nested 5-fold CV grouped by prompt, {len(VARIANTS)} variants: {time.perf_counter() - t:.0f} s\n")
+    table = res.table
+    if args.out:
+        table.to_csv(args.out, index=False)
+    print("Per metric (all languages):")
+    print(res.by_metric.round(3).to_string(index=False))
+    wide = table.pivot_table(index=["metric", "language"], columns="variant", values=["bias", "mae"])
+    print("\nBias and MAE per (language, metric), held out:")
+    print(wide.round(3).to_string())
+    auto = table[table["variant"] == "auto"].set_index(["metric", "language"])
+    per_lang = table[table["variant"] == "isotonic_per_language"].set_index(["metric", "language"])
+    raw = table[table["variant"] == "raw"].set_index(["metric", "language"])
+    checks = pd.DataFrame({
+        "bias": auto["bias"],
+        "bias_ok(|b|<=0.03)": auto["bias"].abs() <= 0.03,
+        "mae": auto["mae"],
+        "mae_per_language_isotonic": per_lang["mae"],
+        "mae<=per_language": auto["mae"] <= per_lang["mae"] + 1e-12,
+        "mae/raw": auto["mae"] / raw["mae"],
+        "coverage": auto["coverage"],
+        "coverage_ok(87-93%)": auto["coverage"].between(0.87, 0.93),
+    })
+    print("\nMust-show checks for method='auto' (per (language, metric)):")
+    print(checks.round(3).to_string())
+    ordinal = table[table["variant"] == "ordinal"].set_index(["metric", "language"])
+    print("\nOrdinal calibrator, per (language, metric): ECE, log-loss, conformal coverage and set size:")
+    print(ordinal[["n_items", "ece", "log_loss", "coverage", "set_size"]].round(3).to_string())
+    # ECE per language over all metrics, from the stacked held-out predictions.
+    from judgecal.calibration.evaluation import expected_calibration_error
+
+    pred = res.predictions[res.predictions["variant"] == "ordinal"]
+    rows = []
+    for lang, g in pred.groupby("language"):
+        probs, accs = [], []
+        for _metric, gm in g.groupby("metric"):
+            cols = sorted(c for c in gm.columns if c.startswith("prob_") and gm[c].notna().all())
+            p = gm[cols].to_numpy()
+            top = p.argmax(1)
+            dist = gm[[f"t{j}" for j in range(len(cols))]].to_numpy()
+            probs.append(p[range(len(p)), top])
+            accs.append(dist[range(len(p)), top])
+        conf = pd.Series([x for a in probs for x in a]).to_numpy()
+        acc = pd.Series([x for a in accs for x in a]).to_numpy()
+        rows.append({"language": lang, "n": len(conf), "ece_all_metrics": expected_calibration_error(conf, acc)})
+    print("\nOrdinal ECE per language (all three metrics pooled):")
+    print(pd.DataFrame(rows).round(3).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
