@@ -166,7 +166,7 @@ class BatchReport:
     still_failed: int = 0
     polls: int = 0
     batch_ids: list = field(default_factory=list)
-    failures: list = field(default_factory=list)  # [{"key", "error", "retried", "recovered"}]
+    failures: list = field(default_factory=list)  # [{"key", "error", "retried", "recovered", "final_error"}]
 
     def as_dict(self) -> dict:
         out = dict(self.__dict__)
@@ -276,7 +276,7 @@ class BatchEngine:
                     left[key] = f"{left[key]}; live retry: {outcome.error}"
         for key, why in (first_failed or {}).items():
             self.report.failures.append({"key": key, "error": why, "retried": self.retry,
-                                         "recovered": key not in left})
+                                         "recovered": key not in left, "final_error": left.get(key)})
         self.report.still_failed += len(left)
         return left
 

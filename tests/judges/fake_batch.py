@@ -159,6 +159,12 @@ class FakeBatchProvider(FakeProvider):
             return msg
         return anthropic_message(body, key, judge_answer(body, self.config.seed), None, refused=False)
 
+    async def _create_pause(self) -> None:
+        """Wait create_delay seconds (re-read, so setting it to 0 ends the wait)."""
+        start = time.monotonic()
+        while time.monotonic() - start < self.create_delay:
+            await asyncio.sleep(0.05)
+
     # ---- OpenAI files
     async def _route_file_upload(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -210,8 +216,7 @@ class FakeBatchProvider(FakeProvider):
         with self._lock:
             self.batches[batch_id] = batch
             self.batch_counts["openai_batches_created"] += 1
-        if self.create_delay:
-            await asyncio.sleep(self.create_delay)
+        await self._create_pause()
         return web.json_response(self._openai_batch(batch))
 
     def _openai_batch(self, batch: dict) -> dict:
@@ -285,8 +290,7 @@ class FakeBatchProvider(FakeProvider):
         with self._lock:
             self.batches[batch_id] = batch
             self.batch_counts["anthropic_batches_created"] += 1
-        if self.create_delay:
-            await asyncio.sleep(self.create_delay)
+        await self._create_pause()
         return web.json_response(self._anthropic_batch(batch))
 
     def _anthropic_batch(self, batch: dict) -> dict:
