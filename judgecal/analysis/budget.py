@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+from sklearn.isotonic import isotonic_regression
 
 from judgecal.analysis.estimates import stratified_estimates
 from judgecal.analysis.items import item_table, judges_in, scales_for
@@ -38,6 +39,22 @@ def _language_groups(ratings, judge, judge_column, registry):
         items["system"] = items["system"].fillna("all")
         for language, frame in items.groupby("language", sort=True):
             yield metric, scale, judge_ids[0], language, frame
+
+
+def _isotonic_map(f: np.ndarray, y: np.ndarray, y_min: float, y_max: float):
+    """Monotone map judge score -> mean human score, fitted on pairs (f, y) of shape (n,).
+
+    The same model as :class:`judgecal.calibration.IsotonicCalibrator` (weighted
+    pool-adjacent-violators, linear between knots, flat beyond them), fitted on
+    the distinct judge scores: learning curves refit it thousands of times.
+    """
+    knots, inv = np.unique(np.asarray(f, dtype=float), return_inverse=True)
+    weight = np.bincount(inv).astype(float)
+    mean = np.bincount(inv, weights=np.asarray(y, dtype=float)) / weight
+    fitted = isotonic_regression(mean, sample_weight=weight, y_min=y_min, y_max=y_max, increasing=True)
+    if len(knots) == 1:
+        return lambda x: np.full(len(np.asarray(x)), fitted[0])
+    return lambda x: np.interp(np.asarray(x, dtype=float), knots, fitted)
 
 
 def calibration_error(calibrated: np.ndarray, human: np.ndarray, judge: np.ndarray) -> float:
@@ -77,8 +94,6 @@ def learning_curves(
     current labels were used instead of n: how much more labels still move the
     calibration), ``width_ppi``, ``width_human``, ``n_labelled`` (labels available).
     """
-    from judgecal.calibration import IsotonicCalibrator
-
     rng = np.random.default_rng(random_state)
     rows = []
     for metric, scale, _judge, language, frame in _language_groups(ratings, judge, judge_column, registry):
@@ -88,19 +103,19 @@ def learning_curves(
         f = lab["judge_score"].to_numpy(float)
         sizes_s = np.bincount(codes)
         f_all = frame["judge_score"].to_numpy(float)
-        full_map = IsotonicCalibrator(y_min=scale.min, y_max=scale.max).fit(f, y).predict(f_all)
+        full_map = _isotonic_map(f, y, scale.min, scale.max)(f_all)
         for n in sizes:
             if n >= len(lab) or n < 4:
                 continue
             errs, shifts, w_ppi, w_h = [], [], [], []
             for _ in range(n_repeats):
                 mask = sample_labels(codes, allocate(n, sizes_s, rng), rng)
-                cal = IsotonicCalibrator(y_min=scale.min, y_max=scale.max).fit(f[mask], y[mask])
+                cal = _isotonic_map(f[mask], y[mask], scale.min, scale.max)
                 held = ~mask
                 # A small held-out set makes the binned error noisy and biased upward: skip it.
                 if held.sum() >= min_held_out:
-                    errs.append(calibration_error(cal.predict(f[held]), y[held], f[held]))
-                shifts.append(float(np.mean(np.abs(cal.predict(f_all) - full_map))))
+                    errs.append(calibration_error(cal(f[held]), y[held], f[held]))
+                shifts.append(float(np.mean(np.abs(cal(f_all) - full_map))))
                 res = stratified_estimates(y, f, codes, mask, confidence=confidence)
                 ok = res["n"] > 0
                 w_ppi.append(float(np.mean(2 * res["t_ppi"][ok] * res["ppi_se"][ok])))

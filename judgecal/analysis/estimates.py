@@ -29,6 +29,7 @@ directly comparable.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -148,8 +149,8 @@ def stratified_estimates(
     with np.errstate(invalid="ignore", divide="ignore"):
         fpc = np.clip(1.0 / n - 1.0 / big_n, 0.0, None)
     tail = 0.5 + confidence / 2
-    t_ppi_pooled = float(sps.t.ppf(tail, df_ppi)) if df_ppi > 0 else np.nan
-    t_human_pooled = float(sps.t.ppf(tail, df_human)) if df_human > 0 else np.nan
+    t_ppi_pooled = _t_quantile(tail, float(df_ppi)) if df_ppi > 0 else np.nan
+    t_human_pooled = _t_quantile(tail, float(df_human)) if df_human > 0 else np.nan
     var_h, t_h = _moderated(np.bincount(ss, weights=dy**2, minlength=s), n, s2_human, df_human, prior_df, tail)
     var_r, t_r = _moderated(np.bincount(ss, weights=dr**2, minlength=s), n, s2_resid, df_ppi, prior_df, tail)
     return {
@@ -172,16 +173,33 @@ def stratified_estimates(
     }
 
 
+@functools.lru_cache(maxsize=4096)
+def _t_quantile(tail: float, df: float) -> float:
+    return float(sps.t.ppf(tail, df))
+
+
+def t_quantiles(tail: float, df: np.ndarray) -> np.ndarray:
+    """Student-t quantiles for an array of degrees of freedom, shape of ``df``.
+
+    scipy's ppf costs milliseconds per call and the simulations call it
+    thousands of times with a handful of distinct df values: cache them.
+    """
+    df = np.asarray(df, dtype=float)
+    uniq, inv = np.unique(df, return_inverse=True)
+    values = np.array([_t_quantile(tail, float(d)) if d > 0 else np.nan for d in uniq])
+    return values[inv].reshape(df.shape)
+
+
 def _moderated(sum_sq: np.ndarray, n: np.ndarray, s2_pooled: float, df_pooled: int, prior_df: float | None,
                tail: float) -> tuple[np.ndarray, np.ndarray]:
     """Per-stratum variance and t multiplier, shapes (S,), pulled toward the pooled variance."""
     if prior_df is None or not np.isfinite(s2_pooled) or df_pooled <= 0:
-        t = float(sps.t.ppf(tail, df_pooled)) if df_pooled > 0 else np.nan
+        t = _t_quantile(tail, float(df_pooled)) if df_pooled > 0 else np.nan
         return np.full(len(n), s2_pooled), np.full(len(n), t)
     df_s = np.maximum(n - 1, 0)
     var = (sum_sq + prior_df * s2_pooled) / (df_s + prior_df)
     df = np.minimum(df_s + prior_df, df_pooled)
-    return var, sps.t.ppf(tail, df)
+    return var, t_quantiles(tail, df)
 
 
 def system_estimates(

@@ -97,8 +97,12 @@ def item_table(
     out = pd.DataFrame({"item_id": np.asarray(item_ids, dtype=object)})
     meta_cols = [c for c in CARRY if c in df.columns]
     if meta_cols:
-        # first() skips missing values: human rows may lack what judge rows carry.
-        meta = df.groupby("item_id", sort=False)[meta_cols].first()
+        meta = df.drop_duplicates("item_id").set_index("item_id")[meta_cols]
+        gaps = meta.isna().any(axis=1)
+        if gaps.any():
+            # Human rows may lack what judge rows carry: fill from any row of the item.
+            rows = df[df["item_id"].isin(meta.index[gaps])]
+            meta.loc[gaps] = rows.groupby("item_id", sort=False)[meta_cols].first().reindex(meta.index[gaps])
         out = out.join(meta, on="item_id")
     out["n_humans"] = n_h.astype(int)
     for j in range(v):

@@ -109,3 +109,16 @@ def test_next_batch_prefers_uncertain_items():
     unlabelled.iloc[:3, unlabelled.columns.get_loc("score_probs")] = '{"0": 0.3, "1": 0.4, "2": 0.3}'
     batch = next_batch(pd.concat([df, unlabelled], ignore_index=True), 3)
     assert set(batch["item_id"]) == set(unlabelled["item_id"].iloc[:3])
+
+
+def test_learning_curve_isotonic_matches_the_calibration_module():
+    from judgecal.analysis.budget import _isotonic_map
+    from judgecal.calibration import IsotonicCalibrator
+
+    rng = np.random.default_rng(9)
+    f = rng.integers(0, 3, 200).astype(float) + rng.integers(0, 2, 200) * 0.5
+    y = np.clip(f / 1.5 + rng.normal(0, 0.5, 200), 0, 2)
+    grid = np.linspace(-0.5, 3.5, 41)
+    ours = _isotonic_map(f, y, 0.0, 2.0)(grid)
+    theirs = IsotonicCalibrator(y_min=0.0, y_max=2.0).fit(f, y).predict(grid)
+    assert np.allclose(ours, theirs)
