@@ -91,3 +91,14 @@ def test_calibrated_judge_scores_and_calibrates(fake_provider, tmp_path):
     assert out["score_calibrated"].mean() < out["score"].mean()
     with pytest.raises(Exception, match="fitted for judge"):
         CalibratedJudge("openai/another-model", path, judge_options=opts).fit()
+
+
+def test_demo_step_writes_and_reloads(ratings, tmp_path):
+    from judgecal.calibration.demo import demo_calibration
+
+    said = []
+    written = demo_calibration(ratings, tmp_path / "demo", method="isotonic", say=said.append)
+    assert written["calibrator"].exists() and written["calibrated"].exists()
+    out = pd.read_parquet(written["calibrated"])
+    assert len(out) == (ratings["rater_kind"] == "judge").sum() and out["score_calibrated"].notna().all()
+    assert any("held-out" in s or "raw_bias" in s for s in said)
