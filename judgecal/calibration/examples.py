@@ -109,26 +109,51 @@ def build_examples(
                          summary="cannot build cross-validation folds")
     judge_tab = judge_tab.rename(columns={groups: "cv_group"}) if groups != "item_id" else judge_tab.assign(cv_group=judge_tab["item_id"])
 
-    hum = humans[["item_id", "metric", "score"]]
-    agg = hum.groupby(["item_id", "metric"], sort=False, observed=True)["score"].agg(["mean", "size"])
-    agg = agg.rename(columns={"mean": "y_mean", "size": "n_raters"}).reset_index()
-    items = judge_tab.merge(agg, on=["item_id", "metric"], how="inner")
+    # Integer keys for (item, metric): one factorisation of the id columns, then
+    # counting with bincount instead of grouping and joining on strings.
+    item_code, _ = pd.factorize(ratings["item_id"], sort=False)
+    metric_code, metric_names = pd.factorize(ratings["metric"], sort=False)
+    n_m = max(len(metric_names), 1)
+    key = item_code.astype(np.int64) * n_m + metric_code
+    is_human = (ratings["rater_kind"] == "human").to_numpy()
+    is_judge = ((ratings["rater_kind"] == "judge") & (ratings["rater"] == judge)).to_numpy()
+    n_keys = int(key.max()) + 1
+    h_key = key[is_human]
+    h_score = ratings["score"].to_numpy(dtype=float)[is_human]
+    n_raters = np.bincount(h_key, minlength=n_keys)
+    y_sum = np.bincount(h_key, weights=h_score, minlength=n_keys)
+    j_key = key[is_judge]
+    dup = np.bincount(j_key, minlength=n_keys) > 1
+    if dup.any():
+        bad = judge_tab.iloc[np.flatnonzero(dup[j_key])[:20]]
+        raise InputError([Problem("the judge scored this item and metric more than once", column="item_id",
+                                  value=f"{r.item_id} / {r.metric}") for r in bad.itertuples()],
+                         summary=f"{int(dup.sum())} (item, metric) pair(s) with several judge scores")
+    has = n_raters[j_key] > 0
+    items = judge_tab[has].reset_index(drop=True)
+    i_key = j_key[has]
+    items["y_mean"] = y_sum[i_key] / n_raters[i_key]
+    items["n_raters"] = n_raters[i_key]
     counts = {
         "judge_rows": len(judge_tab),
-        "human_rows": len(humans),
-        "judge_items_without_humans": len(judge_tab) - len(items),
-        "human_items_without_judge": len(agg) - len(items),
+        "human_rows": int(is_human.sum()),
+        "judge_items_without_humans": int((~has).sum()),
+        "human_items_without_judge": int((n_raters > 0).sum() - has.sum()),
     }
     if items.empty:
         raise InputError(Problem("no item has both a judge score and a human rating for the same metric"),
                          summary="nothing to calibrate")
-    items = items.reset_index(drop=True)
 
-    # Majority level per item (ties: the lower level, a conservative choice).
-    cnt = hum.groupby(["item_id", "metric", "score"], sort=False, observed=True).size().rename("k").reset_index()
-    cnt = cnt.sort_values(["item_id", "metric", "k", "score"], ascending=[True, True, False, True], kind="mergesort")
-    majority = cnt.drop_duplicates(["item_id", "metric"])[["item_id", "metric", "score"]].rename(columns={"score": "y_major"})
-    items = items.merge(majority, on=["item_id", "metric"], how="left")
+    # Majority level per item: most frequent rating, ties to the lower level (a conservative choice).
+    levels_all = np.unique(h_score)
+    lvl = np.searchsorted(levels_all, h_score)
+    tally = np.zeros((len(items), len(levels_all)))
+    pos = np.full(n_keys, -1, dtype=np.int64)
+    pos[i_key] = np.arange(len(items))
+    hp = pos[h_key]
+    ok = hp >= 0
+    np.add.at(tally, (hp[ok], lvl[ok]), 1.0)
+    items["y_major"] = levels_all[tally.argmax(axis=1)] if len(levels_all) else np.nan
 
     y = np.empty(len(items))
     y_level = np.empty(len(items))
@@ -155,11 +180,8 @@ def build_examples(
         items["response_length"] = log_text_length(items["response"])
 
     # Per-rater rows, each item's ratings sharing a total weight of 1.
-    pos = pd.Series(np.arange(len(items)), index=pd.MultiIndex.from_frame(items[["item_id", "metric"]]))
-    idx = pos.reindex(pd.MultiIndex.from_frame(hum[["item_id", "metric"]])).to_numpy()
-    ok = ~np.isnan(idx)
-    rater_item = idx[ok].astype(np.int64)
-    rater_level = hum["score"].to_numpy(dtype=float)[ok]
+    rater_item = hp[ok]
+    rater_level = h_score[ok]
     rater_weight = 1.0 / items["n_raters"].to_numpy(dtype=float)[rater_item]
     return Examples(items, rater_item, rater_level, rater_weight, judge, prompt_hash_of(jrows), counts)
 

@@ -132,10 +132,14 @@ def components(md: MetricData, nodes: dict, rows: np.ndarray, method: str) -> Co
     n = np.zeros((r, 3))
     for j, (level, codes) in enumerate((("language", md.lang), ("script", md.script), ("metric", None))):
         sub_codes = np.zeros(r, dtype=np.int64) if codes is None else codes[rows]
-        for code, (state, size) in nodes[level].items():
-            hit = np.flatnonzero(sub_codes == code)
-            if not len(hit):
+        # Group the rows by code once (a sort) instead of one comparison per node.
+        order = np.argsort(sub_codes, kind="stable")
+        cuts = np.flatnonzero(np.diff(sub_codes[order])) + 1
+        for hit in np.split(order, cuts) if r else []:
+            node = nodes[level].get(int(sub_codes[hit[0]]))
+            if node is None:
                 continue
+            state, size = node
             pos = rows[hit]
             e, p = node_predict(state, md.x_iso[pos], md.X[pos] if md.X is not None else None, levels)
             E[hit, j] = e

@@ -165,6 +165,11 @@ def test_bad_input_is_explained(ratings, fitted):
         GroupedCalibrator().fit(_judge(ratings))
     with pytest.raises(ConfigError, match="method"):
         GroupedCalibrator(method="platt").fit(ratings)
+    twice = pd.concat([ratings, _judge(ratings).head(2)], ignore_index=True)
+    with pytest.raises(InputError, match="more than once"):
+        GroupedCalibrator().fit(twice, check_input=False)  # unchecked tables are still checked for this
+    with pytest.raises(InputError, match="duplicate rating"):
+        GroupedCalibrator().fit(twice)
     j = _judge(ratings)
     with pytest.raises(CalibratorMismatchError, match="fitted for judge 'test-judge'"):
         fitted.apply(j.assign(rater="gpt-other"))
