@@ -219,10 +219,13 @@ def _assemble(data, records, answers, scales, rater, mode, variant, prices, incl
                 per_item.setdefault((row, m), []).append({
                     "judgment": parsed.metrics[m], "probs": probs, "note": note, "parsed": parsed, "call": call,
                     "completion": c, "cached": outcome.cached, "share": share})
+    extra_cols = [c for c in ("prompt_id", "system") if c in data.columns]
+    if include_text:
+        extra_cols += [c for c in ("prompt", "response", "reference") if c in data.columns]
     for (row, m), judged in sorted(per_item.items()):
         g = records[row]
         scores = [j["judgment"].score for j in judged]
-        chosen = statistics.median_low(scores)
+        chosen = scores[0] if len(scores) == 1 else statistics.median_low(scores)
         pick = next(j for j in judged if j["judgment"].score == chosen)
         dists = [j["probs"] for j in judged if j["probs"] is not None]
         probs = ({k: sum(d[k] for d in dists) / len(dists) for k in dists[0]} if len(dists) == len(judged) else None)
@@ -247,13 +250,8 @@ def _assemble(data, records, answers, scales, rater, mode, variant, prices, incl
             "cached": all(j["cached"] for j in judged), "parse_method": pick["parsed"].method,
             "injection_suspected": bool(reasons), "injection_reasons": "; ".join(reasons),
         }
-        for col in ("prompt_id", "system"):
-            if col in data.columns:
-                out[col] = g[col]
-        if include_text:
-            out.update(prompt=g["prompt"], response=g["response"])
-            if "reference" in data.columns:
-                out["reference"] = g["reference"]
+        for col in extra_cols:
+            out[col] = g[col]
         rows.append(out)
     ratings = pd.DataFrame(rows)
     # A failure is final when no later attempt of that item, metric and sample gave a score.
@@ -273,7 +271,8 @@ def _summary(engine: Engine, result: ScoreResult, prices, n_items: int, metrics)
     total = float(ratings["cost_usd"].sum()) if len(ratings) and prices else math.nan
     return {
         "judge": engine.adapter.name, "items": n_items, "metrics": list(metrics), "judgments": len(ratings),
-        "unscored": n_items * len(metrics) - len(ratings), "failures": len(result.failures), "requests": st.requested, "cache_hits": st.cache_hits,
+        "unscored": n_items * len(metrics) - len(ratings), "failures": len(result.failures),
+        "requests": st.requested, "cache_hits": st.cache_hits,
         "http_requests": st.sent, "retries": st.retries, "rate_limited": st.rate_limited,
         "failed_requests": st.failed, "tokens_in": tin, "tokens_out": tout,
         "cost_usd": total, "price_known": prices is not None, "elapsed_s": round(st.elapsed, 3),

@@ -58,7 +58,8 @@ class Completion:
     finish_reason: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-    # [(token, logprob, [(alt_token, alt_logprob), ...]), ...]; None = not returned
+    # [[offset, token, logprob, [[alt, alt_logprob], ...]], ...] for the answer's
+    # number tokens (see openai_adapter.logprobs_from_openai); None = not returned
     logprobs: list | None = None
     response_id: str | None = None
     latency: float = 0.0

@@ -20,7 +20,7 @@ from pathlib import Path
 from judgecal.errors import ConfigError
 from judgecal.judges.base import Completion
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: logprobs kept for number tokens only, with offsets
 
 
 def cache_key(judge_identity: dict, request_identity: dict) -> str:

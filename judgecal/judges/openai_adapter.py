@@ -4,6 +4,8 @@ token logprobs with the top alternatives."""
 
 from __future__ import annotations
 
+import re
+
 from judgecal.errors import ProviderError, ProviderTimeoutError, RateLimitError
 from judgecal.judges.base import (
     Completion,
@@ -34,23 +36,30 @@ def convert_openai_error(exc: Exception, sdk) -> Exception:
     return ProviderError(message, status=status)
 
 
+_NUMBER = re.compile(r"\s*-?\d+(?:\.\d+)?\s*")
+
+
 def logprobs_from_openai(choice) -> list | None:
-    """[(token, logprob, [(alt, alt_logprob), ...]), ...] or None when absent."""
+    """Logprobs of the tokens that could hold a score, or None when absent.
+
+    Returns [[offset, token, logprob, [[alt, alt_logprob], ...]], ...] for the
+    tokens that are a number, with the token's character offset in the answer.
+    Other tokens are dropped: only a score token's alternatives are ever used,
+    and keeping every token would make each cached answer many times larger.
+    """
     lp = _get(choice, "logprobs")
     if lp is None:
         return None
-    content = lp.get("content") if isinstance(lp, dict) else getattr(lp, "content", None)
-    if not content:
+    content = _get(lp, "content")
+    if content is None:
         return None
-    out = []
+    out, offset = [], 0
     for tok in content:
-        get = tok.get if isinstance(tok, dict) else lambda k, t=tok: getattr(t, k, None)
-        top = get("top_logprobs") or []
-        alts = []
-        for alt in top:
-            aget = alt.get if isinstance(alt, dict) else lambda k, a=alt: getattr(a, k, None)
-            alts.append((aget("token"), float(aget("logprob"))))
-        out.append((get("token"), float(get("logprob")), alts))
+        token = _get(tok, "token") or ""
+        if _NUMBER.fullmatch(token):
+            alts = [[_get(a, "token"), float(_get(a, "logprob"))] for a in (_get(tok, "top_logprobs") or [])]
+            out.append([offset, token, float(_get(tok, "logprob")), alts])
+        offset += len(token)
     return out
 
 

@@ -140,36 +140,35 @@ def score_distribution(logprobs: list | None, offset: int | None, scale: MetricS
     holding the score. Returns ({level: p}, note); the dict is None when the
     distribution cannot be read, and the note says why.
 
-    ``logprobs``: [(token, logprob, [(alt, alt_logprob), ...]), ...] as the
-    adapters store them. Probabilities are renormalised over the levels; the
-    note records the mass that fell on the levels before renormalising.
+    ``logprobs``: [[offset, token, logprob, [[alt, alt_logprob], ...]], ...] for
+    the answer's number tokens, as the adapters store them. Probabilities are
+    renormalised over the levels; the note records the mass that fell on the
+    levels before renormalising.
     """
     if logprobs is None:
         return None, "unavailable: the provider returned no logprobs"
     if offset is None:
         return None, "unavailable: the score's position in the answer is not known"
-    pos = 0
-    for token, lp, alts in logprobs:
-        end = pos + len(token)
-        if pos <= offset < end:
-            names = {f"{v:g}": v for v in scale.levels}
-            if token.strip() not in names:
-                return None, f"unavailable: the score shares the token {token!r} with other text"
-            probs = dict.fromkeys(names, 0.0)
-            seen = False
-            for alt, alp in alts or [(token, lp)]:
-                key = str(alt).strip()
-                if key in probs:
-                    probs[key] += math.exp(alp)
-                    seen = True
-            if not seen:
-                probs[token.strip()] = math.exp(lp)
-            mass = sum(probs.values())
-            if mass <= 0:
-                return None, "unavailable: no probability on any level"
-            return {k: v / mass for k, v in probs.items()}, f"from logprobs; mass on levels {mass:.3f}"
-        pos = end
-    return None, "unavailable: the logprobs do not cover the score's position"
+    for start, token, lp, alts in logprobs:
+        if not start <= offset < start + len(token):
+            continue
+        names = {f"{v:g}": v for v in scale.levels}
+        if token.strip() not in names:
+            return None, f"unavailable: the score's token {token!r} is not a level"
+        probs = dict.fromkeys(names, 0.0)
+        seen = False
+        for alt, alp in alts or [(token, lp)]:
+            key = str(alt).strip()
+            if key in probs:
+                probs[key] += math.exp(alp)
+                seen = True
+        if not seen:
+            probs[token.strip()] = math.exp(lp)
+        mass = sum(probs.values())
+        if mass <= 0:
+            return None, "unavailable: no probability on any level"
+        return {k: v / mass for k, v in probs.items()}, f"from logprobs; mass on levels {mass:.3f}"
+    return None, "unavailable: the score does not sit in a token of its own"
 
 
 def expected_score(probs: dict | None) -> float:

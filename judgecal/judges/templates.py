@@ -15,8 +15,10 @@ its own fence or open a new section of the instructions.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -102,6 +104,7 @@ class PromptLibrary:
                         store[stem] = data
         self.registry = registry
         self._hashes: dict[tuple, str] = {}
+        self._skeletons: dict[tuple, tuple] = {}
         self._rubrics: dict[tuple, Rubric] = {}
         extra = [self._declared_scale(mid) for mid in self._metric_files if registry.resolve(mid) is None]
         if extra:
@@ -158,13 +161,28 @@ class PromptLibrary:
 
     def render(self, *, metrics: tuple[str, ...], variant: str, task: str, mode: str, language: str,
                prompt: str, response: str, reference: str | None = None) -> RenderedPrompt:
+        """The prompt for one item. Everything but the item's texts is rendered
+        once per (metrics, variant, task, mode, language) and reused."""
+        metrics = tuple(metrics)
+        key = (metrics, variant, task, mode, language, bool(reference))
+        if key not in self._skeletons:
+            sk = self._render_full(metrics=metrics, variant=variant, task=task, mode=mode, language=language,
+                                   prompt=_SENTINEL["P"], response=_SENTINEL["R"],
+                                   reference=_SENTINEL["F"] if reference else None, boundary=_SENTINEL["B"])
+            self._skeletons[key] = (_split(sk.system), _split(sk.user), sk)
+        system_parts, user_parts, sk = self._skeletons[key]
+        values = {"P": prompt, "R": response, "F": reference or "", "B": fence_token(prompt, response, reference or "")}
+        return RenderedPrompt(_fill(system_parts, values), _fill(user_parts, values), sk.schema, sk.metrics,
+                              sk.prompt_hash)
+
+    def _render_full(self, *, metrics: tuple[str, ...], variant: str, task: str, mode: str, language: str,
+                     prompt: str, response: str, reference: str | None, boundary: str) -> RenderedPrompt:
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {MODES}, not {mode!r}")
         if mode == "single" and len(metrics) != 1:
             raise ConfigError("a single-metric prompt takes exactly one metric")
         rubrics = [self.rubric(m, variant) for m in metrics]
-        lang_name = language_name(language)
-        boundary = fence_token(prompt, response, reference or "")
+        lang_name = _language_name(language)
         subst = {"language_name": lang_name, "boundary": boundary}
         material = [Template(self.base["material_prompt"]).substitute(subst, prompt=prompt)]
         if reference:
@@ -193,6 +211,26 @@ class PromptLibrary:
         system = Template(self.base["system"]).substitute(subst)
         return RenderedPrompt(system, user, judgment_schema(rubrics, mode), tuple(r.scale.id for r in rubrics),
                               self.template_hash(tuple(metrics), variant, task, mode))
+
+
+# Stand-ins for the item's texts while a prompt skeleton is rendered. TOML
+# strings cannot hold NUL, so templates never contain them.
+_SENTINEL = {k: f"\x00{k}\x00" for k in "PRFB"}
+_SENTINEL_RE = re.compile("\x00([PRFB])\x00")
+
+
+def _split(text: str) -> list[str]:
+    """Alternating literal text and sentinel names: [text, name, text, ...]."""
+    return _SENTINEL_RE.split(text)
+
+
+def _fill(parts: list[str], values: dict[str, str]) -> str:
+    return "".join(values[p] if i % 2 else p for i, p in enumerate(parts))
+
+
+@functools.lru_cache(maxsize=512)
+def _language_name(tag: str) -> str:
+    return language_name(tag)
 
 
 def _levels_block(rubric: Rubric, subst: dict) -> str:

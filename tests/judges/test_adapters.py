@@ -36,7 +36,7 @@ def test_openai_sdk_returns_text_tokens_and_logprobs(fake):
     c = _complete("openai/fake-judge", openai_url(fake), logprobs=True, top_logprobs=5)
     assert json.loads(c.text)["score"] == 2
     assert c.input_tokens > 0 and c.output_tokens > 0
-    assert c.logprobs and any(tok == "2" for tok, _, _ in c.logprobs)
+    assert c.logprobs and any(tok == "2" and c.text[off] == "2" for off, tok, _, _ in c.logprobs)
     assert c.response_id.startswith("fake-")
     # the SDK really sent the structured-output request over HTTP
     assert fake.stats()["requests"] == 1

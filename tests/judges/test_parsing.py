@@ -56,29 +56,34 @@ def test_compound():
         parse_judgment('{"la": {"justification": "a", "score": 2}}', [LA, H], compound=True)
 
 
-def _tokens(raw, alts_at):
-    out, i = [], 0
-    for ch in raw:
-        out.append((ch, -0.01, alts_at.get(i, [(ch, -0.01)])))
-        i += 1
-    return out
-
-
 def test_distribution_from_logprobs():
     raw = '{"justification": "x", "score": 2}'
     p = parse_judgment(raw, [LA])
     off = p.metrics["la"].offset
-    alts = {off: [("2", math.log(0.5)), ("1", math.log(0.3)), (" 0", math.log(0.1)), ("x", math.log(0.1))]}
-    probs, note = score_distribution(_tokens(raw, alts), off, LA)
+    alts = [["2", math.log(0.5)], ["1", math.log(0.3)], [" 0", math.log(0.1)], ["x", math.log(0.1)]]
+    probs, note = score_distribution([[off, "2", math.log(0.5), alts]], off, LA)
     assert probs == pytest.approx({"0": 1 / 9, "1": 3 / 9, "2": 5 / 9})
     assert "mass on levels 0.900" in note
     assert expected_score(probs) == pytest.approx((3 + 10) / 9)
 
 
+def test_openai_logprobs_keep_number_tokens_with_offsets():
+    from judgecal.judges.openai_adapter import logprobs_from_openai
+
+    tokens = ['{"', "score", '":', " ", "2", "}"]
+    choice = {"logprobs": {"content": [
+        {"token": t, "logprob": -0.1, "top_logprobs": [{"token": t, "logprob": -0.1}]} for t in tokens]}}
+    kept = logprobs_from_openai(choice)
+    assert kept == [[len("".join(tokens[:4])), "2", -0.1, [["2", -0.1]]]]
+    assert logprobs_from_openai({"logprobs": None}) is None
+
+
 def test_distribution_unavailable_is_said():
     assert score_distribution(None, 3, LA) == (None, "unavailable: the provider returned no logprobs")
-    assert score_distribution([("a", 0.0, [])], None, LA)[1].startswith("unavailable: the score's position")
-    raw = '{"score": 2}'
-    probs, note = score_distribution([(raw, -0.1, [])], raw.index("2"), LA)
-    assert probs is None and "shares the token" in note
+    assert score_distribution([[0, "1", 0.0, []]], None, LA)[1].startswith("unavailable: the score's position")
+    raw = '{"score": 12}'
+    probs, note = score_distribution([[raw.index("12"), "12", -0.1, []]], raw.index("12"), LA)
+    assert probs is None and "is not a level" in note
+    probs, note = score_distribution([], 3, LA)
+    assert probs is None and "token of its own" in note
     assert math.isnan(expected_score(None))

@@ -115,3 +115,14 @@ def test_user_metric_errors(tmp_path):
 def test_schema_is_valid_json():
     r = _render(PromptLibrary(), ("h",))
     assert json.loads(json.dumps(r.schema)) == r.schema
+
+
+@pytest.mark.parametrize("mode,metrics", [("single", ("tq",)), ("compound", ("la", "h"))])
+def test_reused_skeleton_gives_the_same_text_as_a_full_render(mode, metrics):
+    lib = PromptLibrary()
+    texts = dict(prompt="$language_name {x} \x00R\x00", response="उत्तर $rubric \x00P\x00", reference="संदर्भ")
+    fast = lib.render(metrics=metrics, variant="simple", task="summarize", mode=mode, language="mr", **texts)
+    full = lib._render_full(metrics=metrics, variant="simple", task="summarize", mode=mode, language="mr",
+                            boundary=fence_token(texts["prompt"], texts["response"], texts["reference"]), **texts)
+    assert (fast.system, fast.user, fast.prompt_hash) == (full.system, full.user, full.prompt_hash)
+    assert texts["response"] in fast.user and "Marathi" in fast.system
