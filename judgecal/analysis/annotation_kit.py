@@ -98,6 +98,19 @@ def write_annotation_sheet(batch: pd.DataFrame, ratings: pd.DataFrame, path: str
     return path
 
 
+def sheet_bytes(batch: pd.DataFrame, ratings: pd.DataFrame, metrics: Sequence[str] | None = None, *,
+                blind: bool = True) -> bytes:
+    """The annotation sheet as CSV bytes (UTF-8 with BOM), e.g. for a download button.
+
+    Blinded ids can be mapped back without a key file:
+    ``read_annotation_sheet(path, ratings=ratings)`` recomputes them.
+    """
+    sheet = annotation_sheet(batch, ratings, metrics)
+    if blind:
+        sheet["item_id"] = sheet["item_id"].map(blind_id)
+    return sheet.to_csv(index=False).encode("utf-8-sig")
+
+
 @dataclass
 class AnnotationResult:
     """Ratings read from a sheet, and the (row, metric) cells left empty."""
@@ -106,14 +119,15 @@ class AnnotationResult:
     empty_cells: pd.DataFrame
 
 
-def read_annotation_sheet(path: str | Path, *, key: str | Path | None = None,
+def read_annotation_sheet(path: str | Path, *, key: str | Path | None = None, ratings: pd.DataFrame | None = None,
                           registry: MetricRegistry = DEFAULT_REGISTRY) -> AnnotationResult:
     """Filled sheet -> ratings-table rows (one per item, annotator and rated metric).
 
     Blinded ids are mapped back through ``key`` (default: :func:`key_path`
-    beside the sheet, when it exists). Every non-empty score must be a level of
-    its metric; problems are raised together as one :class:`InputError` with
-    file rows.
+    beside the sheet, when it exists), or else by recomputing the blinded id
+    of every item of ``ratings``. Every non-empty score must be a level of its
+    metric; problems are raised together as one :class:`InputError` with file
+    rows.
     """
     path = Path(path)
     if path.suffix.lower() == ".csv":
@@ -129,13 +143,18 @@ def read_annotation_sheet(path: str | Path, *, key: str | Path | None = None,
         raise InputError([Problem(f"column {c!r} is missing", file=str(path), column=c) for c in missing],
                          summary=f"{path} is not an annotation sheet")
     key = Path(key) if key else key_path(path)
+    mapping, source = None, f"the key file {key.name}"
     if key.exists():
         table = pd.read_csv(key, dtype=str, keep_default_na=False)
         mapping = dict(zip(table["sheet_item_id"], table["item_id"], strict=True))
+    elif ratings is not None and df["item_id"].astype(str).str.startswith("item-").all():
+        known = pd.unique(ratings["item_id"].astype(str))
+        mapping, source = dict(zip(map(blind_id, known), known, strict=True)), "the ratings table"
+    if mapping is not None:
         ids = df["item_id"].astype(str)
         unknown = ~ids.isin(list(mapping))
         if unknown.any():
-            raise InputError([Problem(f"item id is not in the key file {key.name}", file=str(path), row=int(r),
+            raise InputError([Problem(f"item id is not in {source}", file=str(path), row=int(r),
                                       column="item_id", value=v) for r, v in zip(rows[unknown.to_numpy()], ids[unknown], strict=True)],
                              summary=f"{int(unknown.sum())} sheet row(s) cannot be matched to items")
         df["item_id"] = ids.map(mapping)

@@ -242,6 +242,15 @@ def next_batch(
     return batch[keep]
 
 
+def export_batch(batch: pd.DataFrame, ratings: pd.DataFrame, metrics: Sequence[str] | None = None, *,
+                 blind: bool = True) -> bytes:
+    """The batch as an annotation sheet (CSV bytes) in the kit's layout; see
+    :func:`judgecal.analysis.annotation_kit.sheet_bytes`."""
+    from judgecal.analysis.annotation_kit import sheet_bytes
+
+    return sheet_bytes(batch, ratings, metrics, blind=blind)
+
+
 def _equal_split(k: int, capacity: np.ndarray) -> np.ndarray:
     """Split ``k`` as evenly as possible over cells of the given capacities, shape (S,)."""
     take = np.zeros(len(capacity), dtype=np.int64)

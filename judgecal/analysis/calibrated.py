@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
+from judgecal.analysis.resample import check_confidence
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.errors import ConfigError
 
 CALIBRATED_COLUMN = "score_calibrated"
@@ -75,3 +79,69 @@ def stage_pivot(frame: pd.DataFrame, keys: Sequence[str], value: str = "estimate
     """Raw and calibrated values of a before/after table as two columns, one row per key."""
     wide = frame.pivot_table(index=list(keys), columns="stage", values=value, aggfunc="first")
     return wide.reindex(columns=[s for s in STAGES if s in wide.columns]).reset_index()
+
+
+def reliability_table(
+    calibrated: pd.DataFrame,
+    *,
+    by: Sequence[str] = ("language", "metric"),
+    calibrated_column: str = CALIBRATED_COLUMN,
+    n_bins: int = 5,
+    confidence: float = 0.95,
+    judge: str | None = None,
+    registry: MetricRegistry = DEFAULT_REGISTRY,
+) -> pd.DataFrame:
+    """Points of a reliability diagram: mean human score per bin of judge scores, raw and calibrated.
+
+    Raw scores are binned by their distinct values when there are at most
+    ``n_bins`` of them (judge levels), else by quantiles; calibrated scores the
+    same way. Each point has the bin's mean judge score (``predicted``), the
+    humans' mean on those items (``observed``) with a t interval over items,
+    and ``n``. A calibrated judge's points sit on the diagonal.
+
+    Returns a tidy DataFrame: the ``by`` columns, ``judge``, ``stage`` (raw,
+    calibrated), ``bin``, ``predicted``, ``observed``, ``ci_low``, ``ci_high``, ``n``.
+    """
+    from judgecal.analysis.items import check_grouping, item_table, judges_in, scales_for
+
+    check_confidence(confidence)
+    if calibrated_column not in calibrated.columns:
+        raise ConfigError(f"the table has no {calibrated_column!r} column: calibrate it first (out_of_fold_table)")
+    keys = check_grouping(calibrated, by)
+    keys = keys if "metric" in keys else [*keys, "metric"]
+    group_keys = [k for k in keys if k != "metric"]
+    rows = []
+    tail = 0.5 + confidence / 2
+    for metric, scale in scales_for(calibrated, registry).items():
+        for judge_id in judges_in(calibrated[calibrated["metric"] == metric], judge):
+            raw = item_table(calibrated, scale, judge=judge_id, judge_column="score")
+            cal = item_table(calibrated, scale, judge=judge_id, judge_column=calibrated_column)
+            raw["cal_score"] = cal.set_index("item_id")["judge_score"].reindex(raw["item_id"]).to_numpy()
+            raw = raw[raw["judge_score"].notna() & (raw["n_humans"] > 0)]
+            grouped = raw.groupby(group_keys, dropna=False, sort=True) if group_keys else [((), raw)]
+            for values, frame in grouped:
+                values = values if isinstance(values, tuple) else (values,)
+                base = dict(zip(group_keys, values, strict=True)) | {"metric": metric, "judge": judge_id}
+                for stage, column in (("raw", "judge_score"), ("calibrated", "cal_score")):
+                    x = frame[column].to_numpy(float)
+                    y = frame["human_mean"].to_numpy(float)
+                    ok = np.isfinite(x)
+                    for b, (label, mask) in enumerate(_bins(x[ok], n_bins)):
+                        xb, yb = x[ok][mask], y[ok][mask]
+                        n = len(yb)
+                        half = (float(sps.t.ppf(tail, n - 1)) * yb.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+                        rows.append(base | {"stage": stage, "bin": b, "bin_label": label, "predicted": float(xb.mean()),
+                                            "observed": float(yb.mean()), "ci_low": float(yb.mean() - half),
+                                            "ci_high": float(yb.mean() + half), "n": n})
+    return pd.DataFrame(rows, columns=[*keys, "judge", "stage", "bin", "bin_label", "predicted", "observed",
+                                       "ci_low", "ci_high", "n"])
+
+
+def _bins(x: np.ndarray, n_bins: int) -> list[tuple[str, np.ndarray]]:
+    """(label, mask) per bin: distinct values when few, else quantile bins (empty bins dropped)."""
+    uniq = np.unique(x)
+    if len(uniq) <= n_bins:
+        return [(f"{u + 0.0:g}", x == u) for u in uniq]  # + 0.0 turns -0 into 0
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, n_bins + 1)))
+    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+    return [(f"{edges[i]:.2f}-{edges[i + 1]:.2f}", idx == i) for i in range(len(edges) - 1) if (idx == i).any()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -67,3 +68,21 @@ def test_bad_sheets_are_rejected_with_rows(tmp_path):
         read_annotation_sheet(bad, key=tmp_path / "none.csv")
     with pytest.raises(ConfigError):
         write_annotation_sheet(sheet[["item_id"]], synthetic_ratings(5), tmp_path / "x.xlsx")
+
+
+def test_export_batch_bytes_map_back_through_the_ratings(tmp_path):
+    from judgecal.analysis.budget import export_batch
+
+    df = synthetic_ratings(6, languages=("ta",), systems=("model-z",))
+    batch = df[df["rater_kind"] == "judge"][["item_id", "system"]]
+    data = export_batch(batch, df, ["tq"])
+    assert data.startswith(b"\xef\xbb\xbf") and b"model-z" not in data
+    sheet = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    sheet["annotator_id"], sheet["tq"] = "a9", "1"
+    path = tmp_path / "filled.csv"
+    sheet.to_csv(path, index=False)
+    res = read_annotation_sheet(path, ratings=df)
+    assert sorted(res.table["item_id"]) == sorted(batch["item_id"])
+    other = synthetic_ratings(3, languages=("hi",))
+    with pytest.raises(InputError, match="ratings table"):
+        read_annotation_sheet(path, ratings=other)

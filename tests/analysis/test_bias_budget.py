@@ -122,3 +122,21 @@ def test_learning_curve_isotonic_matches_the_calibration_module():
     ours = _isotonic_map(f, y, 0.0, 2.0)(grid)
     theirs = IsotonicCalibrator(y_min=0.0, y_max=2.0).fit(f, y).predict(grid)
     assert np.allclose(ours, theirs)
+
+
+def test_reliability_table_points():
+    from judgecal.analysis.calibrated import reliability_table
+
+    df = synthetic_ratings(200, languages=("hi",), judge_shift=0.8, seed=11)
+    j = df["rater_kind"] == "judge"
+    df.loc[j, "score_calibrated"] = df.loc[j, "score"] - 0.5
+    rel = reliability_table(df)
+    raw = rel[rel["stage"] == "raw"]
+    assert list(raw["bin_label"]) == ["0", "1", "2"] and raw["n"].sum() == 200
+    human_mean = df[~j].groupby("item_id")["score"].mean()
+    judge_two = df[j & (df["score"] == 2)]["item_id"]
+    assert raw[raw["bin_label"] == "2"]["observed"].iloc[0] == pytest.approx(human_mean[judge_two].mean())
+    cal = rel[rel["stage"] == "calibrated"]
+    assert list(cal["predicted"]) == [-0.5, 0.5, 1.5]
+    with pytest.raises(ConfigError, match="calibrate"):
+        reliability_table(df.drop(columns="score_calibrated"))
