@@ -257,9 +257,7 @@ def _read_jsonl(text: str, source: str) -> tuple[pd.DataFrame, np.ndarray]:
         rows.append(number)
     if problems:
         raise InputError(problems, summary=f"{source} has lines that are not JSON objects")
-    # dtype=object keeps each value as written: with inference, integer ids next
-    # to a null become floats (7 -> "7.0") and stop matching the same id elsewhere.
-    return pd.DataFrame(records, dtype=object), np.asarray(rows, dtype=int)
+    return _records_frame(records), np.asarray(rows, dtype=int)
 
 
 def _read_json(text: str, source: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -271,7 +269,19 @@ def _read_json(text: str, source: str) -> tuple[pd.DataFrame, np.ndarray]:
         data = data["ratings"]
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise InputError(Problem("expected a list of objects (or {\"ratings\": [...]})", file=source), summary="cannot read input")
-    return pd.DataFrame(data, dtype=object), np.arange(1, len(data) + 1)
+    return _records_frame(data), np.arange(1, len(data) + 1)
+
+
+def _records_frame(records: list[dict]) -> pd.DataFrame:
+    """JSON objects as a DataFrame; integer columns that also hold nulls become
+    nullable Int64 rather than floats, so integer ids stay "7", not "7.0"."""
+    df = pd.DataFrame.from_records(records)
+    for col in df.columns:
+        if df[col].dtype == float and df[col].isna().any():
+            values = [r.get(col) for r in records]
+            if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values):
+                df[col] = pd.array(values, dtype="Int64")
+    return df
 
 
 def apply_mapping(df: pd.DataFrame, rows: np.ndarray, mapping: ColumnMapping, source: str | None = None) -> tuple[pd.DataFrame, np.ndarray]:
@@ -352,9 +362,15 @@ def write_ratings(df: pd.DataFrame, path: str | Path, fmt: str | None = None) ->
         # CRLF as RFC 4180 says: the csv writer then also quotes fields holding a
         # bare "\r", which with "\n" endings it writes unquoted (and breaks the row).
         out.to_csv(path, sep="," if fmt == "csv" else "\t", index=False, lineterminator="\r\n")
-    elif fmt == "jsonl":
-        out.to_json(path, orient="records", lines=True, force_ascii=False)
     else:
-        path.write_text(out.to_json(orient="records", force_ascii=False), encoding="utf-8")
+        # Python's json, not DataFrame.to_json: pandas keeps at most 15 decimal
+        # places (0.000123456789012345 -> 0.000123456789012); repr round-trips.
+        records = out.astype(object).where(out.notna(), None).to_dict(orient="records")
+        with path.open("w", encoding="utf-8", newline="\n") as fh:
+            if fmt == "jsonl":
+                for record in records:
+                    fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            else:
+                json.dump(records, fh, ensure_ascii=False, default=str)
     return path
 

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from judgecal.data.io import load_ratings
 from judgecal.data.languages import UnknownLanguage, normalize_language
+from judgecal.data.schema import normalize_ratings
 from judgecal.errors import InputError, JudgecalError
 
 FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
@@ -375,3 +376,50 @@ def test_csv_with_random_headers_and_ragged_rows(header, body, tmp_path):
             assert {p.row for p in exc.problems} == {i + 2 for i in ragged}
         return
     assert len(result.table) + len(result.dropped) == result.n_input_rows == sum(1 for r in body if r)
+
+
+# --- write -> read round trip ---------------------------------------------------
+
+any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=25)
+ids = st.text(st.characters(exclude_categories=("Cs", "Zs", "Cc", "Zl", "Zp")), min_size=1, max_size=12)
+
+
+@st.composite
+def valid_tables(draw) -> pd.DataFrame:
+    n = draw(st.integers(1, 12))
+    keys = draw(st.lists(st.tuples(ids, st.sampled_from(["la", "tq", "h"]), ids), min_size=n, max_size=n, unique=True))
+    rows = []
+    for item, metric, rater in keys:
+        levels = (0.0, 1.0) if metric == "h" else (0.0, 1.0, 2.0)
+        probs = draw(st.none() | st.dictionaries(st.sampled_from(["0", "1", "2"]), st.floats(0, 1), min_size=1))
+        rows.append({
+            "item_id": item, "language": draw(st.sampled_from(["hi", "pa-Arab", "sr-Latn", "zh-TW", "ta"])),
+            "metric": metric, "rater": rater, "rater_kind": draw(st.sampled_from(["human", "judge"])),
+            "score": draw(st.sampled_from(levels)), "response": draw(any_text), "justification": draw(st.none() | any_text),
+            "score_probs": probs,
+            "cost": draw(st.none() | st.floats(allow_nan=False, allow_infinity=False, width=64)),
+        })
+    return pd.DataFrame(rows)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(frame=valid_tables(), fmt=st.sampled_from(FORMATS))
+def test_write_then_read_gives_the_same_table(frame, fmt, tmp_path):
+    from judgecal.data.io import read_ratings, write_ratings
+
+    table = normalize_ratings(frame).table
+    back = read_ratings(write_ratings(table, tmp_path / f"t.{fmt}"))
+    assert len(back) == len(table)
+    for col in ("item_id", "language", "script", "metric", "rater", "rater_kind", "score"):
+        assert back[col].tolist() == table[col].tolist(), col
+    # texts come back exactly; CSV cannot tell an empty text from a missing one
+    blank = (lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v)  # noqa: E731
+    for col in ("response", "justification"):
+        assert [blank(v) for v in back[col]] == [blank(v) for v in table[col]], col
+    for got, want in zip(back["score_probs"], table["score_probs"], strict=True):
+        assert (json.loads(got) if isinstance(got, str) else None) == want
+    for got, want in zip(back["cost"], table["cost"], strict=True):
+        if want is None or (isinstance(want, float) and math.isnan(want)):
+            assert got is None or pd.isna(got)
+        else:
+            assert float(got) == want  # exact: no digits lost in any format
