@@ -163,7 +163,7 @@ def _truth(ex, registry, target: str) -> pd.DataFrame:
             dist[rows, np.searchsorted(levels, items["y_level"].to_numpy()[rows])] = 1.0
             continue
         np.add.at(dist, (ex.rater_item[sel], level_idx[sel]), ex.rater_weight[sel])
-    out = items[["item_id", "metric", "y", "y_level", "n_raters"]].copy()
+    out = items[["item_id", "metric", "y", "y_level", "n_raters"]].astype({"item_id": str, "metric": str})
     for j in range(kmax):
         out[f"t{j}"] = dist[:, j]
     return out

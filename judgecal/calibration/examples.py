@@ -42,6 +42,7 @@ class Examples:
     judge: str
     judge_prompt_hash: str | None
     counts: dict = field(default_factory=dict)
+    group_column: str = "item_id"
 
 
 def pick_judge(ratings: pd.DataFrame, judge: str | None) -> tuple[str, pd.DataFrame]:
@@ -143,6 +144,10 @@ def build_examples(
     if items.empty:
         raise InputError(Problem("no item has both a judge score and a human rating for the same metric"),
                          summary="nothing to calibrate")
+    # Categorical ids: the table is split by metric and fold many times, and taking
+    # rows of a categorical is much cheaper than of a string column.
+    for col in ("item_id", "metric", "language", "script", "cv_group"):
+        items[col] = items[col].astype("category")
 
     # Majority level per item: most frequent rating, ties to the lower level (a conservative choice).
     levels_all = np.unique(h_score)
@@ -183,7 +188,7 @@ def build_examples(
     rater_item = hp[ok]
     rater_level = h_score[ok]
     rater_weight = 1.0 / items["n_raters"].to_numpy(dtype=float)[rater_item]
-    return Examples(items, rater_item, rater_level, rater_weight, judge, prompt_hash_of(jrows), counts)
+    return Examples(items, rater_item, rater_level, rater_weight, judge, prompt_hash_of(jrows), counts, groups)
 
 
 def nearest_level(values: np.ndarray, scale: MetricScale) -> np.ndarray:

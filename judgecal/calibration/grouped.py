@@ -173,7 +173,7 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
         return self._quality_frame(metric, items, md, run)
 
     def _group_column(self, ex: Examples) -> str:
-        return self.groups or ("prompt_id" if ex.items["cv_group"].ne(ex.items["item_id"]).any() else "item_id")
+        return ex.group_column
 
     def _cross_fit(self, md: hz.MetricData, fold: np.ndarray, method: str) -> dict:
         """Out-of-fold predictions with the cross-validated pseudo-counts, and the fold models."""
@@ -213,7 +213,7 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
         """
         m = int(self.min_conformal_size)
         for level, cols in (("metric", []), ("script", ["script"]), ("language", ["language", "script"])):
-            groups = items.groupby(cols).indices.items() if cols else [((), np.arange(len(items)))]
+            groups = items.groupby(cols, observed=True).indices.items() if cols else [((), np.arange(len(items)))]
             for key, idx in groups:
                 if len(idx) < m and level != "metric":
                     continue

@@ -312,7 +312,9 @@ def tilt(P: np.ndarray, levels: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 def codes_for(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list, list]:
     """Factorise (language, script) and script of a frame: codes (n,), (n,) and their keys."""
-    pairs = pd.MultiIndex.from_frame(frame[["language", "script"]].astype(str))
-    lang, lang_keys = pd.factorize(pairs, sort=True)
-    script, script_keys = pd.factorize(frame["script"].astype(str), sort=True)
-    return lang.astype(np.int64), script.astype(np.int64), list(lang_keys), list(script_keys)
+    l_code, l_names = pd.factorize(frame["language"], sort=True)
+    script, script_keys = pd.factorize(frame["script"], sort=True)
+    pair, pair_codes = pd.factorize(l_code.astype(np.int64) * max(len(script_keys), 1) + script, sort=True)
+    lang_keys = [(str(l_names[c // max(len(script_keys), 1)]), str(script_keys[c % max(len(script_keys), 1)]))
+                 for c in pair_codes]
+    return pair.astype(np.int64), script.astype(np.int64), lang_keys, [str(k) for k in script_keys]

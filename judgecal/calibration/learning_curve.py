@@ -46,8 +46,10 @@ def learning_curve(
     """One row per (language, metric, n, fold, variant) with n_labelled
     (items actually available, at most n), n_test, mae and bias."""
     ex = build_examples(ratings, groups=groups)
-    items = ex.items.drop_duplicates("item_id")[["item_id", "language", "cv_group"]]
-    truth = ex.items[["item_id", "metric", "y"]]
+    ids = {"item_id": str, "metric": str, "language": str, "cv_group": str}
+    items = ex.items.drop_duplicates("item_id")[["item_id", "language", "cv_group"]].astype(
+        {k: v for k, v in ids.items() if k != "metric"})
+    truth = ex.items[["item_id", "metric", "y"]].astype({"item_id": str, "metric": str})
     is_judge = (ratings["rater_kind"] == "judge") & (ratings["rater"] == ex.judge)
     rng = np.random.default_rng(random_state)
     rows = []
