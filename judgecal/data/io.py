@@ -288,6 +288,13 @@ def apply_mapping(df: pd.DataFrame, rows: np.ndarray, mapping: ColumnMapping, so
     """Rename, fill constants and melt wide score columns, keeping file rows."""
     if mapping.empty:
         return df, rows
+    orphans = sorted(set(mapping.wide_text) - set(mapping.wide))
+    if orphans:
+        # the reasoning column would otherwise vanish from the table unnoticed
+        raise ConfigError(
+            f"wide_text names metric(s) {orphans} that wide does not list; give their score columns "
+            "too (--wide METRIC=COLUMN)"
+        )
     needed = [c for v in mapping.columns.values() for c in ([v] if isinstance(v, str) else v)]
     needed += list(mapping.wide.values()) + list(mapping.wide_text.values())
     absent = sorted({c for c in needed if c not in df.columns})

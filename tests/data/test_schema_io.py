@@ -570,3 +570,22 @@ def test_read_table_returns_file_rows(tmp_path):
     path.write_text(HEADER + "\n\na,hi,la,w1,human,1\nb,hi,la,w1,human,1\n")
     df, rows = read_table(path)
     assert rows.tolist() == [4, 5] and len(df) == 2
+
+
+def test_reasoning_column_without_its_score_column_is_refused(tmp_path):
+    path = tmp_path / "other.tsv"
+    path.write_text(OTHER_LAYOUT, encoding="utf-8")
+    mapping = ColumnMapping.from_pairs(
+        columns=["item_id=prompt_id+model", "rater=worker", "language=lang"], constants=["rater_kind=human"],
+        wide=["la=ling"], wide_text=["la=ling_why", "tq=task_why"],
+    )
+    with pytest.raises(ConfigError, match=r"\['tq'\]"):
+        read_ratings(path, mapping)
+
+
+def test_json_keeps_every_float_digit(tmp_path):
+    df = sample_table().assign(expected=[0.000123456789012345, 1.2345678901234567, 1e-20, 123456789.12345679, None])
+    for fmt in ("json", "jsonl"):
+        back = read_ratings(write_ratings(df, tmp_path / f"x.{fmt}"))
+        assert back["expected"].tolist()[:4] == [0.000123456789012345, 1.2345678901234567, 1e-20, 123456789.12345679]
+        assert pd.isna(back["expected"].iloc[4])
