@@ -81,7 +81,7 @@ def before_after_section(ctx: session.Context) -> None:
     if not run:
         return
     oof = session.compute(ctx, "out_of_fold", method=method)
-    bias = session.compute(ctx, "before_after", frame=ctx.view, tag=("ba-bias", method), extra={"calibrated": oof},
+    bias = session.compute(ctx, "before_after", tag=("ba-bias", method), extra={"calibrated": oof},
                            table="bias", confidence=ctx.confidence, n_resamples=ctx.n_resamples)
     bias = bias[bias["subset"] == "all"]
     bias = bias.assign(value=[shaping.signed_ci_text(e, lo, hi) for e, lo, hi in
@@ -92,7 +92,7 @@ def before_after_section(ctx: session.Context) -> None:
     st.markdown("**Bias (judge - humans' mean)**")
     st.dataframe(wide.rename(columns={"raw": "raw judge", "calibrated": "calibrated"}), hide_index=True)
 
-    agreement = session.compute(ctx, "before_after", frame=ctx.view, tag=("ba-agreement", method),
+    agreement = session.compute(ctx, "before_after", tag=("ba-agreement", method),
                                 extra={"calibrated": oof}, table="agreement", confidence=ctx.confidence,
                                 n_resamples=ctx.n_resamples)
     a = agreement[(agreement["comparison"] == "judge-consensus") & (agreement["statistic"] == "alpha")]

@@ -49,7 +49,7 @@ if st.session_state.get(session.UPLOAD_RATINGS_KEY) or st.session_state.get(sess
 
 def body(ctx: session.Context) -> None:
     st.subheader("What the selection holds, per language")
-    checked = session.compute(ctx, "validation")
+    checked = session.compute(ctx, "validation", texts=True)
     st.dataframe(checked["summary"], hide_index=True)
     if len(checked["script_mismatches"]):
         st.subheader("Texts written in another script than declared")

@@ -23,6 +23,8 @@ from judgecal.dashboard.filters import FILTERS, Filters, apply_filters, filter_o
 from judgecal.dashboard.launch import ENV_CALIBRATOR, ENV_RATINGS, ENV_REPAIR
 from judgecal.dashboard.sources import (
     SourceError,
+    analysis_columns,
+    compact,
     content_digest,
     read_calibrator_source,
     read_ratings_source,
@@ -67,12 +69,12 @@ class Context:
 # million rows on every rerun. Nothing in judgecal mutates its input tables.
 @st.cache_resource(max_entries=4, show_spinner="Reading the ratings...")
 def _ratings_from_path(path: str, stamp: str, repair: bool) -> pd.DataFrame:
-    return read_ratings_source(path, repair=repair)
+    return compact(read_ratings_source(path, repair=repair))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the uploaded ratings...")
 def _ratings_from_upload(name: str, digest: str, _data: bytes) -> pd.DataFrame:
-    return read_uploaded_ratings(name, _data)
+    return compact(read_uploaded_ratings(name, _data))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -92,19 +94,22 @@ def _cached_result(name: str, data_key: tuple, filter_key: tuple, tag, params: t
 
 
 def compute(ctx: Context, name: str, frame: pd.DataFrame | None = None, *, tag=None, extra: dict | None = None,
-            **params):
+            texts: bool = False, **params):
     """``results.<name>(view, **params, **extra)``, cached per data, filters, ``tag`` and ``params``.
 
-    ``frame`` replaces the filtered view (a page's own narrower or derived
-    table) and ``extra`` passes objects that are not hashed (a calibrator, a
-    derived table); both then need a ``tag`` saying what they are, because the
-    cache keys on the tag, not on them.
+    The filtered view goes in without its long text columns unless ``texts``.
+    ``frame`` replaces the view (a page's own narrower or derived table) and
+    ``extra`` passes objects that are not hashed (a calibrator, a derived
+    table); both then need a ``tag`` saying what they are, because the cache
+    keys on the tag, not on them.
     """
     if (frame is not None or extra) and tag is None:
         raise ValueError("compute(frame=..., extra=...) needs tag=... naming them (they are not hashed)")
+    if frame is None:
+        frame = ctx.view if texts else analysis_columns(ctx.view)
     with st.spinner(f"Computing {name.replace('_', ' ')}..."):
-        return _cached_result(name, ctx.data_key, ctx.filters.key(), tag, tuple(sorted(params.items())),
-                              ctx.view if frame is None else frame, extra or {})
+        return _cached_result(name, ctx.data_key, ctx.filters.key(), (tag, texts), tuple(sorted(params.items())),
+                              frame, extra or {})
 
 
 def _load_ratings() -> tuple[pd.DataFrame | None, tuple, str, str | None]:
