@@ -232,9 +232,7 @@ class BatchEngine:
                 await self._submit(job)
         if jobs:
             self._say(f"{desc}: waiting for {len(jobs)} batch(es): {', '.join(j['batch_id'] for j in jobs)}")
-        failed: dict[str, str] = {}
-        for job in await self._wait(jobs):
-            failed.update(await self._collect(job))
+        failed = await self._wait_and_collect(jobs)
         missing = [k for k in todo if k not in failed]
         answered = set(self.cache.get_many(missing))
         return {k: failed.get(k, "no answer in the batch results") for k in todo if k not in answered}
@@ -269,20 +267,26 @@ class BatchEngine:
         job.update(state="submitted", batch_id=batch_id)
         self.report.batch_ids.append(batch_id)
 
-    async def _wait(self, jobs: list[dict]) -> list[dict]:
-        """Poll until every job's batch has ended; returns the jobs."""
+    async def _wait_and_collect(self, jobs: list[dict]) -> dict[str, str]:
+        """Poll until every job's batch has ended, collecting each as soon as it
+        has (answers are in the cache early; memory holds one batch's results).
+        Returns {key: error} of the members left without an answer."""
         start = time.monotonic()
         delay = self.poll_interval
         waiting = {j["tag"]: j for j in jobs}
+        failed: dict[str, str] = {}
         while True:
             for tag, job in list(waiting.items()):
                 st = await self._call(self.provider.state, job["batch_id"])
                 self.report.polls += 1
+                if st.status != job.get("status"):
+                    self._say(f"batch {job['batch_id']}: {st.status} {st.counts or ''}")
+                job["status"] = st.status
                 if st.ended:
-                    job["status"] = st.status
                     del waiting[tag]
+                    failed.update(await self._collect(job))
             if not waiting:
-                return jobs
+                return failed
             if self.max_wait is not None and time.monotonic() - start + delay > self.max_wait:
                 ids = ", ".join(j["batch_id"] for j in waiting.values())
                 raise BatchPendingError(
