@@ -127,11 +127,14 @@ def _read_prompts(root: Path) -> dict[str, dict]:
 
 def _read_json(file: Path):
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
+        data = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise DatasetError(f"PARIKSHA file missing: {file}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DatasetError(f"PARIKSHA file {file} is damaged: {exc}") from exc
+    if not isinstance(data, list) or not all(isinstance(r, dict) and isinstance(r.get("prompt_id"), str) for r in data):
+        raise DatasetError(f"PARIKSHA file {file} is damaged: expected a list of records with a prompt_id")
+    return data
 
 
 def _read_human(root: Path, lang: str, prompts: dict) -> pd.DataFrame:
@@ -139,8 +142,16 @@ def _read_human(root: Path, lang: str, prompts: dict) -> pd.DataFrame:
     if len(matches) != 1:
         raise DatasetError(f"expected one human-ratings file for {lang} in {root / HUMAN_DIR}, found {len(matches)}")
     file = matches[0]
-    with file.open(encoding="utf-8", newline="") as fh:
-        records = list(csv.DictReader(fh, delimiter="\t"))
+    try:
+        with file.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh, delimiter="\t")
+            records = list(reader)
+            header = reader.fieldnames or []
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetError(f"PARIKSHA file {file} is damaged: {exc}") from exc
+    wanted = {"model", "prompt_id", "worker_id", *(c for pair in HUMAN_COLUMNS.values() for c in pair)}
+    if missing := sorted(wanted - set(header)):
+        raise DatasetError(f"PARIKSHA file {file} is damaged: it lacks the column(s) {missing}")
     rel = file.relative_to(root).as_posix()
     rows = []
     for number, rec in enumerate(records, start=2):

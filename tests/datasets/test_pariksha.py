@@ -223,9 +223,18 @@ def test_damaged_release_gives_dataset_error(pariksha_path, tmp_path):
     (copy / OUTPUTS_DIR / "output_hindi.json").write_text("[{", encoding="utf-8")
     with pytest.raises(DatasetError, match="damaged"):
         load_pariksha(copy)
-    (copy / OUTPUTS_DIR / "output_hindi.json").unlink()
-    with pytest.raises(DatasetError):
+    (copy / OUTPUTS_DIR / "output_hindi.json").write_text('[{"prompt": "no id"}]', encoding="utf-8")
+    with pytest.raises(DatasetError, match="prompt_id"):
         load_pariksha(copy)
+    (copy / OUTPUTS_DIR / "output_hindi.json").unlink()
+    with pytest.raises(DatasetError, match="missing"):
+        load_pariksha(copy)
+    shutil.copy(pariksha_path / OUTPUTS_DIR / "output_hindi.json", copy / OUTPUTS_DIR / "output_hindi.json")
+    (tsv,) = (copy / HUMAN_DIR).glob("tamil_*.tsv")
+    tsv.write_text(tsv.read_text(encoding="utf-8").replace("worker_id", "worker", 1), encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"lacks the column\(s\) \['worker_id'\]"):
+        load_pariksha(copy)
+    assert len(load_pariksha(copy, languages=("hindi",))) == 4596  # the other files still load
 
 
 def test_find_pariksha_from_environment(pariksha_path, monkeypatch, tmp_path):
