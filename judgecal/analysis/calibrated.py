@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from judgecal.analysis.resample import check_confidence
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
@@ -102,6 +101,7 @@ def reliability_table(
     Returns a tidy DataFrame: the ``by`` columns, ``judge``, ``stage`` (raw,
     calibrated), ``bin``, ``predicted``, ``observed``, ``ci_low``, ``ci_high``, ``n``.
     """
+    from judgecal.analysis.estimates import t_interval
     from judgecal.analysis.items import check_grouping, item_table, judges_in, scales_for
 
     check_confidence(confidence)
@@ -111,7 +111,6 @@ def reliability_table(
     keys = keys if "metric" in keys else [*keys, "metric"]
     group_keys = [k for k in keys if k != "metric"]
     rows = []
-    tail = 0.5 + confidence / 2
     for metric, scale in scales_for(calibrated, registry).items():
         for judge_id in judges_in(calibrated[calibrated["metric"] == metric], judge):
             raw = item_table(calibrated, scale, judge=judge_id, judge_column="score")
@@ -128,11 +127,9 @@ def reliability_table(
                     ok = np.isfinite(x)
                     for b, (label, mask) in enumerate(_bins(x[ok], n_bins)):
                         xb, yb = x[ok][mask], y[ok][mask]
-                        n = len(yb)
-                        half = (float(sps.t.ppf(tail, n - 1)) * yb.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+                        mean, low, high, _se = t_interval(yb, confidence)
                         rows.append(base | {"stage": stage, "bin": b, "bin_label": label, "predicted": float(xb.mean()),
-                                            "observed": float(yb.mean()), "ci_low": float(yb.mean() - half),
-                                            "ci_high": float(yb.mean() + half), "n": n})
+                                            "observed": mean, "ci_low": low, "ci_high": high, "n": len(yb)})
     return pd.DataFrame(rows, columns=[*keys, "judge", "stage", "bin", "bin_label", "predicted", "observed",
                                        "ci_low", "ci_high", "n"])
 

@@ -83,6 +83,20 @@ def ppi_mean(
 DEFAULT_PRIOR_DF = 8.0
 
 
+def t_interval(values: np.ndarray, confidence: float = 0.9) -> tuple[float, float, float, float]:
+    """(mean, ci_low, ci_high, se) of values (n,) by Student's t; NaN interval when n < 2."""
+    x = np.asarray(values, dtype=float)
+    n = len(x)
+    if n == 0:
+        return (np.nan, np.nan, np.nan, np.nan)
+    mean = float(x.mean())
+    if n < 2:
+        return (mean, np.nan, np.nan, np.nan)
+    se = float(x.std(ddof=1) / np.sqrt(n))
+    half = _t_quantile(0.5 + confidence / 2, float(n - 1)) * se
+    return (mean, mean - half, mean + half, se)
+
+
 def stratified_estimates(
     y: np.ndarray,
     f: np.ndarray,
@@ -234,7 +248,6 @@ def system_estimates(
     keys = keys if "metric" in keys else [*keys, "metric"]
     group_keys = [k for k in keys if k != "metric"]
     rows: list[dict] = []
-    z_tail = 0.5 + confidence / 2
     for metric, scale in scales_for(ratings, registry).items():
         for judge_id in judges_in(ratings[ratings["metric"] == metric], judge):
             items = item_table(ratings, scale, judge=judge_id, judge_column=judge_column)
@@ -250,17 +263,15 @@ def system_estimates(
                 gain = res["s2_human"] / res["s2_resid"] if res["s2_resid"] and res["s2_resid"] > 0 else np.nan
                 f_all = frame["judge_score"].to_numpy(float)
                 for k, system in enumerate(systems):
-                    fk = f_all[codes == k]
-                    se_j = float(np.std(fk, ddof=1) / np.sqrt(len(fk))) if len(fk) > 1 else np.nan
-                    t_j = float(sps.t.ppf(z_tail, len(fk) - 1)) if len(fk) > 1 else np.nan
-                    for name, est, se, t in (
-                        ("ppi", res["ppi"][k], res["ppi_se"][k], res["t_ppi"][k]),
-                        ("human", res["human"][k], res["human_se"][k], res["t_human"][k]),
-                        ("judge", res["judge"][k], se_j, t_j),
+                    j_mean, j_low, j_high, j_se = t_interval(f_all[codes == k], confidence)
+                    for name, est, low, high, se in (
+                        ("ppi", res["ppi"][k], *_around(res["ppi"][k], res["t_ppi"][k], res["ppi_se"][k])),
+                        ("human", res["human"][k], *_around(res["human"][k], res["t_human"][k], res["human_se"][k])),
+                        ("judge", j_mean, j_low, j_high, j_se),
                     ):
                         rows.append(base | {
                             "system": system, "estimator": name, "estimate": float(est),
-                            "ci_low": float(est - t * se), "ci_high": float(est + t * se), "se": float(se),
+                            "ci_low": float(low), "ci_high": float(high), "se": float(se),
                             "n": int(res["n"][k]), "N": int(res["N"][k]),
                             "lam": res["lam"] if name == "ppi" else np.nan,
                             "ess_gain": gain if name == "ppi" else np.nan,
@@ -268,6 +279,10 @@ def system_estimates(
                         })
     return pd.DataFrame(rows, columns=[*keys, "judge", "system", "estimator", "estimate", "ci_low", "ci_high", "se",
                                        "n", "N", "lam", "ess_gain", "higher_is_better"])
+
+
+def _around(est: float, t: float, se: float) -> tuple[float, float, float]:
+    return (est - t * se, est + t * se, se)
 
 
 def rank_systems(

@@ -139,3 +139,36 @@ def test_rank_intervals_cover_true_ranks():
                      & (true_rank <= ranks.loc[list("abcde"), "rank_high"].to_numpy())).sum())
     # Rank intervals from independent draws are conservative: at least nominal.
     assert hits / (reps * 5) >= 0.88
+
+
+def test_t_interval_coverage_on_discrete_scores():
+    from judgecal.analysis.estimates import t_interval
+
+    rng = np.random.default_rng(15)
+    p = np.array([0.15, 0.35, 0.5])
+    truth = float(p @ np.arange(3))
+    hits = sum(lo <= truth <= hi for _, lo, hi, _ in
+               (t_interval(rng.choice(3, 40, p=p).astype(float), CONF) for _ in range(1000)))
+    assert 0.87 <= hits / 1000 <= 0.93
+    assert np.isnan(t_interval(np.array([1.0]), CONF)[1])
+
+
+def test_alpha_judge_vs_consensus_interval_coverage():
+    pop = _population(seed=3)
+    j, h = pop[:, 3].astype(int), pop[:, 4].astype(int)
+    both = np.zeros((len(pop), 3))
+    np.add.at(both, (np.arange(len(pop)), j), 1)
+    np.add.at(both, (np.arange(len(pop)), h), 1)
+    levels = np.array([0.0, 1.0, 2.0])
+    pop_pat = compress(both)
+    truth = st.alpha_w(st.unit_coincidences(pop_pat.rows), pop_pat.counts[None].astype(float), levels, "ordinal")[0]
+    rng = np.random.default_rng(16)
+    hits, reps = 0, 200
+    for _ in range(reps):
+        p = compress(both[rng.integers(0, len(both), 300)])
+        coinc = st.unit_coincidences(p.rows)
+        d = bootstrap_many({"a": lambda w, c=coinc: st.alpha_w(c, w, levels, "ordinal")}, p.counts,
+                           n_resamples=300, random_state=rng)["a"]
+        low, high = percentile_interval(d, CONF)
+        hits += low <= truth <= high
+    assert 0.84 <= hits / reps <= 0.96
