@@ -180,8 +180,12 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 
 def _decode(raw: bytes, source: str, encoding: str) -> str:
+    import codecs
+
     try:
-        return raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding)
+        # any spelling of UTF-8 (utf8, UTF_8, U8) also drops a byte-order mark
+        utf8 = codecs.lookup(encoding).name == "utf-8"
+        return raw.decode("utf-8-sig" if utf8 else encoding)
     except UnicodeDecodeError:
         pass
     except LookupError as exc:

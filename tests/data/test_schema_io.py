@@ -508,10 +508,11 @@ def test_unknown_encoding_is_a_config_error(tmp_path):
         read_ratings(path, encoding="no-such-codec")
 
 
-def test_utf8_bom_is_ignored(tmp_path):
+@pytest.mark.parametrize("encoding", ["utf-8", "UTF8", "utf_8", "U8"])
+def test_utf8_bom_is_ignored(tmp_path, encoding):
     path = tmp_path / "r.csv"
     path.write_bytes("\ufeff".encode() + HEADER.encode() + b"a,hi,la,w1,human,1\n")
-    assert read_ratings(path)["item_id"].tolist() == ["a"]
+    assert read_ratings(path, encoding=encoding)["item_id"].tolist() == ["a"]
 
 
 def test_ragged_rows_are_all_listed_with_their_lines(tmp_path):
