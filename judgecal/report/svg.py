@@ -31,6 +31,12 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return out
 
 
+def _label(text: object, limit: int = 26) -> str:
+    """Escaped label cut to fit the left margin (the full text stays in tooltips)."""
+    text = str(text)
+    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 def _finite(values) -> list[float]:
     return [v for v in values if v is not None and math.isfinite(v)]
 
@@ -81,7 +87,7 @@ def forest(
         y0 = top + r * band
         if r % 2 == 0:
             out.append(f'<rect x="{left}" y="{y0}" width="{plot_w}" height="{band}" fill="#f7f7f7"/>')
-        out.append(f'<text x="{left - 6}" y="{_fmt(y0 + band / 2 + 4)}" text-anchor="end">{escape(str(label))[:28]}</text>')
+        out.append(f'<text x="{left - 6}" y="{_fmt(y0 + band / 2 + 4)}" text-anchor="end">{_label(label)}</text>')
         for s, est, ci_lo, ci_hi in pts:
             if est is None or not math.isfinite(est):
                 continue
@@ -140,7 +146,7 @@ def stacked_bars(
         out.append(f'<text x="{left}" y="16" font-weight="bold" font-size="12">{escape(title)}</text>')
     for r, (label, shares) in enumerate(rows):
         y = top + r * (bar + 4)
-        out.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{escape(str(label))[:28]}</text>')
+        out.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{_label(label)}</text>')
         x = float(left)
         for name, share in zip(level_names, shares, strict=True):
             if share is None or not math.isfinite(share) or share <= 0:
