@@ -210,6 +210,9 @@ def _read_delimited(text: str, source: str, sep: str) -> tuple[pd.DataFrame, np.
     import csv
     import io
 
+    # Model responses can be longer than the csv module's default field limit
+    # (128 KiB); the whole file is in memory already, so no limit is needed.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     # Row numbers are the file line each record starts on, so that problems point
     # at the right line even after blank lines or quoted fields spanning lines.

@@ -590,3 +590,11 @@ def test_json_keeps_every_float_digit(tmp_path):
         back = read_ratings(write_ratings(df, tmp_path / f"x.{fmt}"))
         assert back["expected"].tolist()[:4] == [0.000123456789012345, 1.2345678901234567, 1e-20, 123456789.12345679]
         assert pd.isna(back["expected"].iloc[4])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_long_texts_round_trip(fmt, tmp_path):
+    """A response longer than the csv module's default 128 KiB field limit."""
+    df = sample_table().assign(response=["\u0928" * 200_000] * 5)
+    back = read_ratings(write_ratings(df, tmp_path / f"long.{fmt}"))
+    assert back["response"].str.len().tolist() == [200_000] * 5
