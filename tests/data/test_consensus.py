@@ -124,3 +124,17 @@ def test_bad_options(ratings):
         consensus(ratings, "mode")
     with pytest.raises(ConfigError, match="ties"):
         consensus(ratings, "majority", ties="random")
+
+
+def test_items_with_a_blank_grouping_column_are_kept():
+    df = pd.DataFrame(
+        {"item_id": ["a", "a", "b"], "language": ["hi"] * 3, "metric": ["la"] * 3, "rater": ["r1", "r2", "r1"],
+         "rater_kind": ["human"] * 3, "score": [1, 2, 0], "task": [None, None, "qa"]}
+    )
+    table = normalize_ratings(df).table
+    for method in ("mean", "median", "majority"):
+        out = consensus(table, method, by=("item_id", "metric", "task"))
+        assert sorted(out["item_id"]) == ["a", "b"], method
+        a = out[out["item_id"] == "a"].iloc[0]
+        assert a["n_raters"] == 2 and a["language"] == "hi"
+    assert consensus(table, "mean", by=("item_id", "metric", "task")).set_index("item_id").loc["a", "consensus"] == 1.5
