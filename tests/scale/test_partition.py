@@ -110,3 +110,15 @@ def test_bad_calibrators_and_tables(ratings, ordinal_cal, tmp_path):
     with pytest.raises(CalibratorMismatchError):
         fn(other)
     assert PartitionCalibrator(ordinal_cal, allow_mismatch=True)(other)["score_calibrated"].notna().any()
+
+
+def test_spark_missing_gives_install_hint(ratings, ordinal_cal, monkeypatch):
+    import sys
+
+    from judgecal.errors import MissingDependencyError
+    from judgecal.scale.spark import apply_calibrator_spark
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark -> ImportError
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    with pytest.raises(MissingDependencyError, match=r"judgecal\[spark\]"):
+        apply_calibrator_spark(object(), ordinal_cal)
