@@ -111,7 +111,8 @@ class ServingMixin:
             # One stable sort groups the rows by (metric, language, script); every
             # group is then a contiguous slice.
             key = m_codes.astype(np.int64) * len(pairs) + p_codes
-            order = np.argsort(key, kind="stable")
+            # Few distinct keys: a 16-bit key lets numpy use its O(n) radix sort.
+            order = np.argsort(key.astype(np.int16) if key.max() < 2**15 else key, kind="stable")
             cuts = np.flatnonzero(np.diff(key[order])) + 1
             starts = np.concatenate([[0], cuts])
             ends = np.concatenate([cuts, [r]])
@@ -265,11 +266,13 @@ class _Result:
         if group not in self.groups:  # several (language, script) pairs can share a serving group
             self.groups.append(group)
         self.group[rows] = self.groups.index(group)
-        codes = sets.astype(np.int64) @ (1 << np.arange(sets.shape[1], dtype=np.int64))
+        codes = np.zeros(len(sets), dtype=np.int64)
+        for j in range(sets.shape[1]):
+            codes |= sets[:, j].astype(np.int64) << j
         names = [f"{lv:g}" for lv in levels]
         table_low = np.full(1 << len(levels), np.nan)
         table_high = np.full(1 << len(levels), np.nan)
-        for c in np.unique(codes):
+        for c in np.flatnonzero(np.bincount(codes, minlength=1 << len(levels))):
             chosen = [i for i in range(len(levels)) if (c >> i) & 1]
             # Set codes are shared across metrics: key them by their text.
             text = ",".join(names[i] for i in chosen)
