@@ -138,3 +138,46 @@ def test_items_with_a_blank_grouping_column_are_kept():
         a = out[out["item_id"] == "a"].iloc[0]
         assert a["n_raters"] == 2 and a["language"] == "hi"
     assert consensus(table, "mean", by=("item_id", "metric", "task")).set_index("item_id").loc["a", "consensus"] == 1.5
+
+
+# --- properties on random tables ----------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def human_tables(draw) -> pd.DataFrame:
+    rows = []
+    for item in range(draw(st.integers(1, 6))):
+        metric = draw(st.sampled_from(["la", "h"]))
+        levels = [0, 1, 2] if metric == "la" else [0, 1]
+        scores = draw(st.lists(st.sampled_from(levels), min_size=1, max_size=6))
+        rows += [(f"i{item}", "ta", metric, f"w{k}", "human", s) for k, s in enumerate(scores)]
+    return pd.DataFrame(rows, columns=["item_id", "language", "metric", "rater", "rater_kind", "score"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(df=human_tables(), ties=st.sampled_from(["lower", "higher", "mean", "nan"]))
+def test_consensus_properties(df, ties):
+    table = normalize_ratings(df).table
+    groups = {k: g["score"].to_numpy() for k, g in table.groupby(["item_id", "metric"])}
+    for method in ("mean", "median", "majority"):
+        out = consensus(table, method, ties=ties).set_index(["item_id", "metric"])
+        assert set(out.index) == set(groups)  # one row per item and metric, none lost
+        for key, scores in groups.items():
+            row = out.loc[key]
+            assert row["n_raters"] == len(scores)
+            counts = pd.Series(scores).value_counts()
+            assert row["agreement"] == pytest.approx(counts.max() / len(scores))
+            modes = sorted(counts[counts == counts.max()].index)
+            value = row["consensus"]
+            if method == "mean":
+                assert value == pytest.approx(scores.mean())
+            elif method == "median":
+                assert value == pytest.approx(float(pd.Series(scores).median()))
+            else:
+                assert row["tied"] == (len(modes) > 1)
+                want = {"lower": modes[0], "higher": modes[-1], "mean": sum(modes) / len(modes),
+                        "nan": modes[0] if len(modes) == 1 else math.nan}[ties]
+                assert (math.isnan(value) and math.isnan(want)) or value == pytest.approx(want)
