@@ -105,18 +105,26 @@ def before_after_section(ctx: session.Context) -> None:
     st.dataframe(wide.rename(columns={"raw": "raw judge", "calibrated": "calibrated"}), hide_index=True)
 
     st.subheader("Reliability diagrams")
-    rel = session.compute(ctx, "reliability", frame=oof, tag=("reliability", method))
+    st.caption("Mean human score against the judge's score, per bin of judge scores, raw and calibrated "
+               f"(out of fold), with {100 * ctx.confidence:g}% intervals. A calibrated judge sits on the diagonal.")
+    rel = session.compute(ctx, "reliability", frame=oof, tag=("reliability", method), confidence=ctx.confidence)
     for metric in sorted(rel["metric"].unique()):
         r = rel[rel["metric"] == metric]
-        chart = alt.Chart(r).mark_line(point=True).encode(
-            x=alt.X("predicted:Q", title="judge score (raw or calibrated), bin mean"),
+        points = alt.Chart(r).mark_line(point=True).encode(
+            x=alt.X("predicted:Q", title="judge score (bin mean)"),
             y=alt.Y("observed:Q", title="humans' mean score"),
-            color="language:N", strokeDash="stage:N",
-            tooltip=list(r.columns),
+            color="language:N",
+            tooltip=["language", "stage", "bin_label", "predicted", "observed", "ci_low", "ci_high", "n"],
         )
+        bars = alt.Chart(r).mark_rule(opacity=0.4).encode(x="predicted:Q", y="ci_low:Q", y2="ci_high:Q",
+                                                          color="language:N")
         diagonal = alt.Chart(r).mark_line(color="grey", strokeDash=[3, 3]).encode(x="predicted:Q", y="predicted:Q")
+        chart = alt.layer(diagonal, bars, points, data=r).properties(width=330, height=260).facet(
+            column=alt.Column("stage:N", sort=["raw", "calibrated"], title=None))
         st.markdown(f"**{metric}**")
-        st.altair_chart((diagonal + chart).properties(height=280), width="stretch")
+        st.altair_chart(chart)
+    with st.expander("Reliability points"):
+        st.dataframe(rel, hide_index=True)
 
 
 def learning_section(ctx: session.Context) -> None:

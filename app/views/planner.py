@@ -3,7 +3,7 @@
 import altair as alt
 import streamlit as st
 
-from judgecal.dashboard import session, shaping
+from judgecal.dashboard import results, session
 
 
 def needs_section(ctx: session.Context) -> None:
@@ -55,11 +55,14 @@ def batch_section(ctx: session.Context) -> None:
     st.caption(f"{len(batch)} item(s), spread over languages, systems and judge levels; "
                "the judge's least certain items first.")
     st.dataframe(batch, hide_index=True)
-    sheet = shaping.batch_for_annotators(batch, ctx.view)
-    st.download_button("Download the batch for annotators (CSV)", sheet.to_csv(index=False).encode("utf-8"),
-                       file_name=f"next_batch_{metric}.csv", mime="text/csv")
-    st.caption("The file is in the ratings-table layout: annotators fill rater, score and justification "
-               "(their reasoning), and the filled file loads back into judgecal as human ratings.")
+    blind = st.checkbox("Blind the sheet (opaque item ids; item ids often name the system)",
+                        key=session.persist("planner_blind", True))
+    sheet = results.batch_export(batch, ctx.view, blind=blind)
+    st.download_button("Download the annotation sheet (CSV)", sheet, file_name=f"next_batch_{metric}.csv",
+                       mime="text/csv", key="planner_download")
+    st.caption("The sheet is the annotation kit's layout (annotations/): one row per item and annotator, a score "
+               "and a reasoning column per metric. `judgecal.analysis.annotation_kit.read_annotation_sheet` "
+               "reads the filled sheet back as human ratings.")
 
 
 def body(ctx: session.Context) -> None:

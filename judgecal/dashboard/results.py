@@ -124,11 +124,11 @@ def levels_fn():
     return require("judgecal.analysis.bias", "level_distribution", "level distributions")
 
 
-def reliability(calibrated: pd.DataFrame, *, by=("language", "metric")) -> pd.DataFrame:
+def reliability(calibrated: pd.DataFrame, *, by=("language", "metric"), confidence: float = 0.95) -> pd.DataFrame:
     """:func:`judgecal.analysis.calibrated.reliability_table`: mean human score per bin of
     raw and calibrated judge scores (the points of a reliability diagram)."""
     fn = require("judgecal.analysis.calibrated", "reliability_table", "reliability diagrams")
-    return fn(calibrated, by=tuple(by))
+    return fn(calibrated, by=tuple(by), confidence=confidence)
 
 
 def fitted_curves(grid: pd.DataFrame, *, calibrator) -> pd.DataFrame:
@@ -161,10 +161,15 @@ def next_batch(ratings: pd.DataFrame, *, size: int = 100, metric: str | None = N
     return fn(ratings, size, metric=metric)
 
 
-def batch_export(batch: pd.DataFrame, ratings: pd.DataFrame) -> bytes:
-    """The batch as an annotation-kit CSV (:func:`judgecal.analysis.budget.export_batch` when present)."""
+def batch_export(batch: pd.DataFrame, ratings: pd.DataFrame, *, blind: bool = True) -> bytes:
+    """:func:`judgecal.analysis.budget.export_batch`: the batch as an annotation-kit sheet (CSV bytes).
+
+    ``ratings`` must hold the texts (prompt, response). Blinded sheets carry
+    opaque item ids; ``judgecal.analysis.annotation_kit.read_annotation_sheet``
+    maps them back.
+    """
     fn = require("judgecal.analysis.budget", "export_batch", "exporting a batch with the annotation kit")
-    return fn(batch, ratings)
+    return fn(batch, ratings, blind=blind)
 
 
 # --- disagreements (judgecal.analysis.items) ---------------------------------------

@@ -171,28 +171,6 @@ def score_grid(ratings: pd.DataFrame, judge: str, levels_by_metric: dict[str, Se
     return grid[["item_id", "language", "script", "metric", "rater", "rater_kind", "score"]]
 
 
-ANNOTATION_COLUMNS = ("item_id", "language", "script", "task", "metric", "prompt_id", "system", "prompt",
-                      "response", "rater", "rater_kind", "score", "justification")
-
-
-def batch_for_annotators(batch: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
-    """The batch in the ratings-table layout with the texts to read and empty answer columns.
-
-    One row per chosen item and metric; annotators fill ``rater`` (their id),
-    ``score`` and ``justification`` (their reasoning), and the file loads back as
-    human ratings. The judge's score is left out on purpose: it would anchor them.
-    """
-    text_cols = [c for c in ("task", "prompt_id", "system", "prompt", "response") if c in ratings.columns]
-    texts = ratings.drop_duplicates("item_id").set_index("item_id")[text_cols]
-    out = batch[[c for c in ("item_id", "language", "script", "metric") if c in batch.columns]].copy()
-    out = out.join(texts, on="item_id")
-    out["rater"] = ""
-    out["rater_kind"] = "human"
-    out["score"] = ""
-    out["justification"] = ""
-    return out[[c for c in ANNOTATION_COLUMNS if c in out.columns]]
-
-
 def texts_of_items(ratings: pd.DataFrame, item_ids: Sequence[str], metric: str) -> dict[str, dict]:
     """What a reader needs to judge a disagreement, per item of ``metric``.
 

@@ -130,16 +130,10 @@ def test_overview_matrix_sorts_worst_first():
     assert shaping.bias_colour(0.8) != shaping.bias_colour(-0.8)
 
 
-def test_score_grid_and_batch_sheet(table):
+def test_score_grid(table):
     grid = shaping.score_grid(table, "j1", {"la": (0, 1, 2)})
     assert len(grid) == 3 * 3 and set(grid["metric"]) == {"la"} and sorted(set(grid["score"])) == [0, 1, 2]
     assert grid["item_id"].is_unique and set(grid["rater_kind"]) == {"judge"}
-    table = table.assign(prompt="p", response="r")
-    batch = pd.DataFrame({"item_id": ["i0", "i2"], "language": ["hi", "ta"], "script": ["Deva", "Taml"],
-                          "metric": ["la", "la"], "judge_score": [2.0, 1.0]})
-    sheet = shaping.batch_for_annotators(batch, table)
-    assert list(sheet["item_id"]) == ["i0", "i2"] and (sheet["rater_kind"] == "human").all()
-    assert "judge_score" not in sheet.columns and (sheet["response"] == "r").all()
 
 
 def test_app_path_and_streamlit_command():

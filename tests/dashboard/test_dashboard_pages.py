@@ -149,8 +149,25 @@ def test_planner_exports_a_batch(pariksha_app):
     needed, batch = frames(at)[0], frames(at)[-1]
     assert {"more_ppi", "more_human", "labels_now"} <= set(needed.columns)
     assert len(batch) == 100
+    assert len(at.get("download_button")) == 1
+    assert not [m for m in messages(at, "info") if m.startswith("not available")]
     at.number_input(key="planner_batch_size").set_value(20).run()
     assert len(frames(at)[-1]) == 20
+
+
+def test_planner_sheet_is_the_annotation_kit_layout(pariksha):
+    """The download is judgecal's annotation sheet for the batch shown (blinded ids, texts, score columns)."""
+    from judgecal.dashboard import results
+
+    batch = results.next_batch(pariksha, size=12, metric="la")
+    import io
+
+    import pandas as pd
+
+    sheet = pd.read_csv(io.BytesIO(results.batch_export(batch, pariksha)), encoding="utf-8-sig", dtype=str)
+    assert {"item_id", "language", "prompt", "response", "la", "la_reason"} <= set(sheet.columns)
+    assert len(sheet) == 12 and sheet["item_id"].str.startswith("item-").all()  # blinded
+    assert sheet["response"].notna().all() and sheet["la"].isna().all()  # texts to read, scores to fill
 
 
 def test_calibration_page_before_after(pariksha_app):
@@ -165,6 +182,9 @@ def test_calibration_page_before_after(pariksha_app):
     raw = la["raw judge"].str.split(" ").str[0].astype(float).abs()
     cal = la["calibrated"].str.split(" ").str[0].astype(float).abs()
     assert (cal < raw).mean() >= 0.8
+    reliability = next(f for f in tables if "observed" in f.columns)
+    assert set(reliability["stage"]) == {"raw", "calibrated"} and set(reliability["language"]) == set(bias["language"])
+    assert not [m for m in messages(at, "info") if m.startswith("not available")], messages(at, "info")
     curves = next(f for f in tables if "calibration_error" in f.columns)
     assert set(curves["n"]) >= {25, 50, 100} and set(curves["language"]) == set(bias["language"])
     # no calibrator loaded: the page says how to get one, the out-of-fold sections still show
