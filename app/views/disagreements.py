@@ -39,8 +39,8 @@ def body(ctx: session.Context) -> None:
         return
 
     shown = items.assign(human_levels=shaping.levels_text(items, results.metric_levels(metric)))
-    cols = [c for c in ("item_id", "language", "system", "judge_score", "human_mean", "gap", "human_levels",
-                        "humans_agree", "n_humans") if c in shown.columns]
+    cols = [c for c in ("language", "system", "judge_score", "human_mean", "gap", "human_levels",
+                        "humans_agree", "n_humans", "item_id") if c in shown.columns]
     st.subheader(f"{len(items):,} item(s), largest disagreement first")
     st.dataframe(shown[cols], hide_index=True)
 
