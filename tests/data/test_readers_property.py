@@ -423,3 +423,38 @@ def test_write_then_read_gives_the_same_table(frame, fmt, tmp_path):
             assert got is None or pd.isna(got)
         else:
             assert float(got) == want  # exact: no digits lost in any format
+
+
+# --- any Python values in a DataFrame ------------------------------------------
+
+cell_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["hi", "hindi", "la", "h", "human", "judge", "Deva", "1", "true", "", " "]),
+    st.text(max_size=8), st.binary(max_size=4), st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+    st.just(pd.Timestamp("2024-01-01")), st.just(float("nan")),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.fixed_dictionaries({c: cell_values for c in ("item_id", "language", "script", "metric", "rater", "rater_kind", "score", "task")}), min_size=1, max_size=8))
+def test_normalize_any_values_only_judgecal_errors_and_full_accounting(records):
+    df = pd.DataFrame(records, dtype=object)
+    try:
+        result = normalize_ratings(df, on_bad_rows="drop")
+    except JudgecalError as exc:
+        raise AssertionError(f"drop mode raised on row-level values: {exc}") from exc
+    assert len(result.table) + len(result.dropped) == len(df)
+    assert (result.dropped["reason"].str.len() > 0).all()
+    assert sorted(result.dropped["row"]) == sorted(set(result.dropped["row"]))
+    if len(result.table):
+        assert result.table["score"].map(math.isfinite).all()
+        assert set(result.table["rater_kind"]) <= {"human", "judge"}
+        assert result.table["item_id"].map(lambda v: isinstance(v, str) and v.strip() == v and v != "").all()
+    try:
+        normalize_ratings(df, on_bad_rows="error")
+    except InputError as exc:
+        assert len(result.dropped) > 0
+        assert {p.row for p in exc.problems} == set(result.dropped["row"])
+    else:
+        assert len(result.dropped) == 0
