@@ -21,21 +21,27 @@ def to_json(report: Report) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=1, default=str, allow_nan=False)
 
 
+def _num(value: float, digits: int) -> str:
+    text = f"{value:.{digits}f}"
+    # -0.001 rounds to "-0.00": print zero without a sign.
+    return text.lstrip("-") if float(text) == 0 else text
+
+
 def fmt(value, digits: int = 2) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.{digits}f}"
+        return "" if math.isnan(value) else _num(value, digits)
     return str(value)
 
 
 def ci(est, low, high, digits: int = 2) -> str:
-    """``0.42 [0.31, 0.52]``; empty when the estimate is undefined."""
+    """``0.42 [0.31, 0.52]``; ``n/a`` when the estimate is undefined."""
     if est is None or (isinstance(est, float) and math.isnan(est)):
         return "n/a"
     if low is None or high is None or (isinstance(low, float) and math.isnan(low)):
-        return fmt(est, digits)
-    return f"{est:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+        return fmt(float(est), digits)
+    return f"{_num(est, digits)} [{_num(low, digits)}, {_num(high, digits)}]"
 
 
 def md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
