@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 
-VARIANTS = ["raw", "isotonic_per_language", "isotonic_pooled", "isotonic", "ordinal", "auto"]
+VARIANTS = ["raw", "isotonic_per_language", "isotonic_pooled", "isotonic", "ordinal_per_language", "ordinal", "auto"]
 
 
 def main() -> None:

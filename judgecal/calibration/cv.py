@@ -27,6 +27,7 @@ VARIANTS: dict[str, dict | None] = {
     "isotonic_per_language": {"method": "isotonic", "pooling": "none"},
     "isotonic_pooled": {"method": "isotonic", "pooling": "complete"},
     "isotonic": {"method": "isotonic", "pooling": "partial"},
+    "ordinal_per_language": {"method": "ordinal", "pooling": "none"},
     "ordinal": {"method": "ordinal", "pooling": "partial"},
     "auto": {"method": "auto", "pooling": "partial"},
 }
@@ -111,7 +112,7 @@ def cross_validate(
     registry = params.get("metrics") or DEFAULT_REGISTRY
     ratings = _prepared(ratings, params.get("metrics"), check_input)
     if variants is None:
-        variants = {k: v for k, v in VARIANTS.items() if k != "auto"}
+        variants = {k: v for k, v in VARIANTS.items() if k not in ("auto", "ordinal_per_language")}
     elif not isinstance(variants, dict):
         unknown = [v for v in variants if v not in VARIANTS]
         if unknown:
