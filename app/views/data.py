@@ -59,4 +59,4 @@ def body(ctx: session.Context) -> None:
 
 
 if ctx.ratings is not None:
-    session.show_page(None, body, needs_judge=False, needs_humans=False)
+    session.show_page(None, body, needs_judge=False, needs_humans=False, one_judge=False)

@@ -15,7 +15,8 @@ def body(ctx: session.Context) -> None:
     c1, c2, c3 = st.columns(3)
     metric = c1.selectbox("Metric", metrics, key=session.persist(
         "disagree_metric", "la" if "la" in metrics else metrics[0], metrics))
-    judge = c2.selectbox("Judge", judges, key=session.persist("disagree_judge", judges[0], judges))
+    judge = judges[0]  # one judge per page (the choice above the page when the selection has several)
+    c2.metric("Judge", judge)
     direction = c3.radio("Direction", ["both", "judge higher", "judge lower"], horizontal=True,
                          key=session.persist("disagree_direction", "both"))
     c4, c5 = st.columns(2)

@@ -61,8 +61,6 @@ def body(ctx: session.Context) -> None:
     st.subheader("Agreement and bias per language and metric")
     wide = shaping.overview_wide(matrix)
     st.dataframe(shaping.styled_overview(wide), hide_index=True)
-    if len(matrix["judge"].dropna().unique()) > 1:
-        st.caption("Several judges are selected: each has its own rows. Use the Judge filter to compare one.")
 
 
 session.show_page("Overview", body, caption="How far the judge agrees with native speakers, per language and metric.")

@@ -4,6 +4,7 @@ import altair as alt
 import streamlit as st
 
 from judgecal.dashboard import results, session
+from judgecal.errors import ConfigError
 
 
 def needs_section(ctx: session.Context) -> None:
@@ -51,7 +52,11 @@ def batch_section(ctx: session.Context) -> None:
                              key=session.persist("planner_batch_size", 100))
     metric = right.selectbox("Metric that decides which items are unlabelled", metrics,
                              key=session.persist("planner_metric", metrics[0], metrics))
-    batch = session.compute(ctx, "next_batch", size=int(size), metric=metric)
+    try:
+        batch = session.compute(ctx, "next_batch", size=int(size), metric=metric)
+    except ConfigError as exc:  # e.g. every judged item already has human ratings: nothing to plan
+        st.info(str(exc))
+        return
     st.caption(f"{len(batch)} item(s), spread over languages, systems and judge levels; "
                "the judge's least certain items first.")
     st.dataframe(batch, hide_index=True)

@@ -13,7 +13,7 @@ import logging
 import os
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import streamlit as st
@@ -231,12 +231,14 @@ def context() -> Context:
 # --- page guard -------------------------------------------------------------------
 
 def show_page(title: str | None, body: Callable[[Context], None], *, caption: str | None = None,
-              needs_judge: bool = True, needs_humans: bool = True) -> None:
+              needs_judge: bool = True, needs_humans: bool = True, one_judge: bool = True) -> None:
     """Lay out one page: title, checks that there is something to show, then ``body(ctx)``.
 
     Errors never reach the page as tracebacks: judgecal's own errors and
     :class:`~judgecal.dashboard.results.NotAvailable` are shown as messages;
     anything else as a short message naming the page (details go to the log).
+    With ``one_judge`` and several judges in the selection, the page shows one
+    judge at a time (a choice kept across pages) against the same humans.
     """
     if title:
         st.title(title)
@@ -267,7 +269,25 @@ def show_page(title: str | None, body: Callable[[Context], None], *, caption: st
         st.warning(f"The selection ({ctx.filters.describe()}) has no {' or '.join(missing)} ratings; "
                    "this page compares judge and human ratings.")
         return
+    if one_judge:
+        ctx = _one_judge(ctx)
     guarded(title or "this", body, ctx)
+
+
+PAGE_JUDGE_KEY = "judgecal_page_judge"
+
+
+def _one_judge(ctx: Context) -> Context:
+    """The context narrowed to one judge (and every human row) when the selection has several."""
+    judges = sorted(ctx.view.loc[ctx.view["rater_kind"] == "judge", "rater"].astype(str).unique())
+    if len(judges) <= 1:
+        return ctx
+    preferred = getattr(ctx.calibrator, "judge_", None)
+    default = preferred if preferred in judges else judges[0]
+    judge = st.selectbox(f"Judge shown ({len(judges)} in the selection; the Judge filter narrows them)", judges,
+                         key=persist(PAGE_JUDGE_KEY, default, judges))
+    only = Filters({"judge": (judge,)})
+    return replace(ctx, view=apply_filters(ctx.view, only), filters=Filters({**ctx.filters.active, "judge": (judge,)}))
 
 
 def guarded(what: str, body: Callable[[Context], None], ctx: Context) -> None:

@@ -227,3 +227,43 @@ def test_calibrator_upload(pariksha_app, calibrator_file, tmp_path):
     assert errors and "edited.json" in errors[0] and "Traceback" not in errors[0], errors
     # the good calibrator stays in use
     assert any("Using calibrator uploaded file cal.json" in m for m in messages(at, "success"))
+
+
+@pytest.fixture(scope="module")
+def two_judges(tmp_path_factory):
+    """A synthetic table scored by two judges: the second gives 0 to a third of the items."""
+    import pandas as pd
+
+    from judgecal.data.io import write_ratings
+    from judgecal.datasets import make_judge_ratings
+
+    table = make_judge_ratings(n_items=300, random_state=3)
+    second = table[table["rater_kind"] == "judge"].copy()
+    second["rater"] = "judge-b"
+    second.loc[np.random.default_rng(0).random(len(second)) < 0.3, "score"] = 0.0
+    path = tmp_path_factory.mktemp("judges") / "two_judges.parquet"
+    write_ratings(pd.concat([table, second], ignore_index=True), path)
+    return path
+
+
+def test_two_judges_one_at_a_time(make_app, two_judges):
+    at = make_app(two_judges).run()
+    assert at.selectbox(key="judgecal_page_judge").options == ["judge-b", "synthetic-judge"]
+    first = frames(at)[0]
+    assert set(first["judge"]) == {"judge-b"}
+    at.selectbox(key="judgecal_page_judge").set_value("synthetic-judge").run()
+    second = frames(at)[0]
+    assert set(second["judge"]) == {"synthetic-judge"}
+    assert not np.allclose(first["la bias"].to_numpy(), second["la bias"].to_numpy())
+    for page in ("agreement", "bias", "estimates", "disagreements", "planner", "calibration"):
+        if page == "calibration":
+            at.session_state["calibration_run_oof"] = False
+        at = open_page(at, page)
+        assert_clean(at)
+        assert at.selectbox(key="judgecal_page_judge").value == "synthetic-judge"  # kept across pages
+    # the sidebar's judge filter leaves one judge: no choice needed
+    at.multiselect(key="judgecal_filter_judge").set_value(["judge-b"]).run()
+    at = open_page(at, "overview")
+    assert_clean(at)
+    assert not [s for s in at.selectbox if s.key == "judgecal_page_judge"]
+    assert set(frames(at)[0]["judge"]) == {"judge-b"}
