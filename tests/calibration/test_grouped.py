@@ -190,3 +190,29 @@ def test_too_few_prompts_for_folds():
     small = synthetic_ratings(n_prompts=2, systems=2, languages=("hi",))
     with pytest.raises((InputError, ConfigError), match="fold"):
         GroupedCalibrator().fit(small)
+
+
+def test_user_declared_scale_round_trips(tmp_path):
+    from judgecal.calibration import load_calibrator
+    from judgecal.data.metrics import MetricRegistry, MetricScale
+
+    reg = MetricRegistry([MetricScale("flu", "fluency", (1, 2, 3, 4, 5))])
+    rng = np.random.default_rng(5)
+    rows = []
+    for lang, script, shift in (("hi", "Deva", 1), ("ta", "Taml", 2)):
+        for i in range(150):
+            q = rng.uniform(1, 5)
+            item = f"{lang}{i}"
+            for r in range(3):
+                rows.append((item, lang, script, "flu", f"w{r}", "human", float(np.clip(round(q + rng.normal(0, .6)), 1, 5)), f"p{lang}{i // 3}"))
+            rows.append((item, lang, script, "flu", "j", "judge", float(np.clip(round(q + shift), 1, 5)), f"p{lang}{i // 3}"))
+    df = pd.DataFrame(rows, columns=["item_id", "language", "script", "metric", "rater", "rater_kind", "score", "prompt_id"])
+    cal = GroupedCalibrator(method="ordinal", metrics=reg).fit(df)
+    path = cal.save(tmp_path / "flu.json")
+    loaded = load_calibrator(path)
+    out = loaded.apply(df[df["rater_kind"] == "judge"])
+    assert out["score_calibrated"].between(1, 5).all()
+    assert [c for c in out.columns if c.startswith("prob_")] == [f"prob_{k}" for k in range(1, 6)]
+    assert set(out["score_set_low"].dropna()) <= {1, 2, 3, 4, 5}
+    # The judge inflates ta by 2 levels: a judge 5 in ta means less than a judge 5 in hi.
+    assert loaded.predict([5], language="ta", metric="flu")[0] < loaded.predict([5], language="hi", metric="flu")[0]
