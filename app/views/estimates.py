@@ -22,7 +22,7 @@ def body(ctx: session.Context) -> None:
     metrics = sorted(estimates["metric"].unique())
     left, right = st.columns(2)
     language = left.selectbox("Language", languages, key=session.persist("estimates_language", languages[0], languages))
-    metric = right.selectbox("Metric", metrics, key=session.persist("estimates_metric", metrics[0], metrics))
+    metric = right.selectbox("Metric", metrics, key=session.persist("estimates_metric", "la" if "la" in metrics else metrics[0], metrics))
     est = estimates[(estimates["language"] == language) & (estimates["metric"] == metric)]
     est = est.assign(estimator_text=est["estimator"].map(ESTIMATORS))
 
@@ -39,7 +39,7 @@ def body(ctx: session.Context) -> None:
     sort = list(order["system"])
     points = alt.Chart(est).mark_point(filled=True, size=60).encode(
         x=alt.X("estimate:Q", title=f"mean {metric} score"),
-        y=alt.Y("system:N", sort=sort, title=None),
+        y=alt.Y("system:N", sort=sort, title=None, axis=alt.Axis(labelLimit=360)),
         yOffset="estimator_text:N",
         color=alt.Color("estimator_text:N", title="estimate"),
         tooltip=["system", "estimator", "estimate", "ci_low", "ci_high", "n", "N"],
