@@ -7,7 +7,8 @@ included), rebuilds it once per worker process, and calls
 partitions and concatenating the results gives the same rows and columns as
 ``calibrator.apply(table)``, because
 
-* every partition gets the same columns: ``apply`` adds ``prob_<level>`` only
+* every partition gets the same columns (the string columns as plain strings,
+  where ``apply`` gives categoricals: the values are the same): ``apply`` adds ``prob_<level>`` only
   for ordinal metrics present in the frame it sees, so the missing ones are
   added here as NaN, and the order is the input's columns then
   :func:`output_columns` (what ``apply`` gives on a table holding every metric);
@@ -153,6 +154,11 @@ class PartitionCalibrator:
         for col in added:
             if col not in out.columns:  # an ordinal metric absent from this partition
                 out[col] = np.nan
+            elif col in STRING_OUTPUT and isinstance(out[col].dtype, pd.CategoricalDtype):
+                # apply returns categoricals; partitions' categories differ, and Arrow/Spark
+                # want plain strings: same values, missing as None.
+                values = out[col].astype(object)
+                out[col] = values.where(values.notna(), None)
         order = list(batch.columns) + [c for c in added if c not in batch.columns]
         return out[order]
 
@@ -178,3 +184,26 @@ class PartitionCalibrator:
     def __repr__(self) -> str:
         cal = self.calibrator
         return f"PartitionCalibrator(judge={cal.judge_!r}, metrics={sorted(cal.metric_info_)})"
+
+
+def check_partitioned(calibrator, table: pd.DataFrame, n_partitions: int = 8) -> dict:
+    """Apply ``calibrator`` to ``table`` whole and in ``n_partitions`` partitions
+    (rows of an item kept together) and compare; for demos and smoke checks.
+
+    Returns {"rows", "partitions", "columns_equal", "max_abs_diff" (float columns),
+    "text_equal" (string columns)}.
+    """
+    fn = PartitionCalibrator(calibrator)
+    whole = fn.calibrator.apply(table)
+    items = pd.unique(table["item_id"].astype(str))
+    part_of_item = dict(zip(items, np.arange(len(items)) % max(1, int(n_partitions)), strict=True))
+    part = table["item_id"].astype(str).map(part_of_item).to_numpy()
+    pieces = [fn(table[part == p]) for p in range(max(1, int(n_partitions)))]
+    joined = pd.concat(pieces).loc[whole.index]
+    floats = [c for c in fn.added_columns if c not in STRING_OUTPUT]
+    diff = np.nanmax(np.abs(joined[floats].to_numpy(float) - whole.reindex(columns=floats).to_numpy(float)),
+                     initial=0.0)
+    text = all(joined[c].astype(object).where(joined[c].notna(), "").astype(str)
+               .equals(whole[c].astype(object).where(whole[c].notna(), "").astype(str)) for c in STRING_OUTPUT)
+    return {"rows": len(table), "partitions": len(pieces), "columns_equal": list(joined.columns) == list(fn(table).columns),
+            "max_abs_diff": float(diff), "text_equal": bool(text)}

@@ -122,3 +122,12 @@ def test_spark_missing_gives_install_hint(ratings, ordinal_cal, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     with pytest.raises(MissingDependencyError, match=r"judgecal\[spark\]"):
         apply_calibrator_spark(object(), ordinal_cal)
+
+
+def test_check_partitioned_reports_agreement(ratings, ordinal_cal):
+    from judgecal.scale.partition import check_partitioned
+
+    out = check_partitioned(ordinal_cal, ratings, n_partitions=5)
+    assert out["rows"] == len(ratings) and out["partitions"] == 5
+    assert out["columns_equal"] and out["text_equal"]
+    assert out["max_abs_diff"] < 1e-9
