@@ -72,7 +72,7 @@ def agreement_table(
     rows: list[dict] = []
     seed = 0
     for metric, scale in scales_for(ratings, registry).items():
-        judge_ids = judges_in(ratings[ratings["metric"] == metric], judge) or [None]
+        judge_ids = judges_in(ratings, judge, metric=metric) or [None]
         for j_pos, judge_id in enumerate(judge_ids):
             items = item_table(ratings, scale, judge=judge_id, judge_column=judge_column)
             group_keys = [k for k in keys if k != "metric"]

@@ -40,7 +40,7 @@ def _iter_groups(ratings, by, judge, judge_column, registry):
     keys = _keys(ratings, by)
     group_keys = [k for k in keys if k != "metric"]
     for metric, scale in scales_for(ratings, registry).items():
-        for judge_id in judges_in(ratings[ratings["metric"] == metric], judge):
+        for judge_id in judges_in(ratings, judge, metric=metric):
             items = item_table(ratings, scale, judge=judge_id, judge_column=judge_column)
             grouped = items.groupby(group_keys, dropna=False, sort=True) if group_keys else [((), items)]
             for values, frame in grouped:

@@ -29,7 +29,7 @@ from judgecal.errors import ConfigError
 
 def _language_groups(ratings, judge, judge_column, registry):
     for metric, scale in scales_for(ratings, registry).items():
-        judge_ids = judges_in(ratings[ratings["metric"] == metric], judge)
+        judge_ids = judges_in(ratings, judge, metric=metric)
         if len(judge_ids) != 1:
             raise ConfigError(f"metric {metric!r}: choose one judge with judge=... (found {judge_ids})")
         items = item_table(ratings, scale, judge=judge_ids[0], judge_column=judge_column)
@@ -215,7 +215,7 @@ def next_batch(
         raise ConfigError(f"batch size must be at least 1, got {size}")
     metric = metric or sorted(ratings["metric"].astype(str).unique())[0]
     scale = registry.get(metric)
-    judge_ids = judges_in(ratings[ratings["metric"] == scale.id], judge)
+    judge_ids = judges_in(ratings, judge, metric=scale.id)
     if len(judge_ids) != 1:
         raise ConfigError(f"choose one judge with judge=... (found {judge_ids})")
     items = item_table(ratings, scale, judge=judge_ids[0], judge_column=judge_column)

@@ -112,7 +112,7 @@ def reliability_table(
     group_keys = [k for k in keys if k != "metric"]
     rows = []
     for metric, scale in scales_for(calibrated, registry).items():
-        for judge_id in judges_in(calibrated[calibrated["metric"] == metric], judge):
+        for judge_id in judges_in(calibrated, judge, metric=metric):
             raw = item_table(calibrated, scale, judge=judge_id, judge_column="score")
             cal = item_table(calibrated, scale, judge=judge_id, judge_column=calibrated_column)
             raw["cal_score"] = cal.set_index("item_id")["judge_score"].reindex(raw["item_id"]).to_numpy()

@@ -249,7 +249,7 @@ def system_estimates(
     group_keys = [k for k in keys if k != "metric"]
     rows: list[dict] = []
     for metric, scale in scales_for(ratings, registry).items():
-        for judge_id in judges_in(ratings[ratings["metric"] == metric], judge):
+        for judge_id in judges_in(ratings, judge, metric=metric):
             items = item_table(ratings, scale, judge=judge_id, judge_column=judge_column)
             items = items[items["judge_score"].notna() & items["system"].notna()]
             grouped = items.groupby(group_keys, dropna=False, sort=True) if group_keys else [((), items)]

@@ -20,9 +20,12 @@ GROUP_COLUMNS = ("language", "script", "metric", "task")
 CARRY = ("language", "script", "task", "system", "prompt_id")
 
 
-def judges_in(ratings: pd.DataFrame, judge: str | None = None) -> list[str]:
-    """The judge rater ids to analyse: ``[judge]`` if given (checked), else all of them."""
-    found = sorted(ratings.loc[ratings["rater_kind"] == "judge", "rater"].astype(str).unique())
+def judges_in(ratings: pd.DataFrame, judge: str | None = None, *, metric: str | None = None) -> list[str]:
+    """The judge rater ids to analyse (of ``metric``, if given): ``[judge]`` if given (checked), else all."""
+    mask = ratings["rater_kind"] == "judge"
+    if metric is not None:
+        mask &= ratings["metric"] == metric
+    found = sorted(ratings.loc[mask, "rater"].astype(str).unique())
     if judge is None:
         return found
     if judge not in found:
@@ -73,7 +76,10 @@ def item_table(
     ``judge_score`` (NaN when the judge did not score the item) and
     ``judge_level`` (nearest level to the judge score).
     """
-    df = ratings[ratings["metric"] == scale.id]
+    # Only the columns used here: copying long text columns (responses) would cost more than the analysis.
+    wanted = ["item_id", "metric", "rater", "rater_kind", "score", judge_column, *CARRY]
+    wanted = list(dict.fromkeys(c for c in wanted if c in ratings.columns))
+    df = ratings.loc[ratings["metric"] == scale.id, wanted]
     levels = np.asarray(scale.levels, dtype=float)
     v = len(levels)
     humans = df[df["rater_kind"] == "human"]

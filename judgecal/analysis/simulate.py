@@ -84,7 +84,7 @@ def ppi_simulation(
     rng = np.random.default_rng(random_state)
     rows = []
     for metric, scale in scales_for(ratings, registry).items():
-        judge_ids = judges_in(ratings[ratings["metric"] == metric], judge)
+        judge_ids = judges_in(ratings, judge, metric=metric)
         if len(judge_ids) != 1:
             raise ConfigError(f"metric {metric!r}: choose one judge with judge=... (found {judge_ids})")
         items = item_table(ratings, scale, judge=judge_ids[0], judge_column=judge_column)
