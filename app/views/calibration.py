@@ -33,7 +33,8 @@ def calibrator_section(ctx: session.Context) -> None:
     quality = getattr(cal, "cv_quality_", None)
     if quality is not None and len(quality):
         st.markdown("Cross-validated quality stored in the calibrator (raw judge vs calibrated, held-out items):")
-        st.dataframe(quality, hide_index=True)
+        st.dataframe(shaping.columns_first(quality, ["language", "script", "metric", "method", "n_items", "raw_bias",
+                                                     "bias", "raw_mae", "mae"]), hide_index=True)
 
     st.subheader("Fitted curves per group")
     scales = getattr(cal, "scales_", {})
@@ -90,7 +91,8 @@ def before_after_section(ctx: session.Context) -> None:
                             aggfunc="first").reset_index()
     wide.columns.name = None
     st.markdown("**Bias (judge - humans' mean)**")
-    st.dataframe(wide.rename(columns={"raw": "raw judge", "calibrated": "calibrated"}), hide_index=True)
+    st.dataframe(shaping.columns_first(wide.rename(columns={"raw": "raw judge"}),
+                                       ["language", "script", "metric", "raw judge", "calibrated"]), hide_index=True)
 
     agreement = session.compute(ctx, "before_after", tag=("ba-agreement", method),
                                 extra={"calibrated": oof}, table="agreement", confidence=ctx.confidence,
@@ -102,7 +104,8 @@ def before_after_section(ctx: session.Context) -> None:
                          aggfunc="first").reset_index()
     wide.columns.name = None
     st.markdown("**Krippendorff's alpha, judge vs the humans' consensus**")
-    st.dataframe(wide.rename(columns={"raw": "raw judge", "calibrated": "calibrated"}), hide_index=True)
+    st.dataframe(shaping.columns_first(wide.rename(columns={"raw": "raw judge"}),
+                                       ["language", "script", "metric", "raw judge", "calibrated"]), hide_index=True)
 
     st.subheader("Reliability diagrams")
     st.caption("Mean human score against the judge's score, per bin of judge scores, raw and calibrated "
@@ -110,14 +113,16 @@ def before_after_section(ctx: session.Context) -> None:
     rel = session.compute(ctx, "reliability", frame=oof, tag=("reliability", method), confidence=ctx.confidence)
     for metric in sorted(rel["metric"].unique()):
         r = rel[rel["metric"] == metric]
-        points = alt.Chart(r).mark_line(point=True).encode(
-            x=alt.X("predicted:Q", title="judge score (bin mean)"),
-            y=alt.Y("observed:Q", title="humans' mean score"),
+        levels = results.metric_levels(metric)
+        scale = alt.Scale(domain=[min(levels), max(levels)])  # intervals of tiny bins reach past the scale
+        points = alt.Chart(r).mark_line(point=True, clip=True).encode(
+            x=alt.X("predicted:Q", title="judge score (bin mean)", scale=scale),
+            y=alt.Y("observed:Q", title="humans' mean score", scale=scale),
             color="language:N",
             tooltip=["language", "stage", "bin_label", "predicted", "observed", "ci_low", "ci_high", "n"],
         )
-        bars = alt.Chart(r).mark_rule(opacity=0.4).encode(x="predicted:Q", y="ci_low:Q", y2="ci_high:Q",
-                                                          color="language:N")
+        bars = alt.Chart(r).mark_rule(opacity=0.4, clip=True).encode(x="predicted:Q", y="ci_low:Q", y2="ci_high:Q",
+                                                                     color="language:N")
         diagonal = alt.Chart(r).mark_line(color="grey", strokeDash=[3, 3]).encode(x="predicted:Q", y="predicted:Q")
         chart = alt.layer(diagonal, bars, points, data=r).properties(width=330, height=260).facet(
             column=alt.Column("stage:N", sort=["raw", "calibrated"], title=None))

@@ -171,6 +171,12 @@ def score_grid(ratings: pd.DataFrame, judge: str, levels_by_metric: dict[str, Se
     return grid[["item_id", "language", "script", "metric", "rater", "rater_kind", "score"]]
 
 
+def columns_first(frame: pd.DataFrame, first: Sequence[str]) -> pd.DataFrame:
+    """The same frame with the ``first`` columns (those present) leading, the rest in their order."""
+    lead = [c for c in first if c in frame.columns]
+    return frame[lead + [c for c in frame.columns if c not in lead]]
+
+
 def texts_of_items(ratings: pd.DataFrame, item_ids: Sequence[str], metric: str) -> dict[str, dict]:
     """What a reader needs to judge a disagreement, per item of ``metric``.
 

@@ -118,8 +118,17 @@ def go(pg, link: str) -> None:
 
 
 def shoot(pg, name: str) -> None:
+    """Screenshot of the whole page: Streamlit scrolls inside its own container, so the
+    viewport is made as tall as that container's content for the shot."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    size = pg.viewport_size
+    height = pg.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], section.main')]"
+        ".map(e => e.scrollHeight), document.body.scrollHeight)")
+    pg.set_viewport_size({"width": size["width"], "height": int(min(max(height, size["height"]), 8000))})
+    pg.wait_for_selector(IDLE)
     pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    pg.set_viewport_size(size)
 
 
 def check_clean(pg, text: str) -> None:
