@@ -59,6 +59,9 @@ def body(ctx: session.Context) -> None:
     st.altair_chart((heat + text).properties(height=max(160, 28 * len(y_order))), width="stretch")
 
     st.subheader("Agreement and bias per language and metric")
+    if statistic == "alpha":
+        st.caption("'human ceiling': Krippendorff's alpha among the native speakers themselves; a judge rarely "
+                   "agrees with them more than they agree with each other.")
     wide = shaping.overview_wide(matrix)
     st.dataframe(shaping.styled_overview(wide), hide_index=True)
 

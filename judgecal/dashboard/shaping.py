@@ -83,10 +83,13 @@ def overview_wide(matrix: pd.DataFrame, rows: Sequence[str] = ("language", "scri
         parts.append(pd.DataFrame({
             f"{metric} agreement": m["agreement"],
             f"{metric} agreement CI": m["agreement_ci"],
+            f"{metric} human ceiling": m["human_ceiling"],
             f"{metric} bias": m["bias"],
             f"{metric} bias CI": m["bias_ci"],
         }))
     wide = pd.concat(parts, axis=1)
+    # the human ceiling exists for alpha only: no empty ceiling columns for the other statistics
+    wide = wide.drop(columns=[c for c in wide.columns if c.endswith(" human ceiling") and wide[c].isna().all()])
     order = matrix.drop_duplicates(idx).set_index(idx)["order"]
     wide = wide.loc[order.sort_values().index]
     return wide.reset_index()
@@ -120,8 +123,9 @@ def bias_colour(value: float) -> str:
 def styled_overview(wide: pd.DataFrame):
     """Pandas Styler colouring the numeric agreement and bias columns of :func:`overview_wide`."""
     agree_cols = [c for c in wide.columns if c.endswith(" agreement")]
+    ceiling_cols = [c for c in wide.columns if c.endswith(" human ceiling")]
     bias_cols = [c for c in wide.columns if c.endswith(" bias")]
-    style = wide.style.format("{:.2f}", subset=agree_cols, na_rep="n/a")
+    style = wide.style.format("{:.2f}", subset=agree_cols + ceiling_cols, na_rep="n/a")
     style = style.format("{:+.2f}", subset=bias_cols, na_rep="n/a")
     style = style.map(agreement_colour, subset=agree_cols).map(bias_colour, subset=bias_cols)
     return style.hide(axis="index")
