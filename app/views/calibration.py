@@ -23,7 +23,12 @@ def calibrator_section(ctx: session.Context) -> None:
             st.info("No calibrator loaded: start `judgecal dashboard RATINGS --calibrator calibrator.json` or "
                     "upload one on the Data page. The out-of-fold sections below work without one.")
         return
-    st.caption(f"{ctx.calibrator_label}: fitted for judge {getattr(cal, 'judge_', '?')}")
+    fitted_for = getattr(cal, "judge_", None)
+    st.caption(f"{ctx.calibrator_label}: fitted for judge {fitted_for or '?'}")
+    shown = set(ctx.view.loc[ctx.view["rater_kind"] == "judge", "rater"].astype(str))
+    if fitted_for is not None and fitted_for not in shown:
+        st.warning(f"This calibrator was fitted for judge {fitted_for}, but the selection shows "
+                   f"{', '.join(sorted(shown))}: a calibrator does not transfer between judges.")
     info = getattr(cal, "metric_info_", {})
     for metric, meta in sorted(info.items()):
         shrink = meta.get("shrinkage", {})
