@@ -48,6 +48,10 @@ class BatchPendingError(JudgeError):
     """Batches are still running when the wait limit was reached; the run can be resumed."""
 
 
+class BatchFailedError(ProviderError):
+    """The provider failed a whole batch (e.g. rejected its file): every request in it failed."""
+
+
 @dataclass
 class BatchResult:
     """One request's result inside an ended batch: a completion, or why there is none."""
@@ -298,8 +302,13 @@ class BatchEngine:
 
     async def _collect(self, job: dict) -> dict[str, str]:
         """Store the batch's answers; returns {key: error} of its members left without one."""
-        results = await self._call(self.provider.results, job["batch_id"])
         members = set(self.store.members(job["tag"]))
+        try:
+            results = await self._call(self.provider.results, job["batch_id"])
+        except BatchFailedError as exc:  # nothing to collect: all its requests go to the retry
+            self.store.set(job["tag"], state="failed", note=str(exc)[:500])
+            self._say(str(exc))
+            return {key: f"the whole batch failed: {exc}" for key in members}
         path = Path(job["request_file"]).with_name(f"{job['tag']}.results.jsonl")
         failed = {}
         with open(path, "w", encoding="utf-8") as fh:

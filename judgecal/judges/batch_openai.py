@@ -11,7 +11,7 @@ from pathlib import Path
 
 from judgecal.errors import ProviderError
 from judgecal.judges.base import CompletionRequest, import_sdk
-from judgecal.judges.batch import BatchProvider, BatchResult, BatchState
+from judgecal.judges.batch import BatchFailedError, BatchProvider, BatchResult, BatchState
 from judgecal.judges.openai_adapter import (
     completion_from_openai,
     convert_openai_error,
@@ -78,10 +78,10 @@ class OpenAIBatch(BatchProvider):
             for n, line in enumerate(content.text.splitlines(), 1):
                 if line.strip():
                     out.append(_result(line, file_id, n))
-        if batch.status == "failed" and not out:
+        if batch.status in ("failed", "cancelled") and not out:
             errors = [e.message for e in (batch.errors.data or [])] if batch.errors else []
-            raise ProviderError(f"OpenAI batch {batch_id} failed: {'; '.join(map(str, errors)) or 'no reason given'}",
-                                status=400)
+            raise BatchFailedError(f"OpenAI batch {batch_id} {batch.status}: {'; '.join(map(str, errors)) or 'no reason given'}",
+                                   status=400)
         return out
 
 

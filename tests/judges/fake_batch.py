@@ -60,6 +60,7 @@ class FakeBatchProvider(FakeProvider):
         self.hold = hold
         self.create_delay = create_delay
         self._ids = itertools.count(1)
+        self._fail_reason: str | None = None
         super().__init__(host, port, **config)
 
     # ---- state
@@ -78,6 +79,10 @@ class FakeBatchProvider(FakeProvider):
             self.hold = hold
         if create_delay is not None:
             self.create_delay = create_delay
+
+    def fail_next_batch(self, reason: str = "the input file is malformed") -> None:
+        """The next batch created ends as failed (OpenAI), with no output files."""
+        self._fail_reason = reason
 
     def release(self) -> None:
         """Let held batches end (at their next status request)."""
@@ -121,6 +126,9 @@ class FakeBatchProvider(FakeProvider):
     def _process(self, batch: dict) -> None:
         """Answer every request of the batch once: {custom_id: (kind, payload)}."""
         results = {}
+        if batch.get("fail"):  # a failed batch processes nothing
+            batch["results"], batch["ended_at"] = {}, time.time()
+            return
         for custom_id, body in batch["requests"]:
             raw = json.dumps(body, ensure_ascii=False)
             key = request_key(body)
@@ -212,7 +220,9 @@ class FakeBatchProvider(FakeProvider):
             requests.append((item["custom_id"], item["body"]))
         batch_id = self._new_id("batch_fake")
         batch = {"api": "openai", "id": batch_id, "created_at": time.time(), "requests": requests,
-                 "input_file_id": file_id, "metadata": body.get("metadata"), "ended_at": None}
+                 "input_file_id": file_id, "metadata": body.get("metadata"), "ended_at": None,
+                 "fail": self._fail_reason}
+        self._fail_reason = None
         with self._lock:
             self.batches[batch_id] = batch
             self.batch_counts["openai_batches_created"] += 1
@@ -225,7 +235,10 @@ class FakeBatchProvider(FakeProvider):
                "input_file_id": batch["input_file_id"], "created_at": int(batch["created_at"]),
                "metadata": batch["metadata"], "status": "in_progress", "output_file_id": None, "error_file_id": None,
                "request_counts": {"total": len(batch["requests"]), "completed": 0, "failed": 0}}
-        if ended:
+        if ended and batch.get("fail"):
+            out.update(status="failed", failed_at=int(batch["ended_at"]),
+                       errors={"object": "list", "data": [{"code": "invalid_file", "message": batch["fail"]}]})
+        elif ended:
             if "output_file_id" not in batch:
                 self._openai_files(batch)
             ok = sum(1 for kind, _ in batch["results"].values() if kind == "ok")

@@ -168,3 +168,19 @@ def test_bad_batch_options(fake, gens, tmp_path):
 def test_summary_is_json(fake, gens, tmp_path):
     res = score(gens, "openai", fake, tmp_path / "cache.sqlite")
     assert json.loads(json.dumps(res.summary["batch"]))["batch_ids"]
+
+
+def test_whole_batch_failure_is_retried_live(fake, gens, tmp_path):
+    fake.fail_next_batch("line 3: not valid JSON")
+    cache = tmp_path / "cache.sqlite"
+    res = score(gens, "openai", fake, cache)
+    rep = res.summary["batch"]
+    assert rep["failed_in_batch"] == len(gens) * 2 and rep["retried_live"] == len(gens) * 2
+    assert rep["still_failed"] == 0 and len(res.ratings) == len(gens) * 2
+    assert "the whole batch failed" in rep["failures"][0]["error"] and "not valid JSON" in rep["failures"][0]["error"]
+    db = sqlite3.connect(cache)
+    assert db.execute("SELECT state FROM batch_jobs").fetchall() == [("failed",)]
+    # A re-run has nothing left to do: no batch is polled or submitted again.
+    polls = fake.batch_stats()["openai_polls"]
+    again = score(gens, "openai", fake, cache)
+    assert again.summary["batch"]["jobs_submitted"] == 0 and fake.batch_stats()["openai_polls"] == polls
