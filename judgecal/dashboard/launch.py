@@ -96,17 +96,27 @@ def run_dashboard(
     port: int = DEFAULT_PORT,
     repair: bool = False,
 ) -> int:
-    """Serve the dashboard until interrupted; returns Streamlit's exit code.
+    """Serve the dashboard until interrupted.
 
-    ``judgecal demo`` and the ``judgecal dashboard`` command call this.
+    On POSIX the calling process becomes the Streamlit server (``exec``) and this
+    function does not return; elsewhere it waits for the server and returns its
+    exit code. The ``judgecal dashboard`` command calls this.
     """
     check_streamlit()
     for label, value in (("ratings", ratings), ("calibrator", calibrator)):
         if value is not None and not Path(value).expanduser().exists():
             raise ConfigError(f"{label} path does not exist: {value}")
     cmd = streamlit_command(host=host, port=port)
+    env = dashboard_env(ratings, calibrator, repair=repair)
     print(f"judgecal dashboard: serving on http://{host}:{int(port)}  (Ctrl+C stops it)", flush=True)
-    proc = subprocess.Popen(cmd, env=dashboard_env(ratings, calibrator, repair=repair))
+    if os.name == "posix":
+        # Become the Streamlit server (no parent left behind): a signal meant for
+        # `judgecal dashboard` (Ctrl+C, kill, a test's terminate) reaches the server
+        # itself instead of orphaning a child process that keeps serving.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(cmd[0], cmd, env)
+    proc = subprocess.Popen(cmd, env=env)
     try:
         return proc.wait()
     except KeyboardInterrupt:
