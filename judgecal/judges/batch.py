@@ -47,6 +47,8 @@ RETRY_MODES = ("live", "batch", "none")
 class BatchPendingError(JudgeError):
     """Batches are still running when the wait limit was reached; the run can be resumed."""
 
+    exit_code = 4  # `judgecal score --batch`: run again later to collect
+
 
 class BatchFailedError(ProviderError):
     """The provider failed a whole batch (e.g. rejected its file): every request in it failed."""

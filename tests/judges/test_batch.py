@@ -184,3 +184,24 @@ def test_whole_batch_failure_is_retried_live(fake, gens, tmp_path):
     polls = fake.batch_stats()["openai_polls"]
     again = score(gens, "openai", fake, cache)
     assert again.summary["batch"]["jobs_submitted"] == 0 and fake.batch_stats()["openai_polls"] == polls
+
+
+def test_cli_batch_wait_exit_code_then_collect(fake, gens, tmp_path, capsys):
+    from judgecal.cli import main
+
+    gens.to_json(tmp_path / "gens.jsonl", orient="records", lines=True, force_ascii=False)
+    args = ["score", str(tmp_path / "gens.jsonl"), "--judge", "openai/fake-judge", "--metrics", "la",
+            "--base-url", url(fake, "openai"), "--cache", str(tmp_path / "cache.sqlite"),
+            "--out", str(tmp_path / "out.csv"), "--no-progress", "--batch", "--batch-poll", "0.05",
+            "--batch-poll-max", "0.1"]
+    fake.configure_batches(hold=True)
+    assert main([*args, "--batch-wait", "0.3"]) == 4
+    err = capsys.readouterr().err
+    assert "still running" in err and "run the same command again" in err
+    assert not (tmp_path / "out.csv").exists()
+    fake.release()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert f"{len(gens)} answered in batch" in err and "1 batch(es) of an earlier run collected" in err
+    assert len(pd.read_csv(tmp_path / "out.csv")) == len(gens)
+    assert fake.batch_stats()["openai_batches_created"] == 1
