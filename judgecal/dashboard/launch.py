@@ -9,6 +9,7 @@ either way. What to show is handed to the app through environment variables
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from importlib import resources
@@ -95,12 +96,16 @@ def run_dashboard(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     repair: bool = False,
+    replace_process: bool = True,
 ) -> int:
     """Serve the dashboard until interrupted.
 
-    On POSIX the calling process becomes the Streamlit server (``exec``) and this
-    function does not return; elsewhere it waits for the server and returns its
-    exit code. The ``judgecal dashboard`` command calls this.
+    replace_process : on POSIX, the calling process becomes the Streamlit server
+        (``exec``; this function then never returns). The ``judgecal dashboard``
+        command does this. With False (or on Windows) the server runs as a child
+        process; this function waits for it, stops it on Ctrl+C or SIGTERM, and
+        returns its exit code. Callers that must go on afterwards, such as a
+        demo, use False.
     """
     check_streamlit()
     for label, value in (("ratings", ratings), ("calibrator", calibrator)):
@@ -109,7 +114,7 @@ def run_dashboard(
     cmd = streamlit_command(host=host, port=port)
     env = dashboard_env(ratings, calibrator, repair=repair)
     print(f"judgecal dashboard: serving on http://{host}:{int(port)}  (Ctrl+C stops it)", flush=True)
-    if os.name == "posix":
+    if replace_process and os.name == "posix":
         # Become the Streamlit server (no parent left behind): a signal meant for
         # `judgecal dashboard` (Ctrl+C, kill, a test's terminate) reaches the server
         # itself instead of orphaning a child process that keeps serving.
@@ -118,11 +123,18 @@ def run_dashboard(
         os.execve(cmd[0], cmd, env)
     proc = subprocess.Popen(cmd, env=env)
     try:
+        previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    except ValueError:  # not the main thread: no handler, Ctrl+C handling still applies
+        previous = None
+    try:
         return proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
         try:
-            return proc.wait(timeout=10)
+            return proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
             return proc.wait()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -182,3 +182,46 @@ def test_app_is_shipped_as_package_data():
     from importlib import resources
 
     assert resources.files("judgecal.app").joinpath("views", "overview.py").is_file()
+
+
+@pytest.mark.parametrize("how", ["command", "function"])
+def test_stopping_the_dashboard_stops_the_server(tmp_path, how):
+    """SIGTERM to `judgecal dashboard` (exec'd server) or to a run_dashboard caller leaves no server behind."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = tmp_path / "r.csv"
+    data.write_text("item_id,language,metric,rater,rater_kind,score\ni,hi,la,a,human,1\n", encoding="utf-8")
+    if how == "command":
+        cmd = [sys.executable, "-m", "judgecal", "dashboard", str(data), "--port", str(port)]
+    else:
+        cmd = [sys.executable, "-c", "from judgecal.dashboard import run_dashboard; import sys; "
+               f"sys.exit(run_dashboard({str(data)!r}, port={port}, replace_process=False))"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.read().strip() == b"ok"
+        except OSError:
+            return False
+
+    try:
+        deadline = time.monotonic() + 120
+        while not healthy():
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        proc.terminate()
+        assert proc.wait(timeout=60) is not None
+        deadline = time.monotonic() + 30
+        while healthy() and time.monotonic() < deadline:  # a graceful shutdown may take a moment
+            time.sleep(0.2)
+        assert not healthy(), "the Streamlit server kept running after the dashboard was stopped"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
