@@ -223,12 +223,15 @@ class BatchEngine:
         judge = self.adapter.name
         jobs = []
         covered: set[str] = set()
+        wanted = set(todo)
         for job in self.store.open_jobs(judge):
             members = self.store.members(job["tag"])
-            if covered.isdisjoint(members) and not set(todo).isdisjoint(members):
+            if covered.isdisjoint(members) and not wanted.isdisjoint(members):
                 jobs.append(job)
                 covered.update(members)
                 self.report.jobs_resumed += 1
+                if job["batch_id"]:
+                    self.report.batch_ids.append(job["batch_id"])
         new = [k for k in todo if k not in covered]
         for start in range(0, len(new), self.batch_size):
             chunk = new[start:start + self.batch_size]
