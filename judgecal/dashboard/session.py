@@ -66,7 +66,8 @@ class Context:
 
 # The ratings table is shared, not copied: st.cache_resource hands every run the
 # same DataFrame, where st.cache_data would unpickle a fresh copy of up to a
-# million rows on every rerun. Nothing in judgecal mutates its input tables.
+# million rows on every rerun. Analyses get column selections or filtered
+# frames (new objects; pandas' copy-on-write keeps their edits off the cache).
 @st.cache_resource(max_entries=4, show_spinner="Reading the ratings...")
 def _ratings_from_path(path: str, stamp: str, repair: bool) -> pd.DataFrame:
     return compact(read_ratings_source(path, repair=repair))
@@ -152,9 +153,14 @@ def _load_calibrator() -> tuple[object | None, str, str | None]:
 
 # --- sidebar ----------------------------------------------------------------------
 
-def _filter_widgets(ratings: pd.DataFrame) -> tuple[Filters, dict]:
+@st.cache_data(max_entries=8, show_spinner=False)
+def _filter_options(data_key: tuple, _ratings: pd.DataFrame) -> dict[str, list[str]]:
+    return filter_options(_ratings)  # distinct values of 6 columns: worth keeping for a 1M-row table
+
+
+def _filter_widgets(ratings: pd.DataFrame, data_key: tuple) -> tuple[Filters, dict]:
     """Multiselects for every filter the data supports; their keys keep the choice across pages."""
-    options = filter_options(ratings)
+    options = _filter_options(data_key, ratings)
     chosen = {name: tuple(st.session_state.get(FILTER_PREFIX + name) or ()) for name in FILTERS}
     cleaned, dropped = keep_known(Filters({k: v for k, v in chosen.items() if v}), options)
     for name in FILTERS:
@@ -174,14 +180,14 @@ def _clear_filters() -> None:
         st.session_state[FILTER_PREFIX + name] = []
 
 
-def _sidebar(ratings: pd.DataFrame | None) -> tuple[Filters, dict, float, int]:
+def _sidebar(ratings: pd.DataFrame | None, data_key: tuple) -> tuple[Filters, dict, float, int]:
     with st.sidebar:
         st.subheader("Filters")
         if ratings is None:
             st.caption("Load ratings on the Data page to filter them.")
             filters, dropped = Filters(), {}
         else:
-            filters, dropped = _filter_widgets(ratings)
+            filters, dropped = _filter_widgets(ratings, data_key)
             st.button("Clear filters", key="judgecal_clear_filters", disabled=not filters.active,
                       on_click=_clear_filters)
         st.subheader("Intervals")
@@ -214,7 +220,7 @@ def prepare() -> Context:
 def _prepare() -> Context:
     ratings, data_key, label, error = _load_ratings()
     calibrator, cal_label, cal_error = _load_calibrator()
-    filters, dropped, confidence, resamples = _sidebar(ratings)
+    filters, dropped, confidence, resamples = _sidebar(ratings, data_key)
     view = None if ratings is None else apply_filters(ratings, filters)
     return Context(ratings=ratings, view=view, filters=filters, data_key=data_key, source_label=label,
                    load_error=error, calibrator=calibrator, calibrator_label=cal_label, calibrator_error=cal_error,
