@@ -193,23 +193,25 @@ def _assemble(data, records, answers, scales, rater, mode, variant, prices, incl
     for (row, group, sample), attempts in answers.items():
         g = records[row]
         for call, outcome in attempts:
-            base = {"_key": (row, sample), "item_id": g["item_id"], "language": g["language"], "rater": rater, "sample": sample,
-                    "attempt": call.attempt, "judge_prompt_hash": call.prompt_hash, "cached": outcome.cached}
             c = outcome.completion
-            if c is None:
+
+            def fail(kind, message, raw, call=call, outcome=outcome, g=g, row=row, sample=sample, group=group):
                 for m in group:
-                    failures.append({**base, "metric": m, "kind": "provider_error", "message": outcome.error, "raw_text": None})
+                    failures.append({"_key": (row, sample), "item_id": g["item_id"], "language": g["language"],
+                                     "rater": rater, "sample": sample, "attempt": call.attempt,
+                                     "judge_prompt_hash": call.prompt_hash, "cached": outcome.cached,
+                                     "metric": m, "kind": kind, "message": message, "raw_text": raw})
+
+            if c is None:
+                fail("provider_error", outcome.error, None)
                 continue
             if c.refusal or c.text is None:
-                for m in group:
-                    failures.append({**base, "metric": m, "kind": "refused", "message": "the judge refused to answer",
-                                     "raw_text": c.refusal})
+                fail("refused", "the judge refused to answer", c.refusal)
                 continue
             try:
                 parsed = parse_judgment(c.text, [scales[m] for m in group], compound=mode == "compound")
             except ScoreParseError as exc:
-                for m in group:
-                    failures.append({**base, "metric": m, "kind": "unparseable", "message": str(exc), "raw_text": c.text})
+                fail("unparseable", str(exc), c.text)
                 continue
             share = 1.0 / len(group)  # a compound call's tokens are shared by its metrics
             for m in group:
@@ -222,6 +224,7 @@ def _assemble(data, records, answers, scales, rater, mode, variant, prices, incl
     extra_cols = [c for c in ("prompt_id", "system") if c in data.columns]
     if include_text:
         extra_cols += [c for c in ("prompt", "response", "reference") if c in data.columns]
+    signals: dict[int, list[str]] = {}
     for (row, m), judged in sorted(per_item.items()):
         g = records[row]
         scores = [j["judgment"].score for j in judged]
@@ -232,7 +235,9 @@ def _assemble(data, records, answers, scales, rater, mode, variant, prices, incl
         notes = sorted({j["note"] for j in judged})
         tin = sum(j["completion"].input_tokens * j["share"] for j in judged)
         tout = sum(j["completion"].output_tokens * j["share"] for j in judged)
-        reasons = injection_signals(g["response"])
+        if row not in signals:  # the response is the same for every metric
+            signals[row] = injection_signals(g["response"])
+        reasons = signals[row]
         flagged_by_judge = any(j["parsed"].addresses_evaluator for j in judged)
         if flagged_by_judge:
             reasons = ["the judge reported instructions aimed at it", *reasons]
