@@ -24,7 +24,7 @@ import pandas as pd
 
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.errors import ConfigError, ScoreParseError
-from judgecal.judges.base import CompletionRequest, make_adapter, parse_judge
+from judgecal.judges.base import CompletionRequest, import_sdk, make_adapter, parse_judge
 from judgecal.judges.cache import JudgmentCache
 from judgecal.judges.costs import cost, estimate_tokens, lookup_prices
 from judgecal.judges.engine import Engine, RetryPolicy
@@ -120,6 +120,8 @@ async def ascore_generations(
     if logprobs == "require" and not adapter.supports_logprobs:
         raise ConfigError(f"{adapter.name}: the provider returns no logprobs (logprobs='require')")
     if prices is None:
+        if spec.provider == "litellm" and not dry_run:
+            import_sdk("litellm", "litellm", "LiteLLM judges")  # loaded anyway; its price map knows the model
         prices = lookup_prices(spec.model)
 
     groups = [metric_ids] if mode == "compound" else [(m,) for m in metric_ids]

@@ -113,3 +113,14 @@ def test_retry_after_forms():
     assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # in the past
     assert parse_retry_after({"retry-after": "soon"}) is None
     assert parse_retry_after(None) is None
+
+
+def test_prices_known_unknown_and_from_litellm():
+    from judgecal.judges.costs import cost, lookup_prices
+
+    assert lookup_prices("gpt-4o-mini") == (0.15, 0.60)
+    assert lookup_prices("no-such-model-xyz") is None
+    assert cost(None, 10, 10) != cost(None, 10, 10)  # NaN: unknown, never a silent zero
+    import_sdk("litellm", "litellm", "test")
+    in_price, _ = lookup_prices("gemini/gemini-embedding-001")  # from LiteLLM's local price map
+    assert in_price == pytest.approx(0.15)
