@@ -319,7 +319,7 @@ def apply_mapping(df: pd.DataFrame, rows: np.ndarray, mapping: ColumnMapping, so
             used.add(src)
         else:
             out[target] = df[src].astype("string").fillna("").agg("/".join, axis=1)
-            used.update(src)
+            # the joined columns stay in the table too (prompt_id is useful on its own)
     wide_cols = set(mapping.wide.values()) | set(mapping.wide_text.values())
     for col in df.columns:
         if col not in used and col not in wide_cols and col not in out.columns:

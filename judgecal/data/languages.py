@@ -38,7 +38,9 @@ def normalize_language(value: str) -> str:
     candidate = text.replace("_", "-")
     try:
         tag = langcodes.standardize_tag(candidate)
-        if langcodes.tag_is_valid(tag) and langcodes.Language.get(tag).language not in (None, "und"):
+        lang = langcodes.Language.get(tag)
+        # Private-use tags (x-...) name no language whose script could be checked.
+        if langcodes.tag_is_valid(tag) and lang.language not in (None, "und") and not lang.language.startswith("x-"):
             return tag
     except (ValueError, langcodes.LanguageTagError):
         pass

@@ -105,7 +105,8 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 def _summary(df: pd.DataFrame) -> pd.DataFrame:
     human = df[df["rater_kind"] == "human"]
     judge = df[df["rater_kind"] == "judge"]
-    per_item = human.groupby(["language", "item_id", "metric"], observed=True)["rater"].nunique()
+    # Distinct human raters of each item (over all its metrics).
+    per_item = human.groupby(["language", "item_id"], observed=True)["rater"].nunique()
     raters = per_item.groupby("language", observed=True)
     out = pd.DataFrame(
         {

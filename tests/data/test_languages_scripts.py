@@ -108,13 +108,18 @@ def test_coverage_of_the_tag_table():
     assert len(scripts) >= 10
 
 
+def test_private_use_prefix_does_not_reject_real_x_languages():
+    assert normalize_language("xh") == "xh"  # Xhosa starts with x, it is not private use
+    assert normalize_language("Xhosa") == "xh"
+
+
 @pytest.mark.parametrize("value", ["  hindi  ", "\tpa\n"])
 def test_surrounding_whitespace_is_ignored(value):
     assert normalize_language(value) in ("hi", "pa")
 
 
 @pytest.mark.parametrize(
-    "value", ["xx", "zz-notalang", "qwertyuiop", "not a language", "12", "", "   ", "hi\x00", "\ud800", "-", "_"]
+    "value", ["xx", "zz-notalang", "qwertyuiop", "not a language", "12", "", "   ", "hi\x00", "\ud800", "-", "_", "x-foo"]
 )
 def test_unknown_tags_and_names_are_rejected(value):
     with pytest.raises(UnknownLanguage):

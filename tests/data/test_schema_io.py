@@ -161,7 +161,11 @@ def test_mapping_from_cli_pairs(tmp_path):
         wide_text=["la=ling_why", "tq=task_why"],
     )
     assert mapping.columns["item_id"] == ["prompt_id", "model"]
-    _check_other_layout(read_ratings(path, mapping))
+    table = read_ratings(path, mapping)
+    _check_other_layout(table)
+    # the columns an item id is joined from stay in the table
+    assert {"prompt_id", "model"} <= set(table.columns)
+    assert (table["item_id"] == table["prompt_id"] + "/" + table["model"]).all()
 
 
 def test_mapping_from_toml_and_json_files(tmp_path):

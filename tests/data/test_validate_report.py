@@ -34,7 +34,7 @@ def test_summary_counts_per_language():
     assert s.loc["hi", "human_rows"] == 6 and s.loc["hi", "judge_rows"] == 2
     assert s.loc["hi", "human_raters"] == 3 and s.loc["hi", "judges"] == 1
     assert s.loc["hi", "raters_per_item_mean"] == 3 and s.loc["hi", "raters_per_item"] == "3:2"
-    assert s.loc["pa", "raters_per_item"] == "1:2"  # one rater on each of two (item, metric) pairs
+    assert s.loc["pa", "raters_per_item"] == "1:1"  # one item, rated by one rater (on two metrics)
     assert s.loc["pa", "judge_rows"] == 0 and s.loc["pa", "script"] == "Guru"
     scores = report.scores.set_index(["language", "metric", "rater_kind", "score"])["rows"]
     assert scores[("hi", "la", "human", 2.0)] == 6
