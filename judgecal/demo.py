@@ -79,4 +79,22 @@ def run_demo(data: str | None = None, *, out: str | Path = "judgecal-demo", down
         ratings = load_pariksha(demo.where, repair=True)
         written["ratings"] = write_ratings(ratings, out / "ratings.parquet")
     say(f"wrote {written['ratings']}")
+
+    from judgecal.calibration.demo import demo_calibration
+
+    say("")
+    written.update(demo_calibration(ratings, out, say=say))
+
+    from judgecal.report import make_report
+
+    say("\n== report: agreement, bias, system estimates and the annotation planner "
+        "(calibrated values out of fold, 5 folds by prompt)")
+    notes = [demo.notice] if demo.notice else []
+    report_paths = make_report(ratings, out / "report.html", calibration="oof", notes=notes,
+                               title=f"judgecal demo: {demo.name}")
+    written.update({f"report_{k}": v for k, v in report_paths.items()})
+    for kind, path in report_paths.items():
+        say(f"wrote {kind}: {path}")
+    say(f"\nOpen {report_paths['html']} in a browser, or explore interactively with:\n"
+        f"  judgecal dashboard {written['ratings']} --calibrator {written['calibrator']}")
     return written
