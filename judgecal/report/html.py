@@ -11,7 +11,7 @@ import pandas as pd
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.report import svg
 from judgecal.report.build import Report
-from judgecal.report.summary import ci, fmt, headline_rows
+from judgecal.report.summary import ci, fmt, headline_rows, ppi_summary
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
@@ -147,6 +147,10 @@ def render_html(report: Report, registry: MetricRegistry = DEFAULT_REGISTRY) -> 
         parts.append("<p class=\"note\">Each system's mean human score: PPI++ (human labels plus the judge on every "
                      "item), human labels only, and the raw judge (its interval covers item sampling, not its bias). "
                      "Rank intervals come from the PPI++ estimates' uncertainty.</p>")
+        p = ppi_summary(report.systems)
+        parts.append(_table(["language", "metric", "systems", "labelled / items", "lambda", "effective sample size gain"],
+                            [[r.language, r.metric, r.systems, f"{r.labelled} / {r.items}", fmt(r.lam), fmt(r.ess_gain)]
+                             for r in p.itertuples(index=False)], [False, False, True, True, True, True]))
         for metric in metrics:
             parts.append(f"<details><summary>{escape(metric)}: systems per language</summary><div class=\"charts\">")
             for language in sorted(report.systems.loc[report.systems["metric"] == metric, "language"].unique()):

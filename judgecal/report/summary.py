@@ -78,6 +78,18 @@ def headline_rows(head: pd.DataFrame, calibrated: bool) -> tuple[list[str], list
     return header, rows
 
 
+def ppi_summary(systems: pd.DataFrame) -> pd.DataFrame:
+    """Per language and metric: lambda, effective sample size gain, labelled and total items."""
+    ppi = systems[systems["estimator"] == "ppi"]
+    if ppi.empty:
+        return pd.DataFrame(columns=["language", "metric", "systems", "labelled", "items", "lam", "ess_gain"])
+    keys = [c for c in ("language", "script", "metric", "judge") if c in ppi.columns]
+    return (ppi.groupby(keys, sort=True)
+            .agg(systems=("system", "nunique"), labelled=("n", "sum"), items=("N", "sum"),
+                 lam=("lam", "first"), ess_gain=("ess_gain", "first"))
+            .reset_index())
+
+
 def _pct(v) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.0f}%"
 
@@ -98,6 +110,13 @@ def to_markdown(report: Report) -> str:
         out += ["## Bias by script", ""]
         out.append(md_table([[r.stage, r.script, r.metric, ci(r.estimate, r.ci_low, r.ci_high), str(r.n)]
                              for r in b.itertuples()], ["stage", "script", "metric", "bias", "items"]))
+        out.append("")
+    if len(report.systems):
+        p = ppi_summary(report.systems)
+        out += [f"## System estimates: PPI++ per language ({100 * m['estimate_confidence']:.0f} % intervals)", ""]
+        out.append(md_table([[r.language, r.metric, str(r.systems), f"{r.labelled}/{r.items}", fmt(r.lam),
+                              fmt(r.ess_gain)] for r in p.itertuples(index=False)],
+                            ["language", "metric", "systems", "labelled/items", "lambda", "ESS gain"]))
         out.append("")
     if report.simulation_summary is not None and len(report.simulation_summary):
         s = report.simulation_summary

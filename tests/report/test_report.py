@@ -110,3 +110,12 @@ def test_report_with_a_saved_calibrator(ratings, tmp_path):
     assert any("given calibrator" in n for n in rep.meta["notes"])
     tq = rep.headline[rep.headline["metric"] == "tq"]
     assert (tq["bias_calibrated"].abs() < tq["bias_raw"].abs()).all()
+
+
+def test_ppi_summary_table(report):
+    from judgecal.report.summary import ppi_summary
+
+    p = ppi_summary(report.systems)
+    assert len(p) == 6 and (p["systems"] == 4).all() and (p["ess_gain"] > 1).all()
+    assert "effective sample size gain" in render_html(report)
+    assert "System estimates: PPI++ per language" in to_markdown(report)
