@@ -23,6 +23,7 @@ ENV_REPAIR = "JUDGECAL_DASHBOARD_REPAIR"
 ENTRY = "main.py"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501
+MAX_UPLOAD_MB = 1024  # a 1M-row ratings CSV with texts runs to hundreds of MB (Streamlit's default: 200)
 
 
 def app_path() -> Path:
@@ -61,6 +62,7 @@ def streamlit_command(
         "--browser.gatherUsageStats", "false",
         "--client.showErrorDetails", "none",
         "--client.toolbarMode", "minimal",
+        "--server.maxUploadSize", str(MAX_UPLOAD_MB),
         "--global.developmentMode", "false",
         *(extra or []),
     ]
