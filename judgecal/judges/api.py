@@ -27,7 +27,7 @@ from judgecal.errors import ConfigError, ScoreParseError
 from judgecal.judges.base import CompletionRequest, import_sdk, make_adapter, parse_judge
 from judgecal.judges.cache import JudgmentCache
 from judgecal.judges.costs import cost, estimate_tokens, lookup_prices
-from judgecal.judges.engine import Engine, RetryPolicy
+from judgecal.judges.engine import Engine, Progress, RetryPolicy
 from judgecal.judges.generations import read_generations
 from judgecal.judges.parsing import (
     expected_score,
@@ -38,6 +38,7 @@ from judgecal.judges.parsing import (
 from judgecal.judges.templates import PromptLibrary
 
 LOGPROB_MODES = ("auto", "require", "off")
+RENDER_CHUNK = 5000  # requests rendered and sent per round; bounds memory on very large runs
 FAILURE_COLUMNS = ["item_id", "language", "metric", "rater", "sample", "attempt", "kind", "message",
                    "raw_text", "judge_prompt_hash", "cached", "final"]
 
@@ -62,7 +63,7 @@ class _Call:
     metrics: tuple[str, ...]
     sample: int
     attempt: int
-    request: CompletionRequest
+    request: CompletionRequest | None  # dropped once answered, to bound memory
     prompt_hash: str
 
 
@@ -154,23 +155,41 @@ async def ascore_generations(
         from judgecal.judges.batch import BatchEngine
 
         engine = BatchEngine(engine, **({} if batch is True else batch))
-    calls = make_calls(first)
     if dry_run:
-        return _dry_run(calls, engine, spec.name, prices, max_tokens)
+        return _dry_run(first, make_calls, engine, spec.name, prices)
+
+    async def run_all(attempt_of: dict, desc: str) -> list[tuple[_Call, object]]:
+        """Render and send in chunks: a 100k-item run never holds all its
+        prompt texts at once (each is a few KB)."""
+        items = list(attempt_of.items())
+        if batch:  # the batch engine plans its own files; give it everything
+            calls = make_calls(dict(items))
+            return list(zip(calls, await engine.run([c.request for c in calls], desc=desc), strict=True))
+        bar = Progress(len(items), progress, desc)
+        done = []
+        try:
+            for start in range(0, len(items), RENDER_CHUNK):
+                calls = make_calls(dict(items[start:start + RENDER_CHUNK]))
+                outcomes = await engine.run([c.request for c in calls], desc=desc, bar=bar)
+                for call in calls:
+                    call.request = None  # the text is in the cache; free it
+                done.extend(zip(calls, outcomes, strict=True))
+        finally:
+            bar.close()
+        return done
 
     answers: dict[tuple, list] = {}  # (row, group, sample) -> [(call, outcome), ...] over attempts
-    pending = calls
+    pending = first
     for round_ in range(retry_unparseable + 1):
-        outcomes = await engine.run([c.request for c in pending], desc=f"{spec.name}" + (f" retry {round_}" if round_ else ""))
         again = {}
-        for call, outcome in zip(pending, outcomes, strict=True):
+        for call, outcome in await run_all(pending, spec.name + (f" retry {round_}" if round_ else "")):
             answers.setdefault((call.row, call.metrics, call.sample), []).append((call, outcome))
             if (round_ < retry_unparseable and outcome.completion is not None
                     and _parse(outcome.completion, call, scales, mode) is None):
                 again[(call.row, call.metrics, call.sample)] = call.attempt + 1
-        if not again or round_ == retry_unparseable:
+        if not again:
             break
-        pending = make_calls(again)
+        pending = again
     result = _assemble(data, records, answers, scales, spec.name, mode, variant, prices, include_text, use_logprobs, adapter)
     result.summary.update(_summary(engine, result, prices, len(data), metric_ids))
     if batch:
@@ -287,18 +306,26 @@ def _summary(engine: Engine, result: ScoreResult, prices, n_items: int, metrics)
     }
 
 
-def _dry_run(calls: list[_Call], engine: Engine, rater: str, prices, max_tokens: int) -> ScoreResult:
-    keys, hits = engine.lookup([c.request for c in calls])
-    to_send = [c for c, k in zip(calls, keys, strict=True) if k not in hits]
-    est_in = sum(estimate_tokens(c.request.system) + estimate_tokens(c.request.user) for c in to_send)
-    # Judgments are short; assume 60 % of the output budget as a cautious middle.
-    est_out = int(sum(c.request.max_tokens for c in to_send) * 0.6)
+def _dry_run(attempt_of: dict, make_calls, engine: Engine, rater: str, prices) -> ScoreResult:
+    items = list(attempt_of.items())
+    n_send = est_in = budget = 0
     example = None
-    if calls:
-        r = calls[0].request
+    for start in range(0, len(items), RENDER_CHUNK):
+        calls = make_calls(dict(items[start:start + RENDER_CHUNK]))
+        if start == 0 and calls:
+            first = calls[0].request
+        keys, hits = engine.lookup([c.request for c in calls])
+        to_send = [c for c, k in zip(calls, keys, strict=True) if k not in hits]
+        n_send += len(to_send)
+        est_in += sum(estimate_tokens(c.request.system) + estimate_tokens(c.request.user) for c in to_send)
+        budget += sum(c.request.max_tokens for c in to_send)
+    # Judgments are short; assume 60 % of the output budget as a cautious middle.
+    est_out = int(budget * 0.6)
+    if items:
+        r = first
         example = {"judge": rater, "system": r.system, "user": r.user, "schema": r.schema,
                    "max_tokens": r.max_tokens, "temperature": r.temperature, "logprobs": r.logprobs}
-    summary = {"judge": rater, "dry_run": True, "requests": len(calls), "cached": len(calls) - len(to_send),
-               "to_send": len(to_send), "est_tokens_in": est_in, "est_tokens_out": est_out,
+    summary = {"judge": rater, "dry_run": True, "requests": len(items), "cached": len(items) - n_send,
+               "to_send": n_send, "est_tokens_in": est_in, "est_tokens_out": est_out,
                "est_cost_usd": cost(prices, est_in, est_out), "price_known": prices is not None}
     return ScoreResult(pd.DataFrame(), pd.DataFrame(columns=FAILURE_COLUMNS), summary, example)

@@ -125,7 +125,8 @@ class Engine:
         keys = self.keys(requests)
         return keys, self.cache.get_many(keys)
 
-    async def run(self, requests: list[CompletionRequest], desc: str = "judging") -> list[Outcome]:
+    async def run(self, requests: list[CompletionRequest], desc: str = "judging",
+                  bar: Progress | None = None) -> list[Outcome]:
         """One outcome per request, in order. Never raises for a single failed
         request (it becomes an outcome with ``error``); raises FatalProviderError
         when the provider refuses the credentials."""
@@ -140,7 +141,9 @@ class Engine:
                 todo.setdefault(key, []).append(i)
         self.stats.requested += len(requests)
         self.stats.cache_hits += len(requests) - sum(len(v) for v in todo.values())
-        bar = Progress(len(requests), self.progress, desc)
+        own_bar = bar is None  # a caller running several chunks passes one bar for all
+        if own_bar:
+            bar = Progress(len(requests), self.progress, desc)
         bar.update(len(requests) - sum(len(v) for v in todo.values()), self.stats)
         queue: asyncio.Queue = asyncio.Queue()
         for key, idx in todo.items():
@@ -163,7 +166,8 @@ class Engine:
             workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(todo)))]
             await asyncio.gather(*workers)
         finally:
-            bar.close()
+            if own_bar:
+                bar.close()
             await self.adapter.aclose()
             self.stats.elapsed += time.perf_counter() - t0
         if fatal:

@@ -156,3 +156,20 @@ def test_cache_file_that_is_not_sqlite(tmp_path):
 
     with pytest.raises(ConfigError, match="cannot be used"):
         JudgmentCache(bad)
+
+
+def test_large_runs_are_rendered_and_sent_in_chunks(fake, gens, tmp_path, monkeypatch):
+    import judgecal.judges.api as api
+
+    kw = dict(base_url=openai_url(fake), progress=False)
+    whole = score_generations(gens, "openai/fake-judge", ["la", "h"], cache=tmp_path / "a.sqlite", **kw)
+    monkeypatch.setattr(api, "RENDER_CHUNK", 5)
+    fake.reset()  # the fault below counts receipts from zero
+    fake.configure(rules=[{"fault": "garbage", "contains": "சென்னை", "times": 1}])
+    chunked = score_generations(gens, "openai/fake-judge", ["la", "h"], cache=tmp_path / "b.sqlite",
+                                retry_unparseable=1, **kw)
+    cols = ["item_id", "metric", "score", "justification", "score_probs"]
+    pd.testing.assert_frame_equal(whole.ratings[cols], chunked.ratings[cols])
+    assert len(chunked.failures) == 2 and not chunked.failures["final"].any()
+    dry = score_generations(gens, "openai/fake-judge", ["la", "h"], cache=tmp_path / "b.sqlite", dry_run=True, **kw)
+    assert dry.summary["requests"] == 12 and dry.summary["to_send"] == 0 and "<<<RESPONSE" in dry.example["user"]
