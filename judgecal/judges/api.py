@@ -76,7 +76,12 @@ def score_generations(generations, judge: str, metrics=("la", "tq", "h"), **opti
     metrics : metric ids with a rubric template
     options : see :func:`ascore_generations`
     """
-    return asyncio.run(ascore_generations(generations, judge, metrics, **options))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(ascore_generations(generations, judge, metrics, **options))
+    raise ConfigError("score_generations was called inside a running event loop (a notebook?); "
+                      "use `await ascore_generations(...)` there")
 
 
 async def ascore_generations(

@@ -173,3 +173,15 @@ def test_large_runs_are_rendered_and_sent_in_chunks(fake, gens, tmp_path, monkey
     assert len(chunked.failures) == 2 and not chunked.failures["final"].any()
     dry = score_generations(gens, "openai/fake-judge", ["la", "h"], cache=tmp_path / "b.sqlite", dry_run=True, **kw)
     assert dry.summary["requests"] == 12 and dry.summary["to_send"] == 0 and "<<<RESPONSE" in dry.example["user"]
+
+
+def test_blocking_api_inside_an_event_loop_says_what_to_use(gens, tmp_path):
+    import asyncio
+
+    from judgecal.errors import ConfigError
+
+    async def inside():
+        with pytest.raises(ConfigError, match="ascore_generations"):
+            score_generations(gens, "openai/fake-judge", ["la"], cache=tmp_path / "c.sqlite")
+
+    asyncio.run(inside())
