@@ -13,6 +13,7 @@ from the token logprobs at the score's position in the answer.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -152,7 +153,7 @@ def score_distribution(logprobs: list | None, offset: int | None, scale: MetricS
     for start, token, lp, alts in logprobs:
         if not start <= offset < start + len(token):
             continue
-        names = {f"{v:g}": v for v in scale.levels}
+        names = _level_names(scale.levels)
         if token.strip() not in names:
             return None, f"unavailable: the score's token {token!r} is not a level"
         probs = dict.fromkeys(names, 0.0)
@@ -169,6 +170,11 @@ def score_distribution(logprobs: list | None, offset: int | None, scale: MetricS
             return None, "unavailable: no probability on any level"
         return {k: v / mass for k, v in probs.items()}, f"from logprobs; mass on levels {mass:.3f}"
     return None, "unavailable: the score does not sit in a token of its own"
+
+
+@functools.lru_cache(maxsize=64)
+def _level_names(levels: tuple[float, ...]) -> tuple[str, ...]:
+    return tuple(f"{v:g}" for v in levels)
 
 
 def expected_score(probs: dict | None) -> float:
