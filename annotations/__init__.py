@@ -1,0 +1,1 @@
+"""The native-speaker annotation kit (guidelines, templates, schema, example), shipped as package data."""
