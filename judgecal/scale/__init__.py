@@ -11,11 +11,12 @@ Nothing here imports pyspark, Dask or Ray at module level.
 
 from __future__ import annotations
 
-__all__ = ["PartitionCalibrator", "apply_calibrator_spark", "calibrator_json", "output_columns"]
+__all__ = ["PartitionCalibrator", "apply_calibrator_spark", "calibrator_json", "check_partitioned", "output_columns"]
 
 _LAZY = {
     "PartitionCalibrator": "judgecal.scale.partition",
     "calibrator_json": "judgecal.scale.partition",
+    "check_partitioned": "judgecal.scale.partition",
     "output_columns": "judgecal.scale.partition",
     "apply_calibrator_spark": "judgecal.scale.spark",
 }
