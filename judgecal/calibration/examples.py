@@ -40,7 +40,7 @@ class Examples:
     rater_level: np.ndarray
     rater_weight: np.ndarray
     judge: str
-    judge_prompt_hash: str | None
+    judge_prompt_hash: dict[str, str]  # metric -> hash of the rubric prompt
     counts: dict = field(default_factory=dict)
     group_column: str = "item_id"
 
@@ -61,19 +61,26 @@ def pick_judge(ratings: pd.DataFrame, judge: str | None) -> tuple[str, pd.DataFr
     return judge, rows[rows["rater"] == judge]
 
 
-def prompt_hash_of(judge_rows: pd.DataFrame) -> str | None:
-    """The single judge prompt hash of these rows, None if the column is absent/empty."""
+def prompt_hash_of(judge_rows: pd.DataFrame) -> dict[str, str]:
+    """metric -> the judge prompt hash of that metric's rows ({} without the column).
+
+    ``judgecal score`` renders one rubric per metric (or one compound prompt for
+    all), so metrics may carry different hashes; within a metric the judge
+    must have seen one prompt, or the calibrator would mix two judges' habits.
+    """
     if "judge_prompt_hash" not in judge_rows.columns:
-        return None
-    hashes = pd.unique(judge_rows["judge_prompt_hash"].dropna().astype(str))
-    if len(hashes) > 1:
+        return {}
+    rows = judge_rows.loc[judge_rows["judge_prompt_hash"].notna(), ["metric", "judge_prompt_hash"]]
+    per_metric = rows.astype(str).groupby("metric")["judge_prompt_hash"].unique()
+    mixed = {m: list(h) for m, h in per_metric.items() if len(h) > 1}
+    if mixed:
         raise InputError(
-            Problem(f"judge rows carry {len(hashes)} different judge_prompt_hash values "
-                    f"({', '.join(hashes[:4])}); calibrate one judge prompt at a time",
-                    column="judge_prompt_hash"),
+            [Problem(f"judge rows of metric {m!r} carry {len(h)} different judge_prompt_hash values "
+                     f"({', '.join(h[:4])}); calibrate one judge prompt per metric at a time",
+                     column="judge_prompt_hash") for m, h in mixed.items()],
             summary="mixed judge prompts",
         )
-    return str(hashes[0]) if len(hashes) else None
+    return {str(m): str(h[0]) for m, h in per_metric.items()}
 
 
 def build_examples(

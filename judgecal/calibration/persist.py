@@ -134,16 +134,18 @@ def calibrator_from_dict(body, *, source: str = "calibrator", expect_judge=None,
             raise CalibratorMismatchError(
                 f"{source} was fitted for judge {judge['model']!r}, not {expect_judge!r} "
                 "(pass allow_mismatch=True to use it anyway)")
-        if expect_prompt_hash is not None and judge["prompt_hash"] and expect_prompt_hash != judge["prompt_hash"]:
+        hashes = _prompt_hashes(judge.get("prompt_hash"), body.get("metrics", {}))
+        if expect_prompt_hash is not None and any(h != expect_prompt_hash for h in hashes.values()):
             raise CalibratorMismatchError(
-                f"{source} was fitted for judge prompt {judge['prompt_hash']}, not {expect_prompt_hash} "
+                f"{source} was fitted for judge prompt(s) {hashes}, not {expect_prompt_hash} "
                 "(pass allow_mismatch=True to use it anyway)")
     try:
         scales = {m: MetricScale.from_dict(e["scale"]) for m, e in body["metrics"].items()}
         params = dict(body["params"])
         params["features"] = tuple(params["features"])
         cal = GroupedCalibrator(**params, judge=judge["model"], metrics=MetricRegistry(scales.values()))
-        cal.judge_, cal.judge_prompt_hash_ = judge["model"], judge["prompt_hash"]
+        cal.judge_ = judge["model"]
+        cal.judge_prompt_hash_ = _prompt_hashes(judge.get("prompt_hash"), body["metrics"])
         cal.scales_ = scales
         cal.metric_info_ = {}
         for m, e in body["metrics"].items():
@@ -197,3 +199,15 @@ def _k_out(k: float):
 
 def _k_in(k) -> float:
     return math.inf if k is None else float(k)
+
+
+def _prompt_hashes(stored, metrics) -> dict[str, str]:
+    """metric -> prompt hash. Files may hold one hash for every metric (a
+    compound prompt, or files written before per-metric hashes) or none."""
+    if stored is None:
+        return {}
+    if isinstance(stored, str):
+        return {m: stored for m in metrics}
+    if isinstance(stored, dict):
+        return {str(m): str(h) for m, h in stored.items()}
+    raise CalibratorFileError(f"judge prompt hash has an unexpected form: {stored!r}")

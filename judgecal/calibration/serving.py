@@ -136,13 +136,18 @@ class ServingMixin:
                     f"this calibrator was fitted for judge {self.judge_!r} but the table has scores from "
                     f"{other[:5]}; a calibrator does not transfer between judges. Fit one for that judge, "
                     "or pass allow_mismatch=True (--allow-mismatch) to apply it anyway.")
-        if self.judge_prompt_hash_ and "judge_prompt_hash" in df.columns:
-            hashes = pd.unique(df.loc[use, "judge_prompt_hash"].dropna().astype(str))
-            other = [h for h in hashes if h != self.judge_prompt_hash_]
+        if self.judge_prompt_hash_ and "judge_prompt_hash" in df.columns and "metric" in df.columns:
+            rows = df.loc[use & df["judge_prompt_hash"].notna().to_numpy(), ["metric", "judge_prompt_hash"]].astype(str)
+            seen = rows.drop_duplicates()
+            other = [(m, h) for m, h in seen.itertuples(index=False)
+                     if self.judge_prompt_hash_.get(m) not in (None, h)]
             if other:
+                m, h = other[0]
                 raise CalibratorMismatchError(
-                    f"this calibrator was fitted for judge prompt {self.judge_prompt_hash_} but the table "
-                    f"has scores from prompt(s) {other[:3]}; pass allow_mismatch=True to apply it anyway.")
+                    f"this calibrator was fitted for judge prompt {self.judge_prompt_hash_[m]} on metric {m!r} "
+                    f"but the table has scores from prompt {h}"
+                    + (f" (and {len(other) - 1} more metric/prompt pairs)" if len(other) > 1 else "")
+                    + "; pass allow_mismatch=True to apply it anyway.")
 
     def _resolve_metrics(self, metric: pd.Series) -> pd.Series:
         known = {}

@@ -104,11 +104,36 @@ def test_prompt_hash_mismatch_at_apply(ratings, tmp_path):
     cal = GroupedCalibrator(method="isotonic").fit(df)
     path = cal.save(tmp_path / "c.json")
     loaded = load_calibrator(path)
-    assert loaded.judge_prompt_hash_ == "abc123"
+    assert set(loaded.judge_prompt_hash_.values()) == {"abc123"}
     judged = df[df["rater_kind"] == "judge"].assign(judge_prompt_hash="fff999")
     with pytest.raises(CalibratorMismatchError, match="judge prompt abc123"):
         loaded.apply(judged)
     assert loaded.apply(judged, allow_mismatch=True)["score_calibrated"].notna().all()
+
+
+def test_one_prompt_hash_per_metric(ratings, tmp_path):
+    """judgecal score renders one rubric per metric: each metric has its own hash."""
+    from judgecal.calibration import GroupedCalibrator
+    from judgecal.errors import InputError
+
+    df = ratings.copy()
+    is_judge = df["rater_kind"] == "judge"
+    df.loc[is_judge, "judge_prompt_hash"] = "h-" + df.loc[is_judge, "metric"].astype(str)
+    loaded = load_calibrator(GroupedCalibrator(method="isotonic").fit(df).save(tmp_path / "c.json"))
+    metrics = sorted(df.loc[is_judge, "metric"].unique())
+    assert loaded.judge_prompt_hash_ == {m: f"h-{m}" for m in metrics}
+    judged = df[is_judge]
+    assert loaded.apply(judged)["score_calibrated"].notna().all()
+    # the right hashes on the wrong metrics are refused
+    swapped = judged.assign(judge_prompt_hash="h-" + judged["metric"].map(dict(zip(metrics, metrics[::-1], strict=True))))
+    with pytest.raises(CalibratorMismatchError, match="on metric"):
+        loaded.apply(swapped)
+    # two prompts within one metric cannot be calibrated together
+    mixed = df.copy()
+    first = mixed.index[is_judge & (mixed["metric"] == metrics[0])][0]
+    mixed.loc[first, "judge_prompt_hash"] = "other"
+    with pytest.raises(InputError, match="one judge prompt per metric"):
+        GroupedCalibrator(method="isotonic").fit(mixed)
 
 
 def test_works_inside_an_sklearn_pipeline(saved, ratings):

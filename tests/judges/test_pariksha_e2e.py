@@ -41,3 +41,15 @@ def test_pariksha_end_to_end(fake, pariksha_path, tmp_path):
     cons = consensus(table[table["rater_kind"] == "human"])
     pairs = cons.merge(judge, on=["item_id", "metric"])
     assert len(pairs) == len(judge)
+
+    # The scored table goes straight into calibration: one rubric hash per metric
+    # (single-metric prompts), recorded in the calibrator and checked on apply.
+    from judgecal.calibration import GroupedCalibrator, load_calibrator
+
+    hashes = judge.groupby("metric")["judge_prompt_hash"].nunique()
+    assert (hashes == 1).all() and judge["judge_prompt_hash"].nunique() == 3
+    cal = GroupedCalibrator(method="isotonic", n_splits=3).fit(table)
+    loaded = load_calibrator(cal.save(tmp_path / "cal.json"))
+    assert loaded.judge_ == "openai/fake-judge"
+    assert loaded.judge_prompt_hash_ == judge.groupby("metric")["judge_prompt_hash"].first().to_dict()
+    assert loaded.apply(judge)["score_calibrated"].notna().all()
