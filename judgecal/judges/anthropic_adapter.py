@@ -8,33 +8,22 @@ import functools
 import inspect
 import json
 
-from judgecal.errors import ProviderError, ProviderTimeoutError, RateLimitError
+from judgecal.errors import ProviderError
 from judgecal.judges.base import (
     Completion,
     CompletionRequest,
     JudgeAdapter,
     api_key_from_env,
+    convert_sdk_error,
     import_sdk,
-    parse_retry_after,
 )
 from judgecal.judges.openai_adapter import aiohttp_client
 
 
 def convert_anthropic_error(exc: Exception, sdk) -> Exception:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    status = getattr(exc, "status_code", None)
-    message = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
-    if isinstance(exc, sdk.APITimeoutError):
-        return ProviderTimeoutError(f"no answer in time ({message})")
-    if isinstance(exc, sdk.APIConnectionError):
-        return ProviderTimeoutError(f"connection failed or dropped ({message})")
-    # 529 "overloaded" is Anthropic's way of saying slow down.
-    if status in (429, 529) or isinstance(exc, sdk.RateLimitError):
-        return RateLimitError(message, status=status, retry_after=parse_retry_after(headers))
-    if isinstance(exc, sdk.APIStatusError):
-        return ProviderError(message, status=status, retry_after=parse_retry_after(headers))
-    return ProviderError(f"the provider's answer is not usable ({message})", status=status or 200)
+    """The judgecal error for an exception of the anthropic SDK; its 529
+    "overloaded" is a request to slow down, like 429."""
+    return convert_sdk_error(exc, sdk, rate_limit_statuses=(429, 529))
 
 
 @functools.cache

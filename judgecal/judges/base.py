@@ -23,7 +23,13 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
 
-from judgecal.errors import ConfigError, MissingDependencyError
+from judgecal.errors import (
+    ConfigError,
+    MissingDependencyError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+)
 
 PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "litellm": "litellm"}
 
@@ -141,6 +147,29 @@ def parse_retry_after(headers) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def convert_sdk_error(exc: Exception, sdk, *, rate_limit_statuses: tuple[int, ...] = (429,)) -> Exception:
+    """The judgecal error for an exception of the openai or anthropic SDK (their
+    exception classes share names; litellm re-exports openai's). Timeouts and
+    dropped connections, rate limits (with Retry-After) and other HTTP errors
+    map to the retryable or final errors the engine understands."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    status = getattr(exc, "status_code", None)
+    message = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
+    if isinstance(exc, sdk.APITimeoutError):
+        return ProviderTimeoutError(f"no answer in time ({message})")
+    if isinstance(exc, sdk.APIConnectionError):
+        return ProviderTimeoutError(f"connection failed or dropped ({message})")
+    if status in rate_limit_statuses or isinstance(exc, sdk.RateLimitError):
+        return RateLimitError(message, status=status or 429, retry_after=parse_retry_after(headers))
+    if isinstance(exc, sdk.APIStatusError):
+        return ProviderError(message, status=status, retry_after=parse_retry_after(headers))
+    validation = getattr(sdk, "APIResponseValidationError", None)
+    if isinstance(exc, ValueError) or (validation is not None and isinstance(exc, validation)):
+        return ProviderError(f"the provider's answer is not valid JSON ({message})", status=status or 200)
+    return ProviderError(f"the provider's answer is not usable ({message})", status=status or 200)
 
 
 def api_key_from_env(variable: str, base_url: str | None, judge: str) -> str:

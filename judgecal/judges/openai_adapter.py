@@ -6,34 +6,20 @@ from __future__ import annotations
 
 import re
 
-from judgecal.errors import ProviderError, ProviderTimeoutError, RateLimitError
+from judgecal.errors import ProviderError
 from judgecal.judges.base import (
     Completion,
     CompletionRequest,
     JudgeAdapter,
     api_key_from_env,
+    convert_sdk_error,
     import_sdk,
-    parse_retry_after,
 )
 
 
 def convert_openai_error(exc: Exception, sdk) -> Exception:
     """The judgecal error for an exception of the openai SDK (or litellm's copies)."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    status = getattr(exc, "status_code", None)
-    message = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
-    if isinstance(exc, sdk.APITimeoutError):
-        return ProviderTimeoutError(f"no answer in time ({message})")
-    if isinstance(exc, sdk.APIConnectionError):
-        return ProviderTimeoutError(f"connection failed or dropped ({message})")
-    if status == 429 or isinstance(exc, sdk.RateLimitError):
-        return RateLimitError(message, status=429, retry_after=parse_retry_after(headers))
-    if isinstance(exc, sdk.APIStatusError):
-        return ProviderError(message, status=status, retry_after=parse_retry_after(headers))
-    if isinstance(exc, sdk.APIResponseValidationError | ValueError):
-        return ProviderError(f"the provider's answer is not valid JSON ({message})", status=status or 200)
-    return ProviderError(message, status=status)
+    return convert_sdk_error(exc, sdk)
 
 
 _NUMBER = re.compile(r"\s*-?\d+(?:\.\d+)?\s*")
