@@ -239,10 +239,18 @@ class ServingMixin:
         scores = np.asarray(X, dtype=float).reshape(-1)
         if language is None or metric is None:
             raise InputError(Problem("predict on bare scores needs language= and metric="))
-        frame = pd.DataFrame({"item_id": np.arange(len(scores)).astype(str), "language": language,
-                              "metric": metric, "score": scores})
+        n = len(scores)
+
+        def column(value):
+            # One value for every row: a one-category column, not n copies of a string.
+            return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value]) \
+                if isinstance(value, str) else value
+
+        # The item ids only key the tie-break draws, which randomize=False skips: integers suffice.
+        frame = pd.DataFrame({"item_id": np.arange(n), "language": column(language),
+                              "metric": column(metric), "score": scores})
         if script is not None:
-            frame["script"] = script
+            frame["script"] = column(script)
         return self.apply(frame, randomize=False)
 
 
@@ -308,12 +316,11 @@ class _Result:
             if self.groups else pd.Categorical.from_codes(np.full(n, -1), categories=["none"])
         out["calibration_weight"] = spread(self.weight, np.nan)
         keys = sorted(self.set_names)
-        lookup = np.full(max(keys) + 1 if keys else 1, -1, dtype=np.int64)
-        texts = []
-        for i, k in enumerate(keys):
-            lookup[k] = i
-            texts.append(self.set_names[k][0])
-        codes = np.where(self.set_code >= 0, lookup[np.maximum(self.set_code, 0)], -1)
+        texts = [self.set_names[k][0] for k in keys]
+        # Set codes are sparse (offset by the number of levels << 20): find them among
+        # the few used keys rather than through a table as large as the largest code.
+        codes = np.where(self.set_code >= 0,
+                         np.searchsorted(np.asarray(keys, dtype=np.int64), np.maximum(self.set_code, 0)), -1)
         # Distinct texts can repeat across metrics of different sizes: merge them.
         uniq = list(dict.fromkeys(texts))
         remap = np.array([uniq.index(t) for t in texts] + [-1], dtype=np.int64)
