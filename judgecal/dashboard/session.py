@@ -345,34 +345,29 @@ RATINGS_WIDGET = "judgecal_ratings_uploader"
 CALIBRATOR_WIDGET = "judgecal_calibrator_uploader"
 
 
-def on_ratings_upload() -> None:
-    """Callback of the ratings uploader: load the file now; keep the current data if it is bad."""
-    up = st.session_state.get(RATINGS_WIDGET)
+def _load_upload(kind: str, widget: str, load, store_key: str) -> None:
+    """Load an uploaded file now; on a bad file keep what is loaded and say why."""
+    up = st.session_state.get(widget)
     st.session_state.pop(UPLOAD_ERROR_KEY, None)
     if up is None:
         return
     data = up.getvalue()
     try:
-        _ratings_from_upload(up.name, content_digest(data), data)
+        load(up.name, content_digest(data), data)
     except SourceError as exc:
-        st.session_state[UPLOAD_ERROR_KEY] = ("ratings", up.name, str(exc))
+        st.session_state[UPLOAD_ERROR_KEY] = (kind, up.name, str(exc))
         return
-    st.session_state[UPLOAD_RATINGS_KEY] = (up.name, data)
+    st.session_state[store_key] = (up.name, data)
+
+
+def on_ratings_upload() -> None:
+    """Callback of the ratings uploader: load the file now; keep the current data if it is bad."""
+    _load_upload("ratings", RATINGS_WIDGET, _ratings_from_upload, UPLOAD_RATINGS_KEY)
 
 
 def on_calibrator_upload() -> None:
     """Callback of the calibrator uploader: load it now; keep the current one if it is bad."""
-    up = st.session_state.get(CALIBRATOR_WIDGET)
-    st.session_state.pop(UPLOAD_ERROR_KEY, None)
-    if up is None:
-        return
-    data = up.getvalue()
-    try:
-        _calibrator_from_upload(up.name, content_digest(data), data)
-    except SourceError as exc:
-        st.session_state[UPLOAD_ERROR_KEY] = ("calibrator", up.name, str(exc))
-        return
-    st.session_state[UPLOAD_CALIBRATOR_KEY] = (up.name, data)
+    _load_upload("calibrator", CALIBRATOR_WIDGET, _calibrator_from_upload, UPLOAD_CALIBRATOR_KEY)
 
 
 def forget_uploads() -> None:

@@ -10,7 +10,6 @@ Every problem is reported with file, row, column and value; with
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, read_config_file
 from judgecal.data.schema import CheckResult, normalize_ratings
 from judgecal.errors import ConfigError, InputError, Problem
 
@@ -75,13 +74,7 @@ class ColumnMapping:
         """Read a mapping from TOML or JSON with the tables/keys ``columns``,
         ``constants``, ``wide`` and ``wide_text``."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-            data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-        except FileNotFoundError as exc:
-            raise ConfigError(f"mapping file {path} does not exist") from exc
-        except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"mapping file {path} cannot be parsed: {exc}") from exc
+        data = read_config_file(path, "mapping file")
         if not isinstance(data, dict):
             raise ConfigError(f"mapping file {path}: expected tables/objects columns, constants, wide, wide_text")
         unknown = set(data) - {"columns", "constants", "wide", "wide_text"}

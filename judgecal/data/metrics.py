@@ -175,6 +175,18 @@ class MetricRegistry:
         return list(self._scales)
 
 
+def read_config_file(path: str | Path, what: str):
+    """Parse a small TOML (by extension) or JSON file; ConfigError naming ``what`` if it cannot be."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        return tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{what} {path} does not exist") from exc
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {path} cannot be parsed: {exc}") from exc
+
+
 def load_metric_file(path: str | Path) -> list[MetricScale]:
     """Read metric declarations from a JSON or TOML file.
 
@@ -183,13 +195,7 @@ def load_metric_file(path: str | Path) -> list[MetricScale]:
     ``higher_is_better``, ``measurement``, ``description``, ``aliases``.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"metrics file {path} does not exist") from exc
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"metrics file {path} cannot be parsed: {exc}") from exc
+    data = read_config_file(path, "metrics file")
     items = data.get("metrics") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise ConfigError(f"metrics file {path}: expected a list of metric declarations")
