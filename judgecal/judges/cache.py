@@ -62,15 +62,31 @@ class JudgmentCache:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL: a commit survives the process being killed (not a power cut).
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, created REAL NOT NULL, "
-                "judge TEXT NOT NULL, answer TEXT NOT NULL)"
-            )
+            self._setup()
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"cache file {self.path} cannot be used as a judgment cache: {exc}") from exc
+
+    def _setup(self, patience: float = 60.0) -> None:
+        # Switching a new file to WAL while another process or thread opens it
+        # can answer "database is locked" at once, without waiting on the busy
+        # timeout (SQLite does not apply it to journal-mode changes): retry.
+        deadline = time.monotonic() + patience
+        delay = 0.01
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # NORMAL: a commit survives the process being killed (not a power cut).
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, created REAL NOT NULL, "
+                    "judge TEXT NOT NULL, answer TEXT NOT NULL)"
+                )
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Completion]:
         with no_gc():  # many small objects, no cycles: skip the collector's full passes
