@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from judgecal.calibration import conformal as cf
 from judgecal.calibration import hierarchy as hz
+from judgecal.calibration import isotonic_nodes as iso_nodes
 from judgecal.calibration.design import design_matrix, make_design_spec
 from judgecal.calibration.evaluation import row_quality, summarize
 from judgecal.calibration.examples import TARGETS, Examples, build_examples
@@ -154,9 +155,13 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
             why = f"{best} as asked (held-out MAE {mae[best]:.4f}; raw judge {raw_mae:.4f})"
         run = runs[best]
         every = np.arange(len(items))
-        nodes = hz.fit_all_nodes(md, np.ones(len(items), bool), best, min_group_size=int(self.min_group_size),
-                                 alpha=self.alpha, prior_weight=self.prior_weight)
-        full = hz.fold_sums(md, [every], [hz.components(md, nodes, every, "isotonic")], int(self.min_group_size))
+        if run["tables"] is not None:  # isotonic: the final nodes were fitted with the folds' ones
+            nodes, comp = run["tables"].nodes[-1], run["tables"].components(self.n_splits, every)
+        else:
+            nodes = hz.fit_all_nodes(md, np.ones(len(items), bool), best, min_group_size=int(self.min_group_size),
+                                     alpha=self.alpha, prior_weight=self.prior_weight)
+            comp = hz.components(md, nodes, every, "isotonic")
+        full = hz.fold_sums(md, [every], [comp], int(self.min_group_size))
         _, d_l, _, d_s = hz.weights_offsets(full, *run["k"])
         self.scales_[metric] = scale
         self.metric_info_[metric] = {
@@ -181,14 +186,23 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
         levels = np.asarray(md.scale.levels)
         min_size = int(self.min_group_size)
         train_sets, train_comps, test_sets, test_comps, fold_nodes = [], [], [], [], []
+        # Isotonic nodes of all folds (and the final ones) at once from per-value sums;
+        # the same numbers as fitting each node on its rows, in a fraction of the time.
+        tables = (iso_nodes.fit_isotonic_nodes(md, fold, self.n_splits, min_size)
+                  if method == "isotonic" and iso_nodes.applies(md) else None)
         for f in range(self.n_splits):
             train, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+            train_sets.append(train)
+            test_sets.append(test)
+            if tables is not None:
+                fold_nodes.append(tables.nodes[f])
+                train_comps.append(tables.components(f, train))
+                test_comps.append(tables.components(f, test))
+                continue
             nodes = hz.fit_all_nodes(md, fold != f, method, min_group_size=min_size,
                                      alpha=self.alpha, prior_weight=self.prior_weight)
             fold_nodes.append(nodes)
-            train_sets.append(train)
             train_comps.append(hz.components(md, nodes, train, "isotonic"))  # expected values only
-            test_sets.append(test)
             test_comps.append(hz.components(md, nodes, test, method))
         sums = hz.fold_sums(md, train_sets, train_comps, min_size, test_sets, test_comps)
         k = hz.choose_shrinkage(sums, self.pooling, float(self.bias_penalty))
@@ -202,7 +216,7 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
             if P is not None:
                 P[rows] = p
         offsets = [(d_l[f], d_s[f]) for f in range(self.n_splits)]
-        return {"E": E, "P": P, "k": k, "fold_nodes": fold_nodes, "fold_offsets": offsets}
+        return {"E": E, "P": P, "k": k, "fold_nodes": fold_nodes, "fold_offsets": offsets, "tables": tables}
 
     def _fit_conformal(self, metric: str, items: pd.DataFrame, obs: np.ndarray, fold: np.ndarray) -> None:
         """Held-out nonconformity scores per conformal group and fold (cross-conformal).

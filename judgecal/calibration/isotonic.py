@@ -92,7 +92,20 @@ def fit_isotonic_table(
     knots, inverse = np.unique(x, return_inverse=True)
     wsum = np.bincount(inverse, weights=w, minlength=len(knots))
     ysum = np.bincount(inverse, weights=w * y, minlength=len(knots))
+    return knots.astype(np.float64), isotonic_from_sums(wsum, ysum, increasing=increasing, y_min=y_min, y_max=y_max)
+
+
+def isotonic_from_sums(
+    wsum: np.ndarray,
+    ysum: np.ndarray,
+    *,
+    increasing: bool = True,
+    y_min: float | None = None,
+    y_max: float | None = None,
+) -> np.ndarray:
+    """Fitted values, shape (k,), at k increasing knots from the total weight
+    wsum (k,) (all > 0) and weighted target ysum (k,) of the rows at each knot."""
     values = isotonic_regression(ysum / wsum, weights=wsum, increasing=increasing).x
     if y_min is not None or y_max is not None:
         values = np.clip(values, y_min, y_max)
-    return knots.astype(np.float64), np.asarray(values, dtype=np.float64)
+    return np.asarray(values, dtype=np.float64)
