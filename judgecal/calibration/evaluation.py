@@ -38,19 +38,39 @@ def expected_calibration_error(confidence: np.ndarray, accuracy: np.ndarray, bin
 
 def summarize(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """One row per group of ``by`` with n_items, bias, mae and, when the columns
-    exist, log_loss, ece (from confidence/accuracy), coverage and mean set size."""
+    exist, log_loss, ece (from confidence/accuracy), coverage and mean set size.
+
+    The groups are sliced out of one sort of the rows (no per-group DataFrames);
+    means skip missing values, as pandas' do.
+    """
+    gb = frame.groupby(by, sort=True, observed=True, dropna=False)
+    sizes = gb.size()
+    order = np.argsort(gb.ngroup().to_numpy(), kind="stable")  # rows of each group, in table order
+    bounds = np.concatenate([[0], np.cumsum(sizes.to_numpy())])
+    cols = {c: frame[c].to_numpy(dtype=float)[order]
+            for c in ("error", "log_loss", "confidence", "accuracy", "covered", "set_size") if c in frame.columns}
     rows = []
-    for key, g in frame.groupby(by, sort=True, observed=True, dropna=False):
+    for g, key in enumerate(sizes.index):
         key = key if isinstance(key, tuple) else (key,)
+        part = {c: v[bounds[g]:bounds[g + 1]] for c, v in cols.items()}
         row = dict(zip(by, key, strict=True))
-        row["n_items"] = len(g)
-        row["bias"] = float(g["error"].mean())
-        row["mae"] = float(g["error"].abs().mean())
-        if "log_loss" in g.columns and g["log_loss"].notna().any():
-            row["log_loss"] = float(g["log_loss"].mean())
-            row["ece"] = expected_calibration_error(g["confidence"].to_numpy(), g["accuracy"].to_numpy())
-        if "covered" in g.columns and g["covered"].notna().any():
-            row["coverage"] = float(g["covered"].mean())
-            row["set_size"] = float(g["set_size"].mean())
+        row["n_items"] = int(sizes.iloc[g])
+        row["bias"] = _nanmean(part["error"])
+        row["mae"] = _nanmean(np.abs(part["error"]))
+        if "log_loss" in part and not np.isnan(part["log_loss"]).all():
+            row["log_loss"] = _nanmean(part["log_loss"])
+            row["ece"] = expected_calibration_error(part["confidence"], part["accuracy"])
+        if "covered" in part and not np.isnan(part["covered"]).all():
+            row["coverage"] = _nanmean(part["covered"])
+            row["set_size"] = _nanmean(part["set_size"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    """Mean of the non-missing entries of values (n,), summed like pandas' Series.mean (nan if none)."""
+    missing = np.isnan(values)
+    if not missing.any():
+        return float(values.sum() / len(values)) if len(values) else float("nan")
+    kept = (~missing).sum()
+    return float(np.where(missing, 0.0, values).sum() / kept) if kept else float("nan")

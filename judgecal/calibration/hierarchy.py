@@ -193,8 +193,11 @@ def fold_sums(md: MetricData, train_sets: list[np.ndarray], train_comps: list[Co
         moments = np.zeros((F, nl, 5, 5))
         for f, (rows, c) in enumerate(zip(test_sets, test_comps, strict=True)):
             v = np.column_stack([c.E, md.y[rows], np.ones(len(rows))])
-            outer = v[:, :, None] * v[:, None, :]
-            np.add.at(moments[f], md.lang[rows], outer)
+            lang = md.lang[rows]
+            # One bincount per entry of the symmetric 5 x 5 (np.add.at of (r, 5, 5) blocks is ~10x slower).
+            for a in range(5):
+                for b in range(a, 5):
+                    moments[f, :, a, b] = moments[f, :, b, a] = np.bincount(lang, v[:, a] * v[:, b], minlength=nl)
     return FoldSums(**out, lang_script=lang_script, min_size=min_size, moments=moments)
 
 

@@ -1,0 +1,79 @@
+"""Vectorised pieces of the calibrator fit give the numbers the plain per-group
+code gives: group summaries, held-out moments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from synth import synthetic_ratings
+
+from judgecal.calibration import hierarchy as hz
+from judgecal.calibration.evaluation import expected_calibration_error, summarize
+
+
+def _summarize_per_group(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Reference: one pandas sub-frame per group."""
+    rows = []
+    for key, g in frame.groupby(by, sort=True, observed=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(by, key, strict=True))
+        row["n_items"] = len(g)
+        row["bias"] = float(g["error"].mean())
+        row["mae"] = float(g["error"].abs().mean())
+        if "log_loss" in g.columns and g["log_loss"].notna().any():
+            row["log_loss"] = float(g["log_loss"].mean())
+            row["ece"] = expected_calibration_error(g["confidence"].to_numpy(), g["accuracy"].to_numpy())
+        if "covered" in g.columns and g["covered"].notna().any():
+            row["coverage"] = float(g["covered"].mean())
+            row["set_size"] = float(g["set_size"].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_summarize_equals_per_group_means():
+    rng = np.random.default_rng(0)
+    n = 3000
+    lang = rng.choice(["hi", "ta", "mr", "bn"], n)
+    frame = pd.DataFrame({
+        "variant": rng.choice(["raw", "iso", "ord"], n),
+        "language": pd.Categorical(lang, categories=["ta", "hi", "mr", "bn", "zz"]),  # unsorted, one unused
+        "metric": np.where(rng.random(n) < 0.05, None, rng.choice(["la", "tq"], n)),  # missing keys kept
+        "error": rng.normal(0.1, 0.5, n) / 3,
+    })
+    ordinal = (frame["variant"] == "ord").to_numpy()
+    frame["log_loss"] = np.where(ordinal, rng.random(n), np.nan)
+    frame["confidence"] = np.where(ordinal, rng.uniform(0.3, 1, n), np.nan)
+    frame["accuracy"] = np.where(ordinal, rng.random(n), np.nan)
+    with_sets = frame[frame["variant"] != "raw"].assign(covered=lambda d: rng.random(len(d)) < 0.9,
+                                                        set_size=lambda d: rng.integers(1, 3, len(d)))
+    mixed = pd.concat([with_sets, frame[frame["variant"] == "raw"]])  # covered: object with NaN
+    assert mixed["covered"].dtype == object
+    for data, by in ((frame, ["variant", "language", "metric"]), (mixed, ["variant", "language"]),
+                     (mixed.drop(columns=["log_loss", "confidence", "accuracy"]), ["language"]),
+                     (frame.iloc[:0], ["language"])):
+        got, want = summarize(data, by), _summarize_per_group(data, by)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert len(summarize(mixed, ["variant", "language"])) == 12
+
+
+def test_fold_sums_moments_equal_blockwise_sums():
+    from judgecal.calibration.design import make_design_spec
+    from judgecal.calibration.examples import build_examples
+    from judgecal.calibration.grouped import metric_data
+    from judgecal.data.metrics import DEFAULT_REGISTRY
+
+    ex = build_examples(synthetic_ratings(n_prompts=8, languages=("hi", "mr", "ta", "bn")))
+    mask = (ex.items["metric"] == "la").to_numpy()
+    items = ex.items[mask].reset_index(drop=True)
+    scale = DEFAULT_REGISTRY.get("la")
+    md = metric_data(ex, mask, items, scale, make_design_spec(items, "la", scale, ("score",)), "consensus")
+    rng = np.random.default_rng(1)
+    fold = rng.integers(0, 3, len(items))
+    sets = [np.flatnonzero(fold == f) for f in range(3)]
+    comps = [hz.Components(rng.random((len(r), 3)), None, np.ones((len(r), 3))) for r in sets]
+    sums = hz.fold_sums(md, sets, comps, 5, sets, comps)
+    want = np.zeros((3, len(md.lang_keys), 5, 5))
+    for f, (rows, c) in enumerate(zip(sets, comps, strict=True)):
+        v = np.column_stack([c.E, md.y[rows], np.ones(len(rows))])
+        np.add.at(want[f], md.lang[rows], v[:, :, None] * v[:, None, :])
+    np.testing.assert_array_equal(sums.moments, want)
