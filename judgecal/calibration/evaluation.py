@@ -38,23 +38,31 @@ def expected_calibration_error(confidence: np.ndarray, accuracy: np.ndarray, bin
 
 def summarize(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """One row per group of ``by`` with n_items, bias, mae and, when the columns
-    exist, log_loss, ece (from confidence/accuracy), coverage and mean set size.
-
-    The groups are sliced out of one sort of the rows (no per-group DataFrames);
-    means skip missing values, as pandas' do.
-    """
+    exist, log_loss, ece (from confidence/accuracy), coverage and mean set size."""
     gb = frame.groupby(by, sort=True, observed=True, dropna=False)
-    sizes = gb.size()
-    order = np.argsort(gb.ngroup().to_numpy(), kind="stable")  # rows of each group, in table order
-    bounds = np.concatenate([[0], np.cumsum(sizes.to_numpy())])
-    cols = {c: frame[c].to_numpy(dtype=float)[order]
-            for c in ("error", "log_loss", "confidence", "accuracy", "covered", "set_size") if c in frame.columns}
+    keys = [k if isinstance(k, tuple) else (k,) for k in gb.size().index]
+    cols = {c: frame[c].to_numpy(dtype=float) for c in QUALITY_COLUMNS if c in frame.columns}
+    return pd.DataFrame(group_rows(by, keys, gb.ngroup().to_numpy(), cols))
+
+
+QUALITY_COLUMNS = ("error", "log_loss", "confidence", "accuracy", "covered", "set_size")
+
+
+def group_rows(by: list[str], keys: list[tuple], codes: np.ndarray, cols: dict[str, np.ndarray]) -> list[dict]:
+    """The rows of ``summarize`` from arrays: group g (codes (n,) == g) is named keys[g].
+
+    cols : per-row arrays (n,) named as in ``QUALITY_COLUMNS`` (at least 'error').
+    Every code 0..len(keys)-1 must occur. The groups are sliced out of one sort
+    of the rows (no per-group DataFrames); means skip missing values, as pandas' do.
+    """
+    order = np.argsort(codes, kind="stable")  # rows of each group, in table order
+    bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+    cols = {c: v[order] for c, v in cols.items()}
     rows = []
-    for g, key in enumerate(sizes.index):
-        key = key if isinstance(key, tuple) else (key,)
+    for g, key in enumerate(keys):
         part = {c: v[bounds[g]:bounds[g + 1]] for c, v in cols.items()}
         row = dict(zip(by, key, strict=True))
-        row["n_items"] = int(sizes.iloc[g])
+        row["n_items"] = len(part["error"])
         row["bias"] = _nanmean(part["error"])
         row["mae"] = _nanmean(np.abs(part["error"]))
         if "log_loss" in part and not np.isnan(part["log_loss"]).all():
@@ -64,7 +72,7 @@ def summarize(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
             row["coverage"] = _nanmean(part["covered"])
             row["set_size"] = _nanmean(part["set_size"])
         rows.append(row)
-    return pd.DataFrame(rows)
+    return rows
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -28,7 +28,7 @@ from judgecal.calibration import conformal as cf
 from judgecal.calibration import hierarchy as hz
 from judgecal.calibration import isotonic_nodes as iso_nodes
 from judgecal.calibration.design import design_matrix, make_design_spec
-from judgecal.calibration.evaluation import row_quality, summarize
+from judgecal.calibration.evaluation import group_rows, row_quality
 from judgecal.calibration.examples import TARGETS, Examples, build_examples
 from judgecal.calibration.folds import assign_folds
 from judgecal.calibration.serving import ServingMixin
@@ -174,8 +174,8 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
                                     for fn, off in zip(run["fold_nodes"], run["fold_offsets"], strict=True)]
         levels = np.asarray(scale.levels)
         obs = cf.observed_scores(levels, items["y_level"].to_numpy(), run["E"], run["P"])
-        self._fit_conformal(metric, items, obs, fold)
-        return self._quality_frame(metric, items, md, run)
+        self._fit_conformal(metric, md, obs, fold)
+        return self._quality_frame(metric, md, run)
 
     def _group_column(self, ex: Examples) -> str:
         return ex.group_column
@@ -218,39 +218,46 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
         offsets = [(d_l[f], d_s[f]) for f in range(self.n_splits)]
         return {"E": E, "P": P, "k": k, "fold_nodes": fold_nodes, "fold_offsets": offsets, "tables": tables}
 
-    def _fit_conformal(self, metric: str, items: pd.DataFrame, obs: np.ndarray, fold: np.ndarray) -> None:
+    def _fit_conformal(self, metric: str, md: hz.MetricData, obs: np.ndarray, fold: np.ndarray) -> None:
         """Held-out nonconformity scores per conformal group and fold (cross-conformal).
 
         A test row is later scored by each fold's models and compared with the
         items that fold held out, so its scores tie exactly with theirs where they
         should and the smoothed p-value gives close to nominal coverage.
         """
-        m = int(self.min_conformal_size)
-        for level, cols in (("metric", []), ("script", ["script"]), ("language", ["language", "script"])):
-            groups = items.groupby(cols, observed=True).indices.items() if cols else [((), np.arange(len(items)))]
-            for key, idx in groups:
-                if len(idx) < m and level != "metric":
+        m, F = int(self.min_conformal_size), self.n_splits
+        # Distinct scores once, then the counts of every (group, fold, score) from one sort.
+        values, vcode = np.unique(np.round(obs, cf.DECIMALS), return_inverse=True)
+        nv = len(values)
+        levels = (("metric", np.zeros(len(obs), dtype=np.int64), [(None, None)]),
+                  ("script", md.script, [(None, s) for s in md.script_keys]), ("language", md.lang, md.lang_keys))
+        for level, codes, names in levels:
+            keys, counts = np.unique((codes * F + fold) * nv + vcode.reshape(-1), return_counts=True)
+            group_fold, value = np.divmod(keys, nv)
+            bounds = np.searchsorted(group_fold, np.arange(len(names) * F + 1))
+            for g, (lang, script) in enumerate(names):
+                cuts = bounds[g * F:(g + 1) * F + 1]  # group g's entries, fold by fold
+                n_g = int(counts[cuts[0]:cuts[-1]].sum())
+                if n_g == 0 or n_g < m and level != "metric":
                     continue
-                key = key if isinstance(key, tuple) else (key,)
-                lang = key[0] if level == "language" else None
-                script = key[-1] if level != "metric" else None
-                per_fold = []
-                for f in range(self.n_splits):
-                    sel = idx[fold[idx] == f]
-                    values, counts = np.unique(np.round(obs[sel], cf.DECIMALS), return_counts=True)
-                    per_fold.append({"values": values.tolist(), "counts": counts.tolist()})
-                self.conformal_[node_key(metric, lang, script)] = {"n": int(len(idx)), "folds": per_fold}
+                per_fold = [{"values": values[value[lo:hi]].tolist(), "counts": counts[lo:hi].tolist()}
+                            for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
+                self.conformal_[node_key(metric, lang, script)] = {"n": n_g, "folds": per_fold}
 
-    def _quality_frame(self, metric, items, md, run) -> pd.DataFrame:
-        base = items[["language", "script", "metric"]]
-        raw = pd.DataFrame(row_quality(md.y, md.x_iso)).join(base)
-        cal = pd.DataFrame(row_quality(md.y, run["E"], run["P"], md.target_dist)).join(base)
+    def _quality_frame(self, metric, md, run) -> pd.DataFrame:
+        """Held-out quality per (language, script), sorted by them: raw judge and calibrated."""
         by = ["language", "script", "metric"]
-        raw_t = summarize(raw, by)[by + ["n_items", "bias", "mae"]].rename(columns={"bias": "raw_bias", "mae": "raw_mae"})
-        cal_t = summarize(cal, by).drop(columns="n_items")
-        out = raw_t.merge(cal_t, on=by)
-        out.insert(3, "method", self.metric_info_[metric]["method"])
-        return out
+        keys = [(lang, script, metric) for lang, script in md.lang_keys]  # md.lang codes, sorted by name
+        raw = group_rows(by, keys, md.lang, row_quality(md.y, md.x_iso))
+        cal = group_rows(by, keys, md.lang, row_quality(md.y, run["E"], run["P"], md.target_dist))
+        rows = []
+        for r, c in zip(raw, cal, strict=True):
+            row = {"language": r["language"], "script": r["script"], "metric": metric,
+                   "method": self.metric_info_[metric]["method"], "n_items": r["n_items"],
+                   "raw_bias": r["bias"], "raw_mae": r["mae"]}
+            row.update({k: v for k, v in c.items() if k not in (*by, "n_items")})
+            rows.append(row)
+        return pd.DataFrame(rows)
 
 
 def _as_ratings(X, registry, check_input: bool) -> pd.DataFrame:

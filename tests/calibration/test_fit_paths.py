@@ -77,3 +77,54 @@ def test_fold_sums_moments_equal_blockwise_sums():
         v = np.column_stack([c.E, md.y[rows], np.ones(len(rows))])
         np.add.at(want[f], md.lang[rows], v[:, :, None] * v[:, None, :])
     np.testing.assert_array_equal(sums.moments, want)
+
+
+def _conformal_per_group(md, obs, fold, metric, n_splits, min_size):
+    """Reference: one pandas group at a time, np.unique per fold."""
+    from judgecal.calibration import conformal as cf
+    from judgecal.calibration.grouped import node_key
+
+    items = pd.DataFrame([md.lang_keys[c] for c in md.lang], columns=["language", "script"])
+    out = {}
+    for level, cols in (("metric", []), ("script", ["script"]), ("language", ["language", "script"])):
+        groups = items.groupby(cols, observed=True).indices.items() if cols else [((), np.arange(len(items)))]
+        for key, idx in groups:
+            if len(idx) < min_size and level != "metric":
+                continue
+            key = key if isinstance(key, tuple) else (key,)
+            lang = key[0] if level == "language" else None
+            script = key[-1] if level != "metric" else None
+            per_fold = []
+            for f in range(n_splits):
+                values, counts = np.unique(np.round(obs[idx[fold[idx] == f]], cf.DECIMALS), return_counts=True)
+                per_fold.append({"values": values.tolist(), "counts": counts.tolist()})
+            out[node_key(metric, lang, script)] = {"n": int(len(idx)), "folds": per_fold}
+    return out
+
+
+def test_conformal_scores_equal_per_group_counts():
+    from judgecal.calibration import GroupedCalibrator
+    from judgecal.calibration.design import make_design_spec
+    from judgecal.calibration.examples import build_examples
+    from judgecal.calibration.grouped import metric_data
+    from judgecal.data.metrics import DEFAULT_REGISTRY
+
+    ex = build_examples(synthetic_ratings(n_prompts=8, languages=("hi", "mr", "ta", "bn")))
+    mask = (ex.items["metric"] == "tq").to_numpy()
+    items = ex.items[mask].reset_index(drop=True)
+    scale = DEFAULT_REGISTRY.get("tq")
+    md = metric_data(ex, mask, items, scale, make_design_spec(items, "tq", scale, ("score",)), "consensus")
+    rng = np.random.default_rng(2)
+    # Few distinct scores, some differing only by float noise (they must tie after rounding).
+    obs = rng.choice([0.1, 0.25, 1 / 3, 0.5, 0.9], len(items)) + rng.choice([0.0, 1e-13], len(items))
+    fold = rng.integers(0, 5, len(items))
+    for min_size in (10, 40, 1000):  # all groups; Devanagari (hi + mr) only; the metric only
+        cal = GroupedCalibrator(method="isotonic", min_conformal_size=min_size)
+        cal.conformal_ = {}
+        cal._fit_conformal("tq", md, obs, fold)
+        want = _conformal_per_group(md, obs, fold, "tq", 5, min_size)
+        assert cal.conformal_ == want
+        assert list(cal.conformal_) == list(want)
+        if min_size == 40:
+            assert set(want) == {"tq|*|*", "tq|*|Deva"}
+    assert list(want) == ["tq|*|*"]
