@@ -23,7 +23,7 @@ def assign_folds(
     """
     if n_splits < 2:
         raise ConfigError(f"n_splits must be at least 2, got {n_splits}")
-    codes, uniques = pd.factorize(pd.Series(np.asarray(groups, dtype=object)), sort=False)
+    codes, uniques = _factorize(groups, sort=False)
     if len(uniques) < n_splits:
         raise ConfigError(
             f"only {len(uniques)} distinct group(s) to split into {n_splits} folds; lower n_splits"
@@ -33,7 +33,7 @@ def assign_folds(
     if strata is None:
         stratum = np.zeros(len(uniques), dtype=np.int64)
     else:
-        s_codes = pd.factorize(pd.Series(np.asarray(strata, dtype=object)), sort=True)[0]
+        s_codes = _factorize(strata, sort=True)[0]
         # A group's stratum is that of its first row.
         first = np.full(len(uniques), -1, dtype=np.int64)
         order = np.arange(len(codes))[::-1]
@@ -45,3 +45,17 @@ def assign_folds(
     # so small strata do not all pile into fold 0.
     group_fold[order] = np.arange(len(uniques)) % n_splits
     return group_fold[codes]
+
+
+def _factorize(values, *, sort: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (n,) and uniques of values: in order of first appearance, or of sorted value.
+
+    A categorical column without missing values is factorised through its
+    integer codes (much cheaper than hashing its strings again) when that gives
+    the same codes: always in order of appearance, and for ``sort`` only when the
+    categories are sorted.
+    """
+    if (isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype) and not values.isna().any()
+            and (not sort or values.cat.categories.is_monotonic_increasing)):
+        return pd.factorize(values.cat.codes.to_numpy(), sort=sort)
+    return pd.factorize(pd.Series(np.asarray(values, dtype=object)), sort=sort)

@@ -128,3 +128,19 @@ def test_conformal_scores_equal_per_group_counts():
         if min_size == 40:
             assert set(want) == {"tq|*|*", "tq|*|Deva"}
     assert list(want) == ["tq|*|*"]
+
+
+def test_folds_from_categorical_codes_equal_folds_from_strings():
+    from judgecal.calibration.folds import assign_folds
+
+    rng = np.random.default_rng(3)
+    prompts = np.char.add("p", rng.integers(0, 400, 3000).astype(str)).astype(object)
+    langs = rng.choice(["ta", "hi", "mr", "bn", "ur"], 3000).astype(object)
+    for strata_cats in (None, ["bn", "hi", "mr", "ta", "ur"], ["ur", "ta", "hi", "mr", "bn"]):  # sorted, unsorted
+        cat_strata = None if strata_cats is None else pd.Series(pd.Categorical(langs, categories=strata_cats))
+        cat_groups = pd.Series(pd.Categorical(prompts))
+        for seed in (0, 7):
+            want = assign_folds(prompts, 5, seed, strata=None if strata_cats is None else langs)
+            got = assign_folds(cat_groups, 5, seed, strata=cat_strata)
+            np.testing.assert_array_equal(got, want)
+    assert np.bincount(want).min() > 500  # all five folds used
