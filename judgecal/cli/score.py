@@ -30,7 +30,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-tokens", type=int, default=400, help="answer budget per metric")
     p.add_argument("--base-url", help="provider base URL (OpenAI-compatible local servers, proxies)")
     p.add_argument("--cache", help="SQLite judgment cache (default: the user cache folder)")
-    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--concurrency", type=int, default=16, help="requests in flight at once (default 16)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes sending requests (default 1); more when one process's CPU cannot keep up "
+                        "(hundreds of calls per second), each with concurrency/workers of the calls in flight")
     p.add_argument("--rpm", type=float, help="requests-per-minute limit")
     p.add_argument("--tpm", type=float, help="tokens-per-minute limit")
     p.add_argument("--max-attempts", type=int, default=6, help="attempts per request on 429/5xx/timeouts")
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     result = score_generations(
         args.input, args.judge, metrics, variant=args.variant, mode=args.mode, task=args.task,
         samples=args.samples, temperature=args.temperature, max_tokens=args.max_tokens, base_url=args.base_url,
-        cache=args.cache, concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm,
+        cache=args.cache, concurrency=args.concurrency, workers=args.workers, rpm=args.rpm, tpm=args.tpm,
         max_attempts=args.max_attempts, timeout=args.timeout, retry_unparseable=args.retry_unparseable,
         logprobs=args.logprobs, structured=not args.no_structured,
         prices=(args.price_in, args.price_out) if args.price_in is not None else None,

@@ -93,6 +93,7 @@ async def ascore_generations(
     prices: tuple[float, float] | None = None, prompts_dir: str | Path | None = None,
     registry: MetricRegistry = DEFAULT_REGISTRY, include_text: bool = True, progress: bool | str = "auto",
     dry_run: bool = False, seed: int | None = None, retry_base: float = 0.5, batch: bool | dict = False,
+    workers: int = 1,
 ) -> ScoreResult:
     """Async version of :func:`score_generations` (use inside a running event loop).
 
@@ -106,10 +107,14 @@ async def ascore_generations(
     output) tokens when the model's price is not known; dry_run : render and
     price the requests without sending any; batch : send through the provider's
     batch API (True, or a dict of :class:`~judgecal.judges.batch.BatchEngine`
-    options), same cache and output as live scoring.
+    options), same cache and output as live scoring; workers : processes that
+    send requests (1 = this one only; more for high-throughput runs that one
+    process's CPU cannot keep up with, see :mod:`judgecal.judges.workers`).
     """
     if samples < 1:
         raise ConfigError("samples must be at least 1")
+    if workers < 1:
+        raise ConfigError("workers must be at least 1")
     if logprobs not in LOGPROB_MODES:
         raise ConfigError(f"logprobs must be one of {LOGPROB_MODES}, not {logprobs!r}")
     if temperature is None:
@@ -154,8 +159,9 @@ async def ascore_generations(
     if cache is None:
         cache = default_cache_path()
     store = cache if isinstance(cache, JudgmentCache) else JudgmentCache(cache)
-    engine = Engine(adapter, store, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout, progress=progress,
-                    retry=RetryPolicy(max_attempts=max_attempts, base=retry_base))
+    engine = live = Engine(adapter, store, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout,
+                           progress=progress, retry=RetryPolicy(max_attempts=max_attempts, base=retry_base),
+                           workers=workers)
     if batch:  # provider batch API (judgecal.judges.batch); options as a dict, e.g. {"retry": "live"}
         from judgecal.judges.batch import BatchEngine
 
@@ -186,16 +192,19 @@ async def ascore_generations(
 
     answers: dict[tuple, list] = {}  # (row, group, sample) -> [(call, outcome), ...] over attempts
     pending = first
-    for round_ in range(retry_unparseable + 1):
-        again = {}
-        for call, outcome in await run_all(pending, spec.name + (f" retry {round_}" if round_ else "")):
-            answers.setdefault((call.row, call.metrics, call.sample), []).append((call, outcome))
-            if (round_ < retry_unparseable and outcome.completion is not None
-                    and _parse(outcome.completion, call, scales, mode) is None):
-                again[(call.row, call.metrics, call.sample)] = call.attempt + 1
-        if not again:
-            break
-        pending = again
+    try:
+        for round_ in range(retry_unparseable + 1):
+            again = {}
+            for call, outcome in await run_all(pending, spec.name + (f" retry {round_}" if round_ else "")):
+                answers.setdefault((call.row, call.metrics, call.sample), []).append((call, outcome))
+                if (round_ < retry_unparseable and outcome.completion is not None
+                        and _parse(outcome.completion, call, scales, mode) is None):
+                    again[(call.row, call.metrics, call.sample)] = call.attempt + 1
+            if not again:
+                break
+            pending = again
+    finally:
+        await live.aclose()  # helper processes, if any
     # Building one small dict per judgment triggers many full garbage collections
     # (a third of the time of a large cached re-run); these objects hold no cycles.
     with no_gc():
@@ -319,6 +328,7 @@ def _summary(engine: Engine, result: ScoreResult, prices, n_items: int, metrics)
         "failed_requests": st.failed, "tokens_in": tin, "tokens_out": tout,
         "cost_usd": total, "price_known": prices is not None, "elapsed_s": round(st.elapsed, 3),
         "judgments_per_s": round(len(ratings) / st.elapsed, 1) if st.elapsed > 0 else None,
+        "answers_by_process": dict(st.by_process),
     }
 
 

@@ -65,6 +65,7 @@ class EngineStats:
     failed: int = 0
     elapsed: float = 0.0
     by_error: dict = field(default_factory=dict)
+    by_process: dict = field(default_factory=dict)  # answers received per process ("main", "worker-1", ...)
 
 
 def _retryable(exc: Exception) -> bool:
@@ -104,9 +105,11 @@ class Progress:
 class Engine:
     def __init__(self, adapter: JudgeAdapter, cache: JudgmentCache, *, concurrency: int = 16,
                  rpm: float | None = None, tpm: float | None = None, retry: RetryPolicy | None = None,
-                 timeout: float = 60.0, progress: bool | str = "auto"):
+                 timeout: float = 60.0, progress: bool | str = "auto", workers: int = 1):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
         self.adapter = adapter
         self.cache = cache
         self.concurrency = concurrency
@@ -116,6 +119,28 @@ class Engine:
         self.progress = progress
         self.stats = EngineStats()
         self._rng = random.Random(self.retry.jitter_seed)
+        # workers > 1: helper processes that send requests (judgecal.judges.workers);
+        # each takes concurrency // workers of the calls in flight once it is up.
+        self.workers = workers
+        self._pool = None
+
+    async def start_workers(self, wait: bool = False) -> None:
+        """Start the helper processes now (``run`` starts them when a run has more
+        than one round of requests); with ``wait``, until they are ready."""
+        if self.workers > 1 and self.concurrency // self.workers >= 1:
+            if self._pool is None:
+                from judgecal.judges.workers import WorkerPool
+
+                self._pool = WorkerPool(self.workers - 1, self.adapter, self.cache.path)
+            await self._pool.start()
+            if wait:
+                await self._pool.wait_ready()
+
+    async def aclose(self) -> None:
+        """Stop the helper processes (a no-op with one worker)."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
 
     def keys(self, requests: list[CompletionRequest]) -> list[str]:
         judge = self.adapter.identity()
@@ -149,22 +174,57 @@ class Engine:
         for key, idx in todo.items():
             queue.put_nowait((key, requests[idx[0]]))
         fatal: list[BaseException] = []
+        if len(todo) > self.concurrency:  # more than one round: helpers pay for their start-up
+            await self.start_workers()
+        # Calls in flight, over this process and its helpers, never exceed concurrency.
+        slots = asyncio.Semaphore(self.concurrency)
+        helpers = self._pool.helpers if self._pool is not None else []
+        share = self.concurrency // self.workers
+        up = [h for h in helpers if h.ready.is_set() and h.failed is None]
+        local_cap = [self.concurrency - share * len(up)]  # this process's share; shrinks as helpers come up
 
-        async def worker() -> None:
-            while not queue.empty() and not fatal:
+        async def work(helper=None) -> bool:
+            async with slots:
+                if queue.empty() or fatal:
+                    return False
                 key, request = queue.get_nowait()
                 try:
-                    outcome = await self._one(key, request)
+                    outcome = await self._one(key, request, helper)
                 except FatalProviderError as exc:
                     fatal.append(exc)
-                    return
-                for i in todo[key]:
-                    outcomes[i] = outcome
-                bar.update(len(todo[key]), self.stats)
+                    return False
+            for i in todo[key]:
+                outcomes[i] = outcome
+            bar.update(len(todo[key]), self.stats)
+            return True
 
+        async def local_worker(index: int) -> None:
+            while index < local_cap[0] and await work():
+                pass
+
+        async def helper_worker(helper, first: bool) -> None:
+            while not helper.ready.is_set():  # meanwhile this process sends everything
+                if queue.empty() or fatal:
+                    return
+                await asyncio.sleep(0.02)
+            if helper.failed is not None:
+                raise helper.failed
+            if first and helper not in up:
+                local_cap[0] -= share
+            while await work(helper):
+                pass
+
+        # Helpers already up start first, so that they get their share from the start.
+        tasks = [helper_worker(h, j == 0) for h in helpers for j in range(share)]
+        tasks += [local_worker(i) for i in range(min(self.concurrency, len(todo)))]
+        running = [asyncio.create_task(t) for t in tasks]
         try:
-            workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(todo)))]
-            await asyncio.gather(*workers)
+            await asyncio.gather(*running)
+        except BaseException:
+            for task in running:  # e.g. a helper process died: stop the others too
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
         finally:
             if own_bar:
                 bar.close()
@@ -174,14 +234,18 @@ class Engine:
             raise fatal[0]
         return outcomes  # type: ignore[return-value]
 
-    async def _one(self, key: str, request: CompletionRequest) -> Outcome:
+    async def _one(self, key: str, request: CompletionRequest, helper=None) -> Outcome:
         est = estimate_tokens(request.system) + estimate_tokens(request.user) + request.max_tokens
         last: Exception | None = None
         for attempt in range(self.retry.max_attempts):
             await self.limiter.acquire(est)
             self.stats.sent += 1
+            stored = False
             try:
-                completion = await asyncio.wait_for(self.adapter.complete(request), self.timeout + 5)
+                if helper is None:
+                    completion = await asyncio.wait_for(self.adapter.complete(request), self.timeout + 5)
+                else:
+                    completion, stored = await asyncio.wait_for(helper.complete(key, request), self.timeout + 5)
             except TimeoutError as exc:
                 last = ProviderTimeoutError(f"no answer within {self.timeout + 5:.0f} s")
                 last.__cause__ = exc
@@ -193,8 +257,11 @@ class Engine:
                     break
             else:
                 # Store first: from here on this answer is never paid for again.
-                self.cache.put(key, self.adapter.name, completion)
+                if not stored:  # a helper process stores its answers itself
+                    self.cache.put(key, self.adapter.name, completion)
                 self.stats.answered += 1
+                by = "main" if helper is None else helper.name
+                self.stats.by_process[by] = self.stats.by_process.get(by, 0) + 1
                 return Outcome(key, completion, attempts=attempt + 1)
             name = type(last).__name__
             self.stats.by_error[name] = self.stats.by_error.get(name, 0) + 1
