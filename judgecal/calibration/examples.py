@@ -45,10 +45,18 @@ class Examples:
     group_column: str = "item_id"
 
 
-def pick_judge(ratings: pd.DataFrame, judge: str | None) -> tuple[str, pd.DataFrame]:
-    """The judge rows of one judge; error if the table holds several and none was named."""
-    rows = ratings[ratings["rater_kind"] == "judge"]
-    names = sorted(pd.unique(rows["rater"]).tolist())
+def pick_judge(ratings: pd.DataFrame, judge: str | None,
+               columns: list[str] | None = None) -> tuple[str, pd.DataFrame]:
+    """The judge rows of one judge (only ``columns`` of them if given); error if
+    the table holds several judges and none was named."""
+    judge, mask = judge_mask(ratings, judge)
+    return judge, (ratings.loc[mask, columns] if columns is not None else ratings[mask])
+
+
+def judge_mask(ratings: pd.DataFrame, judge: str | None) -> tuple[str, np.ndarray]:
+    """The judge's name and which rows (bool (n,)) are its scores; see ``pick_judge``."""
+    is_judge = (ratings["rater_kind"] == "judge").to_numpy(dtype=bool, na_value=False)
+    names = sorted(pd.unique(ratings["rater"][is_judge]).tolist())
     if not names:
         raise InputError(Problem("the table has no judge rows (rater_kind == 'judge')", column="rater_kind"),
                          summary="nothing to calibrate")
@@ -58,7 +66,9 @@ def pick_judge(ratings: pd.DataFrame, judge: str | None) -> tuple[str, pd.DataFr
         judge = names[0]
     elif judge not in names:
         raise ConfigError(f"judge {judge!r} is not in the table; judges found: {names}")
-    return judge, rows[rows["rater"] == judge]
+    if len(names) > 1:
+        is_judge &= (ratings["rater"] == judge).to_numpy(dtype=bool, na_value=False)
+    return judge, is_judge
 
 
 def prompt_hash_of(judge_rows: pd.DataFrame) -> dict[str, str]:
@@ -102,15 +112,18 @@ def build_examples(
     groups = groups or ("prompt_id" if "prompt_id" in ratings.columns else "item_id")
     if groups not in ratings.columns:
         raise ConfigError(f"cannot group folds by {groups!r}: no such column")
-    judge, jrows = pick_judge(ratings, judge)
-    humans = ratings[ratings["rater_kind"] == "human"]
-    if humans.empty:
+    judge, is_judge = judge_mask(ratings, judge)
+    is_human = (ratings["rater_kind"] == "human").to_numpy(dtype=bool, na_value=False)
+    if not is_human.any():
         raise InputError(Problem("the table has no human ratings; calibration needs native-speaker ratings"),
                          summary="nothing to calibrate against")
 
+    # Only the columns used here are taken from the judge rows.
     keep = ["item_id", "metric", "language", "script", "score"]
-    extra = [c for c in ("response", "score_probs") if c in jrows.columns]
-    judge_tab = jrows[keep + extra + ([groups] if groups not in keep else [])].rename(columns={"score": "judge_score"})
+    extra = [c for c in ("response", "score_probs") if c in ratings.columns]
+    hash_col = ["judge_prompt_hash"] if "judge_prompt_hash" in ratings.columns else []
+    jrows = ratings.loc[is_judge, keep + extra + ([groups] if groups not in keep else []) + hash_col]
+    judge_tab = jrows.drop(columns=hash_col).rename(columns={"score": "judge_score"})
     if groups != "item_id" and judge_tab[groups].isna().any():
         n_missing = int(judge_tab[groups].isna().sum())
         raise InputError(Problem(f"{n_missing} judge row(s) have no {groups}; folds are grouped by it", column=groups),
@@ -119,12 +132,10 @@ def build_examples(
 
     # Integer keys for (item, metric): one factorisation of the id columns, then
     # counting with bincount instead of grouping and joining on strings.
-    item_code, _ = pd.factorize(ratings["item_id"], sort=False)
+    item_code, item_names = pd.factorize(ratings["item_id"], sort=False)
     metric_code, metric_names = pd.factorize(ratings["metric"], sort=False)
     n_m = max(len(metric_names), 1)
     key = item_code.astype(np.int64) * n_m + metric_code
-    is_human = (ratings["rater_kind"] == "human").to_numpy()
-    is_judge = ((ratings["rater_kind"] == "judge") & (ratings["rater"] == judge)).to_numpy()
     n_keys = int(key.max()) + 1
     h_key = key[is_human]
     h_score = ratings["score"].to_numpy(dtype=float)[is_human]
@@ -152,19 +163,22 @@ def build_examples(
         raise InputError(Problem("no item has both a judge score and a human rating for the same metric"),
                          summary="nothing to calibrate")
     # Categorical ids: the table is split by metric and fold many times, and taking
-    # rows of a categorical is much cheaper than of a string column.
-    for col in ("item_id", "metric", "language", "script", "cv_group"):
+    # rows of a categorical is much cheaper than of a string column. Item and
+    # metric reuse the codes found above instead of hashing the strings again.
+    for col, codes, names in (("item_id", item_code, item_names), ("metric", metric_code, metric_names)):
+        items[col] = _as_category(items[col], codes[is_judge][has], names)
+    for col in ("language", "script", "cv_group"):
         items[col] = items[col].astype("category")
 
     # Majority level per item: most frequent rating, ties to the lower level (a conservative choice).
     levels_all = np.unique(h_score)
     lvl = np.searchsorted(levels_all, h_score)
-    tally = np.zeros((len(items), len(levels_all)))
     pos = np.full(n_keys, -1, dtype=np.int64)
     pos[i_key] = np.arange(len(items))
     hp = pos[h_key]
     ok = hp >= 0
-    np.add.at(tally, (hp[ok], lvl[ok]), 1.0)
+    n_lv = len(levels_all)
+    tally = np.bincount(hp[ok] * n_lv + lvl[ok], minlength=len(items) * n_lv).reshape(len(items), n_lv).astype(float)
     items["y_major"] = levels_all[tally.argmax(axis=1)] if len(levels_all) else np.nan
 
     y = np.empty(len(items))
@@ -196,6 +210,19 @@ def build_examples(
     rater_level = h_score[ok]
     rater_weight = 1.0 / items["n_raters"].to_numpy(dtype=float)[rater_item]
     return Examples(items, rater_item, rater_level, rater_weight, judge, prompt_hash_of(jrows), counts, groups)
+
+
+def _as_category(values: pd.Series, codes: np.ndarray, uniques) -> pd.Series:
+    """``values.astype("category")`` (categories: the values used, sorted), built from
+    their codes (n,) into ``uniques`` (from pd.factorize) without hashing the values again."""
+    if not isinstance(values.dtype, pd.StringDtype) or len(codes) == 0 or codes.min() < 0:
+        return values.astype("category")  # other dtypes infer their categories' dtype differently
+    used = np.flatnonzero(np.bincount(codes, minlength=len(uniques)))
+    names = pd.Index(uniques.take(used))
+    order = names.argsort()
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[used[order]] = np.arange(len(used))
+    return pd.Series(pd.Categorical.from_codes(rank[codes], categories=names[order]), index=values.index, name=values.name)
 
 
 def nearest_level(values: np.ndarray, scale: MetricScale) -> np.ndarray:

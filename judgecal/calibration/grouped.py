@@ -283,8 +283,9 @@ def metric_data(ex: Examples, mask: np.ndarray, items: pd.DataFrame, scale, spec
     if nominal_consensus:
         target_dist = (items["y_level"].to_numpy()[:, None] == levels[None, :]).astype(float)
     else:
-        target_dist = np.zeros((len(items), len(levels)))
-        np.add.at(target_dist, (r_item, np.searchsorted(levels, r_level)), r_weight)
+        K = len(levels)
+        target_dist = np.bincount(r_item * K + np.searchsorted(levels, r_level), r_weight,
+                                  minlength=len(items) * K).reshape(len(items), K)
     lang, script, lang_keys, script_keys = hz.codes_for(items)
     X = design_matrix(items, spec)
     return hz.MetricData(

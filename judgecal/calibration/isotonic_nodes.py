@@ -87,13 +87,14 @@ def fit_isotonic_nodes(md: MetricData, fold: np.ndarray, n_splits: int, min_grou
     for slot in range(n_splits + 1):
         train = fold != slot if slot < n_splits else np.ones(n, bool)
         sel = train[row_item]
+        s_item, s_w, s_wy = row_item[sel], w[sel], wy[sel]
         slot_nodes: dict = {"language": {}, "script": {}, "metric": {}}
         for name in ("metric", "script", "language"):  # the insertion order of fit_all_nodes
             t = levels[name]
             size = np.bincount(t.codes[train], minlength=len(t.bounds) - 1)
-            p = t.pair[row_item[sel]]
-            wsum = np.bincount(p, weights=w[sel], minlength=len(t.pair_x))
-            ysum = np.bincount(p, weights=wy[sel], minlength=len(t.pair_x))
+            p = t.pair[s_item]
+            wsum = np.bincount(p, weights=s_w, minlength=len(t.pair_x))
+            ysum = np.bincount(p, weights=s_wy, minlength=len(t.pair_x))
             need = 1 if name == "metric" else max(int(min_group_size), 1)
             for g in np.flatnonzero(size >= need):
                 lo, hi = t.bounds[g], t.bounds[g + 1]

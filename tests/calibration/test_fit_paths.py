@@ -144,3 +144,31 @@ def test_folds_from_categorical_codes_equal_folds_from_strings():
             got = assign_folds(cat_groups, 5, seed, strata=cat_strata)
             np.testing.assert_array_equal(got, want)
     assert np.bincount(want).min() > 500  # all five folds used
+
+
+def test_categories_from_codes_equal_astype_category():
+    from judgecal.calibration.examples import _as_category
+
+    values = ["b2", "अ1", "B1", "a10", "a9", "Ω", "b2", "zz", "अ1", "a10", "ä"]
+    for dtype in ("str", object):
+        full = pd.Series(values * 3, dtype=dtype)
+        codes, uniques = pd.factorize(full, sort=False)
+        pick = np.array([0, 3, 4, 1, 3, 9, 2, 5])  # a subset: some values unused
+        sub = full.iloc[pick].reset_index(drop=True)
+        got = _as_category(sub, codes[pick], uniques)
+        pd.testing.assert_series_equal(got, sub.astype("category"))
+        assert list(got.cat.categories) == sorted(set(sub))
+
+
+def test_build_examples_items_are_categorical_like_astype():
+    from judgecal.calibration.examples import build_examples
+
+    ratings = synthetic_ratings(n_prompts=4, languages=("hi", "ta", "mr"))
+    ratings["item_id"] = np.where(ratings["language"] == "ta", "Ζ", "a") + ratings["item_id"]
+    for dtype in ("str", object, "category"):
+        table = ratings.astype({"item_id": dtype, "metric": dtype})
+        items = build_examples(table).items
+        judge = table[table["rater_kind"] == "judge"].reset_index(drop=True)
+        for col in ("item_id", "metric"):
+            want = judge[col].astype("category")
+            pd.testing.assert_series_equal(items[col], want)
