@@ -30,7 +30,7 @@ class LevelTable:
 
     codes : (n,) group of each item; pair : (n,) each item's (group, distinct value) code
     bounds : (G + 1,) pairs of group g are ``pair`` codes bounds[g]:bounds[g+1]
-    pair_x : (P,) the distinct feature value of each pair
+    pair_x : (P,) the distinct feature value of each pair; pair_group : (P,) its group
     pred : (S, P) prediction of the group's node at each pair (0 where the group has no node)
     size : (S, G) training items of each group's node (0: no node)
     """
@@ -39,6 +39,7 @@ class LevelTable:
     pair: np.ndarray
     bounds: np.ndarray
     pair_x: np.ndarray
+    pair_group: np.ndarray
     pred: np.ndarray
     size: np.ndarray
 
@@ -96,18 +97,47 @@ def fit_isotonic_nodes(md: MetricData, fold: np.ndarray, n_splits: int, min_grou
             wsum = np.bincount(p, weights=s_w, minlength=len(t.pair_x))
             ysum = np.bincount(p, weights=s_wy, minlength=len(t.pair_x))
             need = 1 if name == "metric" else max(int(min_group_size), 1)
-            for g in np.flatnonzero(size >= need):
-                lo, hi = t.bounds[g], t.bounds[g + 1]
-                seen = wsum[lo:hi] > 0
-                knots = t.pair_x[lo:hi][seen]
-                values = isotonic_from_sums(wsum[lo:hi][seen], ysum[lo:hi][seen],
-                                            y_min=md.scale.min, y_max=md.scale.max)
-                t.pred[slot, lo:hi] = np.interp(t.pair_x[lo:hi], knots, values)
-                state = {"kind": "isotonic", "knots": knots.tolist(), "values": values.tolist()}
-                slot_nodes[name][int(g)] = (state, int(size[g]))
-            t.size[slot] = np.where(size >= need, size, 0)
+            slot_nodes[name] = _fit_level(t, slot, np.where(size >= need, size, 0), wsum, ysum,
+                                          md.scale.min, md.scale.max)
         nodes.append(slot_nodes)
     return NodeTables(levels, nodes)
+
+
+def _fit_level(t: LevelTable, slot: int, size: np.ndarray, wsum: np.ndarray, ysum: np.ndarray,
+               y_min: float, y_max: float) -> dict:
+    """One level's nodes in one slot, {group: (state, n_items)}; fills t.pred[slot] and t.size[slot].
+
+    size : (G,) training items of each group (0: no node); wsum, ysum : (P,)
+    training weight and weighted target at each (group, value) pair.
+    """
+    seen = wsum > 0
+    mean = np.divide(ysum, wsum, out=np.zeros_like(ysum), where=seen)
+    # A group needs its own PAVA and interpolation when one of its values is not
+    # among the slot's training rows, or its means are not strictly increasing.
+    # Otherwise (nearly always, for a judge scoring on a few levels) PAVA returns
+    # the means unchanged and the node predicts them at its values: done for all
+    # such groups at once.
+    hard = np.bincount(t.pair_group[~seen], minlength=len(size)) > 0
+    at = np.flatnonzero(seen)
+    same_group = t.pair_group[at][1:] == t.pair_group[at][:-1]
+    hard[t.pair_group[at][1:][same_group & (mean[at][1:] <= mean[at][:-1])]] = True
+    values = np.clip(mean, y_min, y_max)
+    t.pred[slot] = np.where(size[t.pair_group] > 0, values, 0.0)
+    t.size[slot] = size
+    x_list, v_list = t.pair_x.tolist(), values.tolist()
+    out = {}
+    for g in np.flatnonzero(size):
+        lo, hi = int(t.bounds[g]), int(t.bounds[g + 1])
+        if hard[g]:
+            keep = seen[lo:hi]
+            knots = t.pair_x[lo:hi][keep]
+            fitted = isotonic_from_sums(wsum[lo:hi][keep], ysum[lo:hi][keep], y_min=y_min, y_max=y_max)
+            t.pred[slot, lo:hi] = np.interp(t.pair_x[lo:hi], knots, fitted)
+            state = {"kind": "isotonic", "knots": knots.tolist(), "values": fitted.tolist()}
+        else:
+            state = {"kind": "isotonic", "knots": x_list[lo:hi], "values": v_list[lo:hi]}
+        out[int(g)] = (state, int(size[g]))
+    return out
 
 
 def _level_table(codes: np.ndarray, n_groups: int, xs: np.ndarray, xc: np.ndarray, n_slots: int) -> LevelTable:
@@ -116,7 +146,13 @@ def _level_table(codes: np.ndarray, n_groups: int, xs: np.ndarray, xc: np.ndarra
     codes : (n,) group of each item; xs : (nx,) distinct values; xc : (n,) each item's code into xs.
     """
     nx = len(xs)
-    keys, pair = np.unique(codes.astype(np.int64) * nx + xc, return_inverse=True)
-    return LevelTable(codes=codes, pair=pair.reshape(-1), bounds=np.searchsorted(keys // nx, np.arange(n_groups + 1)),
-                      pair_x=xs[keys % nx], pred=np.zeros((n_slots, len(keys))),
+    key = codes.astype(np.int64) * nx + xc
+    if n_groups * nx <= 4 * len(key) + 1024:  # few possible pairs: mark the ones used instead of sorting
+        used = np.bincount(key, minlength=n_groups * nx) > 0
+        keys, pair = np.flatnonzero(used), (np.cumsum(used) - 1)[key]
+    else:
+        keys, pair = np.unique(key, return_inverse=True)
+    group = keys // nx
+    return LevelTable(codes=codes, pair=pair.reshape(-1), bounds=np.searchsorted(group, np.arange(n_groups + 1)),
+                      pair_x=xs[keys % nx], pair_group=group, pred=np.zeros((n_slots, len(keys))),
                       size=np.zeros((n_slots, n_groups), dtype=np.int64))
