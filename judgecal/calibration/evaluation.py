@@ -55,7 +55,8 @@ def group_rows(by: list[str], keys: list[tuple], codes: np.ndarray, cols: dict[s
     Every code 0..len(keys)-1 must occur. The groups are sliced out of one sort
     of the rows (no per-group DataFrames); means skip missing values, as pandas' do.
     """
-    order = np.argsort(codes, kind="stable")  # rows of each group, in table order
+    small = codes.astype(np.int16) if len(keys) < 2**15 else codes  # 16-bit codes sort by radix
+    order = np.argsort(small, kind="stable")  # rows of each group, in table order
     bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
     cols = {c: v[order] for c, v in cols.items()}
     rows = []

@@ -226,13 +226,19 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
         should and the smoothed p-value gives close to nominal coverage.
         """
         m, F = int(self.min_conformal_size), self.n_splits
-        # Distinct scores once, then the counts of every (group, fold, score) from one sort.
+        # Distinct scores once, then the counts of every (group, fold, score) at once.
         values, vcode = np.unique(np.round(obs, cf.DECIMALS), return_inverse=True)
         nv = len(values)
         levels = (("metric", np.zeros(len(obs), dtype=np.int64), [(None, None)]),
                   ("script", md.script, [(None, s) for s in md.script_keys]), ("language", md.lang, md.lang_keys))
         for level, codes, names in levels:
-            keys, counts = np.unique((codes * F + fold) * nv + vcode.reshape(-1), return_counts=True)
+            key, n_keys = (codes * F + fold) * nv + vcode.reshape(-1), len(names) * F * nv
+            if n_keys <= 4 * len(key) + 1024:  # few possible triples: count them all, no sort
+                counts = np.bincount(key, minlength=n_keys)
+                keys = np.flatnonzero(counts)
+                counts = counts[keys]
+            else:
+                keys, counts = np.unique(key, return_counts=True)
             group_fold, value = np.divmod(keys, nv)
             bounds = np.searchsorted(group_fold, np.arange(len(names) * F + 1))
             for g, (lang, script) in enumerate(names):

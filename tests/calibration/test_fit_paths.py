@@ -116,18 +116,19 @@ def test_conformal_scores_equal_per_group_counts():
     md = metric_data(ex, mask, items, scale, make_design_spec(items, "tq", scale, ("score",)), "consensus")
     rng = np.random.default_rng(2)
     # Few distinct scores, some differing only by float noise (they must tie after rounding).
-    obs = rng.choice([0.1, 0.25, 1 / 3, 0.5, 0.9], len(items)) + rng.choice([0.0, 1e-13], len(items))
+    few = rng.choice([0.1, 0.25, 1 / 3, 0.5, 0.9], len(items)) + rng.choice([0.0, 1e-13], len(items))
     fold = rng.integers(0, 5, len(items))
-    for min_size in (10, 40, 1000):  # all groups; Devanagari (hi + mr) only; the metric only
-        cal = GroupedCalibrator(method="isotonic", min_conformal_size=min_size)
-        cal.conformal_ = {}
-        cal._fit_conformal("tq", md, obs, fold)
-        want = _conformal_per_group(md, obs, fold, "tq", 5, min_size)
-        assert cal.conformal_ == want
-        assert list(cal.conformal_) == list(want)
-        if min_size == 40:
-            assert set(want) == {"tq|*|*", "tq|*|Deva"}
-    assert list(want) == ["tq|*|*"]
+    for obs in (few, rng.random(len(items))):  # few distinct scores; all distinct
+        for min_size in (10, 40, 1000):  # all groups; Devanagari (hi + mr) only; the metric only
+            cal = GroupedCalibrator(method="isotonic", min_conformal_size=min_size)
+            cal.conformal_ = {}
+            cal._fit_conformal("tq", md, obs, fold)
+            want = _conformal_per_group(md, obs, fold, "tq", 5, min_size)
+            assert cal.conformal_ == want
+            assert list(cal.conformal_) == list(want)
+            if min_size == 40:
+                assert set(want) == {"tq|*|*", "tq|*|Deva"}
+        assert list(want) == ["tq|*|*"]
 
 
 def test_folds_from_categorical_codes_equal_folds_from_strings():
