@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -70,26 +71,66 @@ async def run(gens, url: str, cache, metrics=("la",), **kw):
                                     progress=False, prices=(0.15, 0.60), **kw)
 
 
-def concurrency_sweep(levels: list[int], latency: float, seconds: float) -> list[dict]:
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of another process, from /proc; None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)  # ended children: the helper processes
+    return r.ru_utime + r.ru_stime
+
+
+def reset(url: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(url + "/_fake/reset", data=b"{}", method="POST")).read()
+
+
+def steady_rate(url: str) -> float:
+    """Answers per second between the 40th and the 90th percentile of answer
+    times at the server: the rate once start-up (helper processes importing
+    the SDK) is over and before the last calls drain."""
+    times = sorted(t for t, _key, outcome in stats(url)["events"] if outcome == "200")
+    lo, hi = int(len(times) * 0.4), int(len(times) * 0.9)
+    return (hi - lo) / (times[hi] - times[lo]) if hi > lo and times[hi] > times[lo] else float("nan")
+
+
+def concurrency_sweep(levels: list[int], latency: float, seconds: float, workers: list[int]) -> list[dict]:
     proc, url = start_server(latency)
     rows = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             asyncio.run(run(generations(8, "warm"), url, Path(tmp) / "warm.sqlite"))  # imports, first client
             for c in levels:
-                n = max(20, int(c / latency * seconds))
-                cpu = time.process_time()
-                res = asyncio.run(run(generations(n, f"c{c}"), url, Path(tmp) / f"c{c}.sqlite", concurrency=c))
-                cpu = time.process_time() - cpu
-                jps = res.summary["judgments"] / res.summary["elapsed_s"]
-                ideal = c / latency
-                # Client CPU per judgment says what one free core could reach,
-                # whatever else the machine is doing at the time.
-                rows.append({"concurrency": c, "judgments": n, "seconds": res.summary["elapsed_s"],
-                             "judgments_per_s": round(jps, 1), "ideal_per_s": ideal, "ratio": round(jps / ideal, 3),
-                             "client_cpu_ms_per_judgment": round(cpu / n * 1000, 2),
-                             "one_core_ceiling_per_s": round(n / cpu, 1)})
-                print(json.dumps(rows[-1]), flush=True)
+                for w in workers:
+                    if w > 1 and c // w < 8:  # a helper process is not worth starting for a few calls
+                        continue
+                    n = max(20, int(c / latency * seconds))
+                    reset(url)
+                    cpu, helpers, server = time.process_time(), children_cpu(), process_cpu(proc.pid)
+                    res = asyncio.run(run(generations(n, f"c{c}w{w}"), url, Path(tmp) / f"c{c}w{w}.sqlite",
+                                          concurrency=c, workers=w))
+                    cpu = time.process_time() - cpu
+                    helpers = children_cpu() - helpers
+                    server = process_cpu(proc.pid) - server if server is not None else float("nan")
+                    jps = res.summary["judgments"] / res.summary["elapsed_s"]
+                    ideal = c / latency
+                    steady = steady_rate(url)
+                    # CPU per judgment is the stable figure on a shared machine: it
+                    # says what free cores could reach, whatever else runs meanwhile.
+                    # Helper CPU includes their start-up (imports, about 2 s each).
+                    rows.append({"concurrency": c, "workers": w, "judgments": n, "seconds": res.summary["elapsed_s"],
+                                 "judgments_per_s": round(jps, 1), "ideal_per_s": ideal,
+                                 "ratio": round(jps / ideal, 3), "steady_ratio": round(steady / ideal, 3),
+                                 "client_cpu_ms_per_judgment": round((cpu + helpers) / n * 1000, 2),
+                                 "main_cpu_ms": round(cpu / n * 1000, 2), "helpers_cpu_ms": round(helpers / n * 1000, 2),
+                                 "server_cpu_ms": round(server / n * 1000, 2),
+                                 "answers_by_process": res.summary["answers_by_process"],
+                                 "load": load()})
+                    print(json.dumps(rows[-1]), flush=True)
     finally:
         proc.kill()
     return rows
@@ -148,6 +189,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--levels", default="1,16,64,256")
     parser.add_argument("--seconds", type=float, default=3.0, help="ideal duration of each concurrency run")
+    parser.add_argument("--workers", default="1,2", help="comma list of worker process counts to sweep")
     parser.add_argument("--rpm", type=float, default=1200.0)
     parser.add_argument("--rpm-seconds", type=float, default=20.0)
     parser.add_argument("--cached", type=int, default=10_000, help="judgments in the cached re-run")
@@ -157,7 +199,8 @@ def main() -> None:
     print(f"# load average at start: {load()}")
     if "sweep" not in skip:
         print(f"# concurrency sweep, latency {args.latency * 1000:.0f} ms")
-        concurrency_sweep([int(x) for x in args.levels.split(",")], args.latency, args.seconds)
+        concurrency_sweep([int(x) for x in args.levels.split(",")], args.latency, args.seconds,
+                          [int(x) for x in args.workers.split(",")])
     if "rpm" not in skip:
         print(f"# rate limit {args.rpm:.0f} rpm for {args.rpm_seconds:.0f} s")
         rate_limited(args.rpm, args.rpm_seconds, concurrency=64)

@@ -242,10 +242,12 @@ class Engine:
             self.stats.sent += 1
             stored = False
             try:
-                if helper is None:
-                    completion = await asyncio.wait_for(self.adapter.complete(request), self.timeout + 5)
-                else:
-                    completion, stored = await asyncio.wait_for(helper.complete(key, request), self.timeout + 5)
+                # asyncio.timeout, not wait_for: no extra task per call.
+                async with asyncio.timeout(self.timeout + 5):
+                    if helper is None:
+                        completion = await self.adapter.complete(request)
+                    else:
+                        completion, stored = await helper.complete(key, request)
             except TimeoutError as exc:
                 last = ProviderTimeoutError(f"no answer within {self.timeout + 5:.0f} s")
                 last.__cause__ = exc

@@ -39,12 +39,26 @@ def logprobs_from_openai(choice) -> list | None:
     content = _get(lp, "content")
     if content is None:
         return None
+    if isinstance(lp, dict):  # the JSON body (the live path): plain dict access, no per-field dispatch
+        return _number_logprobs_from_dicts(content)
     out, offset = [], 0
     for tok in content:
         token = _get(tok, "token") or ""
         if _NUMBER.fullmatch(token):
             alts = [[_get(a, "token"), float(_get(a, "logprob"))] for a in (_get(tok, "top_logprobs") or [])]
             out.append([offset, token, float(_get(tok, "logprob")), alts])
+        offset += len(token)
+    return out
+
+
+def _number_logprobs_from_dicts(content: list) -> list:
+    out, offset = [], 0
+    number = _NUMBER.fullmatch
+    for tok in content:
+        token = tok.get("token") or ""
+        if number(token):
+            alts = [[a.get("token"), float(a.get("logprob"))] for a in (tok.get("top_logprobs") or [])]
+            out.append([offset, token, float(tok.get("logprob")), alts])
         offset += len(token)
     return out
 

@@ -127,7 +127,9 @@ class Helper:
     async def close(self) -> None:
         if self._proc is None:
             return
-        if self._proc.returncode is None:
+        if self._proc.returncode is None and not self.ready.is_set():
+            self._proc.kill()  # still starting up: it holds no request, nothing to wait for
+        elif self._proc.returncode is None:
             self._proc.stdin.close()  # the helper exits once its input ends
             try:
                 await asyncio.wait_for(self._proc.wait(), 30)

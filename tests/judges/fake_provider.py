@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import hashlib
 import json
 import math
@@ -174,7 +175,16 @@ _TOKEN = re.compile(r"\d|[A-Za-z_]+|\s+|[^\w\s]|\w+", re.UNICODE)
 
 def _token_logprobs(text: str, levels_by_pos: dict[int, list], chosen_p: float) -> list[dict]:
     """OpenAI-style logprobs.content for ``text``: every digit is its own token;
-    at the positions of score values the top alternatives are the other levels."""
+    at the positions of score values the top alternatives are the other levels.
+    Memoised: a fake judge gives few distinct answers, and benchmarks share the
+    machine's CPU with the client (the result is only ever serialised)."""
+    frozen = tuple((pos, tuple(levels)) for pos, levels in sorted(levels_by_pos.items()))
+    return _token_logprobs_cached(text, frozen, chosen_p)
+
+
+@functools.lru_cache(maxsize=4096)
+def _token_logprobs_cached(text: str, frozen_levels: tuple, chosen_p: float) -> list[dict]:
+    levels_by_pos = {pos: list(levels) for pos, levels in frozen_levels}
     out = []
     for m in _TOKEN.finditer(text):
         tok = m.group(0)

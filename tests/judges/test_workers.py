@@ -97,6 +97,8 @@ def test_api_with_workers_gives_the_same_table(fake, tmp_path):
     assert two.summary["judgments"] == 80 and two.summary["http_requests"] == 80
     assert sum(two.summary["answers_by_process"].values()) == 80
     assert two.failures.empty
+    if Path("/proc/self/stat").exists():  # no helper process is left behind, started or starting
+        assert not [p for p in _children(os.getpid()) if _alive(p)]
 
 
 def test_faults_through_helpers_are_retried_by_the_engine(fake, tmp_path):
