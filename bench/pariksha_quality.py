@@ -23,6 +23,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pariksha", metavar="DIR")
     parser.add_argument("--out", metavar="CSV")
+    parser.add_argument("--features", default="score",
+                        help="judge features of the ordinal and auto variants, comma-separated (default: score)")
     args = parser.parse_args()
     from judgecal.calibration import cross_validate
     from judgecal.datasets import load_pariksha
@@ -31,7 +33,13 @@ def main() -> None:
     pd.set_option("display.max_rows", 500)
     ratings = load_pariksha(args.pariksha, repair=True)
     t = time.perf_counter()
-    res = cross_validate(ratings, variants=VARIANTS, n_splits=5, random_state=0)
+    from judgecal.calibration.cv import VARIANTS as KNOWN
+
+    features = tuple(args.features.split(","))
+    variants = {v: (KNOWN[v] if KNOWN[v] is None or "ordinal" not in v and v != "auto" else
+                    {**KNOWN[v], "features": features}) for v in VARIANTS}
+    print(f"features of the ordinal and auto variants: {features}")
+    res = cross_validate(ratings, variants=variants, n_splits=5, random_state=0)
     print(f"nested 5-fold CV grouped by prompt, {len(VARIANTS)} variants: {time.perf_counter() - t:.0f} s\n")
     table = res.table
     if args.out:

@@ -39,12 +39,16 @@ def learning_curve(
     languages=None,
     method: str = "isotonic",
     n_splits: int = 5,
+    repeats: int = 1,
     random_state: int = 0,
     groups: str | None = None,
     progress=None,
 ) -> pd.DataFrame:
-    """One row per (language, metric, n, fold, variant) with n_labelled
-    (items actually available, at most n), n_test, mae and bias."""
+    """One row per (language, metric, n, fold, draw, variant) with n_labelled
+    (items actually available, at most n), n_test, mae, mse and bias.
+
+    ``repeats`` draws of the n labelled items per fold: the draw is the noisiest
+    part of the comparison at 25 items, and both variants see the same draws."""
     ex = build_examples(ratings, groups=groups)
     ids = {"item_id": str, "metric": str, "language": str, "cv_group": str}
     items = ex.items.drop_duplicates("item_id")[["item_id", "language", "cv_group"]].astype(
@@ -61,7 +65,7 @@ def learning_curve(
             test_ids = set(mine.loc[fold == f, "item_id"])
             pool = mine.loc[fold != f, "item_id"].to_numpy()
             test = ratings[is_judge & ratings["item_id"].isin(test_ids)]
-            for n in sizes:
+            for n, draw in ((n, d) for n in sizes for d in range(repeats)):
                 chosen = rng.choice(pool, size=min(n, len(pool)), replace=False)
                 labelled = ratings["item_id"].isin(set(chosen))
                 fits = {
@@ -76,24 +80,33 @@ def learning_curve(
                     for metric, g in scored.groupby("metric"):
                         err = g["score_calibrated"].to_numpy() - g["y"].to_numpy()
                         rows.append({"language": lang, "metric": metric, "n": n, "n_labelled": len(chosen),
-                                     "fold": f, "variant": variant, "n_test": len(g),
-                                     "mae": float(np.abs(err).mean()), "bias": float(err.mean())})
+                                     "fold": f, "draw": draw, "variant": variant, "n_test": len(g),
+                                     "mae": float(np.abs(err).mean()), "mse": float((err**2).mean()),
+                                     "bias": float(err.mean())})
                 if progress:
-                    progress(f"{lang} fold {f} n={n}")
+                    progress(f"{lang} fold {f} n={n} draw {draw}")
     return pd.DataFrame(rows)
 
 
 def summarize_curve(curve: pd.DataFrame) -> pd.DataFrame:
-    """Per (n, metric): mean MAE of each variant over languages (held-out items
-    weighted equally within a language), and in how many languages pooled <= per-language."""
-    per_lang = (curve.assign(w_abs=curve["mae"] * curve["n_test"], w_err=curve["bias"] * curve["n_test"])
-                .groupby(["n", "metric", "language", "variant"])[["w_abs", "w_err", "n_test"]].sum())
+    """Per (n, metric): mean error of each variant over languages (held-out items
+    weighted equally within a language) as MAE and as mean squared error (the loss
+    an expected-score calibrator minimises; for a 0/1 metric it is the Brier score),
+    and in how many languages pooled <= per-language."""
+    w = curve.assign(w_abs=curve["mae"] * curve["n_test"], w_sq=curve["mse"] * curve["n_test"],
+                     w_err=curve["bias"] * curve["n_test"])
+    per_lang = w.groupby(["n", "metric", "language", "variant"])[["w_abs", "w_sq", "w_err", "n_test"]].sum()
     per_lang["mae"] = per_lang["w_abs"] / per_lang["n_test"]
+    per_lang["mse"] = per_lang["w_sq"] / per_lang["n_test"]
     per_lang["bias"] = per_lang["w_err"] / per_lang["n_test"]
-    wide = per_lang["mae"].unstack("variant")
-    out = wide.groupby(["n", "metric"]).mean()
-    out["pooled_wins"] = (wide["pooled"] <= wide["per_language"]).groupby(["n", "metric"]).sum()
-    out["languages"] = wide.groupby(["n", "metric"]).size()
+    parts = []
+    for err in ("mae", "mse"):
+        wide = per_lang[err].unstack("variant")
+        part = wide.groupby(["n", "metric"]).mean().add_suffix(f"_{err}")
+        part[f"pooled_wins_{err}"] = (wide["pooled"] <= wide["per_language"]).groupby(["n", "metric"]).sum()
+        parts.append(part)
+    out = pd.concat(parts, axis=1)
+    out["languages"] = per_lang["mae"].unstack("variant").groupby(["n", "metric"]).size()
     absbias = per_lang["bias"].abs().unstack("variant").groupby(["n", "metric"]).max()
     out["max_abs_bias_pooled"] = absbias["pooled"]
     out["max_abs_bias_per_language"] = absbias["per_language"]
@@ -107,6 +120,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="labelled items per language")
     parser.add_argument("--languages", help="comma-separated languages (default: all)")
     parser.add_argument("--method", default="isotonic", choices=["isotonic", "ordinal"])
+    parser.add_argument("--repeats", type=int, default=3, help="draws of the labelled items per fold (default 3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", metavar="CSV", help="write every (language, metric, n, fold, variant) row")
     args = parser.parse_args(argv)
@@ -124,14 +138,15 @@ def main(argv=None) -> int:
     langs = args.languages.split(",") if args.languages else None
     start = time.perf_counter()
     curve = learning_curve(ratings, sizes=sizes, languages=langs, method=args.method, random_state=args.seed,
+                           repeats=args.repeats,
                            progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
     if args.out:
         curve.to_csv(args.out, index=False)
     summary = summarize_curve(curve)
     print(f"Learning curve on {source}, {args.method} calibrators, folds grouped by prompt, "
           f"{time.perf_counter() - start:.0f} s")
-    print("MAE against the held-out human consensus, mean over languages; pooled_wins = languages where "
-          "pooled <= per-language")
+    print("Error against the held-out human consensus (MAE and mean squared error), mean over languages;")
+    print("pooled_wins_* = languages where pooled <= per-language")
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
 
