@@ -117,9 +117,13 @@ class Helper:
         fut = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
         try:
-            self._proc.stdin.write(json.dumps({"id": rid, "key": key, "request": request.identity()},
-                                              ensure_ascii=False).encode() + b"\n")
-            await self._proc.stdin.drain()
+            try:
+                self._proc.stdin.write(json.dumps({"id": rid, "key": key, "request": request.identity()},
+                                                  ensure_ascii=False).encode() + b"\n")
+                await self._proc.stdin.drain()
+            except ConnectionError as exc:  # it died before its output said so: report it as a death
+                await asyncio.shield(self._reader)
+                raise self.failed or WorkerProcessError(f"judge {self.name} closed its input") from exc
             return await fut
         finally:
             self._pending.pop(rid, None)
