@@ -84,6 +84,9 @@ def fit_isotonic_nodes(md: MetricData, fold: np.ndarray, n_splits: int, min_grou
     groups = {"language": (md.lang, len(md.lang_keys)), "script": (md.script, len(md.script_keys)),
               "metric": (np.zeros(n, dtype=np.int64), 1)}
     levels = {name: _level_table(codes, n_groups, xs, xc, n_splits + 1) for name, (codes, n_groups) in groups.items()}
+    # Training items per group and slot: all items less the held-out fold (integers, exact).
+    per_fold = {name: np.bincount(t.codes * n_splits + fold, minlength=(len(t.bounds) - 1) * n_splits)
+                .reshape(-1, n_splits) for name, t in levels.items()}
     nodes = []
     for slot in range(n_splits + 1):
         train = fold != slot if slot < n_splits else np.ones(n, bool)
@@ -92,7 +95,7 @@ def fit_isotonic_nodes(md: MetricData, fold: np.ndarray, n_splits: int, min_grou
         slot_nodes: dict = {"language": {}, "script": {}, "metric": {}}
         for name in ("metric", "script", "language"):  # the insertion order of fit_all_nodes
             t = levels[name]
-            size = np.bincount(t.codes[train], minlength=len(t.bounds) - 1)
+            size = per_fold[name].sum(axis=1) - (per_fold[name][:, slot] if slot < n_splits else 0)
             p = t.pair[s_item]
             wsum = np.bincount(p, weights=s_w, minlength=len(t.pair_x))
             ysum = np.bincount(p, weights=s_wy, minlength=len(t.pair_x))
