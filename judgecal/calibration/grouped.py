@@ -7,7 +7,7 @@
    calibrator for each language, each script and the whole metric on the other
    folds and predicts the held-out items,
 3. picks the shrinkage pseudo-counts (script toward metric, language toward
-   script) that minimise the held-out squared error, and, with ``method="auto"``,
+   script) that minimise the held-out absolute error, and, with ``method="auto"``,
    the calibrator family (isotonic or ordinal) with the lower held-out MAE,
 4. refits every node on all items, and keeps the held-out nonconformity scores
    for conformal prediction sets and the held-out quality per group.
@@ -63,9 +63,11 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
     judge : the judge (rater) to calibrate when the table holds several.
     alpha, prior_weight : ordinal model regularisation (see OrdinalCalibrator).
     bias_penalty : weight of each language's squared held-out mean error in the
-        criterion that chooses the shrinkage (0: squared error only). The default
+        criterion that chooses the shrinkage (0: absolute error only). The default
         10 was set after comparing 0, 1, 3, 10 and 30 on PARIKSHA's internal
-        cross-validation: it removed per-language bias and also gave the lowest MAE.
+        cross-validation (with squared error as the criterion's first term, before
+        it became absolute error): it removed per-language bias and also gave the
+        lowest MAE.
     metrics : MetricRegistry with the scales (default: built-ins).
     """
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from judgecal.calibration.heldout import HeldOutRows, held_out_rows, summed_absolute_error
 from judgecal.calibration.isotonic import fit_isotonic_table
 from judgecal.calibration.ordinal import fit_proportional_odds, ordinal_proba
 from judgecal.data.metrics import MetricScale
@@ -155,7 +156,8 @@ class FoldSums:
 
     Arrays are (F, n_lang) or (F, n_script). Train sums use in-sample node
     predictions on the fold's training items; ``moments`` (F, n_lang, 5, 5) are
-    sums of v v^T over the fold's held-out items with v = (f_L, f_S, f_M, y, 1).
+    sums of v v^T over the fold's held-out items with v = (f_L, f_S, f_M, y, 1),
+    and ``held_out`` the same items' v rows (merged where identical).
     """
 
     cnt_l: np.ndarray
@@ -168,6 +170,7 @@ class FoldSums:
     lang_script: np.ndarray  # (n_lang,) script code of each language code
     min_size: int
     moments: np.ndarray | None = None
+    held_out: HeldOutRows | None = None
 
 
 def fold_sums(md: MetricData, train_sets: list[np.ndarray], train_comps: list[Components],
@@ -188,17 +191,21 @@ def fold_sums(md: MetricData, train_sets: list[np.ndarray], train_comps: list[Co
         out["sfm_s"][f] = np.bincount(script, c.E[:, 2], minlength=ns)
     lang_script = np.zeros(nl, dtype=np.int64)
     lang_script[md.lang] = md.script
-    moments = None
+    moments = held_out = None
     if test_sets is not None:
         moments = np.zeros((F, nl, 5, 5))
+        langs, vs = [], []
         for f, (rows, c) in enumerate(zip(test_sets, test_comps, strict=True)):
             v = np.column_stack([c.E, md.y[rows], np.ones(len(rows))])
             lang = md.lang[rows]
+            langs.append(lang)
+            vs.append(v)
             # One bincount per entry of the symmetric 5 x 5 (np.add.at of (r, 5, 5) blocks is ~10x slower).
             for a in range(5):
                 for b in range(a, 5):
                     moments[f, :, a, b] = moments[f, :, b, a] = np.bincount(lang, v[:, a] * v[:, b], minlength=nl)
-    return FoldSums(**out, lang_script=lang_script, min_size=min_size, moments=moments)
+        held_out = held_out_rows(list(range(F)), langs, vs)
+    return FoldSums(**out, lang_script=lang_script, min_size=min_size, moments=moments, held_out=held_out)
 
 
 def _ratio(num, den, k):
@@ -234,15 +241,20 @@ def _coefficients(s: FoldSums, k_script, k_language, k_offset) -> np.ndarray:
                      (1 - w_l) * ((1 - ws) * ds + d_l)], axis=-1)
 
 
-def choose_shrinkage(s: FoldSums, pooling: str, bias_penalty: float = 10.0) -> tuple[float, float, float]:
+def choose_shrinkage(s: FoldSums, pooling: str, bias_penalty: float = 10.0,
+                     loss: str = "absolute") -> tuple[float, float, float]:
     """Pseudo-counts (k_script, k_language, k_offset) minimising the held-out error
 
-        sum of squared errors + bias_penalty * sum over languages of n_g * bias_g^2
+        sum of absolute (or squared) errors + bias_penalty * sum over languages of n_g * bias_g^2
 
-    (bias_g: the language's mean held-out error). The squared error alone lets a
-    language keep a systematic offset of a few hundredths when removing it costs
-    variance; the second term weighs each language's calibration-in-the-large,
-    the very defect (per-language inflation) calibration is there to remove.
+    (bias_g: the language's mean held-out error). Absolute error is the default
+    because calibrators are judged by MAE: chosen by squared error, the pseudo-
+    counts pooled a 0/1 metric's extreme languages (Telugu's rare hallucinations)
+    toward the others, which squared error barely notices and MAE does. The error
+    alone lets a language keep a systematic offset of a few hundredths when
+    removing it costs variance; the second term weighs each language's
+    calibration-in-the-large, the very defect (per-language inflation)
+    calibration is there to remove.
 
     ``pooling``: 'partial' searches the grids; 'none' trusts every group with
     a node alone (k = 0); 'complete' uses the metric level only (k = inf).
@@ -257,13 +269,18 @@ def choose_shrinkage(s: FoldSums, pooling: str, bias_penalty: float = 10.0) -> t
     kl = K_GRID[None, :, None, None, None]
     kd = KD_GRID[None, None, :, None, None]
     u = _coefficients(s, ks, kl, kd)
-    sse = np.einsum("abcfgi,fgij,abcfgj->abc", u, s.moments, u, optimize=True)
+    if loss == "absolute":
+        crit = summed_absolute_error(u, s.held_out)
+    elif loss == "squared":
+        crit = np.einsum("abcfgi,fgij,abcfgj->abc", u, s.moments, u, optimize=True)
+    else:
+        raise ValueError(f"loss must be 'absolute' or 'squared', not {loss!r}")
     if bias_penalty > 0:
         resid = np.einsum("abcfgi,fgi->abcg", u, s.moments[..., 4])  # summed error per language
         n = s.moments[..., 4, 4].sum(axis=0)
-        sse = sse + bias_penalty * np.where(n > 0, resid**2 / np.maximum(n, 1), 0.0).sum(axis=-1)
+        crit = crit + bias_penalty * np.where(n > 0, resid**2 / np.maximum(n, 1), 0.0).sum(axis=-1)
     # Ties (within float noise) go to the largest pseudo-counts: the most pooling.
-    near = sse <= sse.min() + 1e-9 * max(1.0, abs(sse.min()))
+    near = crit <= crit.min() + 1e-9 * max(1.0, abs(crit.min()))
     idx = np.argwhere(near)
     a, b, c = (int(v) for v in idx[np.lexsort((idx[:, 2], idx[:, 1], idx[:, 0]))[-1]])
     return float(K_GRID[a]), float(K_GRID[b]), float(KD_GRID[c])

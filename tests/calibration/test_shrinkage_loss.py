@@ -1,0 +1,77 @@
+"""Choosing the shrinkage pseudo-counts by held-out absolute error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from synth import synthetic_ratings
+
+from judgecal.calibration import hierarchy as hz
+from judgecal.calibration.heldout import held_out_rows, summed_absolute_error
+
+
+def _metric_data():
+    from judgecal.calibration.design import make_design_spec
+    from judgecal.calibration.examples import build_examples
+    from judgecal.calibration.grouped import metric_data
+    from judgecal.data.metrics import DEFAULT_REGISTRY
+
+    ex = build_examples(synthetic_ratings(n_prompts=8, languages=("hi", "mr", "ta", "bn")))
+    mask = (ex.items["metric"] == "la").to_numpy()
+    items = ex.items[mask].reset_index(drop=True)
+    scale = DEFAULT_REGISTRY.get("la")
+    return metric_data(ex, mask, items, scale, make_design_spec(items, "la", scale, ("score",)), "consensus")
+
+
+def _sums(md, rng, distinct_levels: bool):
+    fold = rng.integers(0, 3, len(md.y))
+    sets = [np.flatnonzero(fold == f) for f in range(3)]
+    comps = []
+    for r in sets:
+        # node predictions that depend on few values (as isotonic nodes on a judge's levels) or on every row
+        E = rng.integers(0, 3, (len(r), 3)) / 2.0 if distinct_levels else rng.random((len(r), 3)) * 2
+        comps.append(hz.Components(E, None, np.ones((len(r), 3))))
+    return sets, comps, hz.fold_sums(md, sets, comps, 5, sets, comps)
+
+
+@pytest.mark.parametrize("distinct_levels", [True, False])
+def test_summed_absolute_error_equals_row_by_row_sum(distinct_levels):
+    md = _metric_data()
+    rng = np.random.default_rng(4)
+    sets, comps, sums = _sums(md, rng, distinct_levels)
+    if distinct_levels:
+        assert len(sums.held_out.count) < len(md.y)  # identical rows were merged
+    assert sums.held_out.count.sum() == len(md.y)
+    u = hz._coefficients(sums, hz.K_GRID[:, None, None, None, None], hz.K_GRID[None, :, None, None, None],
+                         hz.KD_GRID[None, None, :, None, None])
+    got = summed_absolute_error(u, sums.held_out)
+    want = np.zeros(u.shape[:3])
+    for f, (rows, c) in enumerate(zip(sets, comps, strict=True)):
+        v = np.column_stack([c.E, md.y[rows], np.ones(len(rows))])
+        coef = u[:, :, :, f][:, :, :, md.lang[rows]]  # (S, L, D, r, 5)
+        want += np.abs(np.einsum("abcri,ri->abcr", coef, v)).sum(axis=-1)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
+def test_chunks_give_the_same_sum(monkeypatch):
+    import judgecal.calibration.heldout as ho
+
+    rng = np.random.default_rng(2)
+    langs = [rng.integers(0, 4, 500) for _ in range(2)]
+    vs = [np.column_stack([rng.random((500, 4)), np.ones(500)]) for _ in range(2)]
+    rows = held_out_rows([0, 1], langs, vs)
+    u = rng.normal(size=(7, 2, 4, 5))
+    whole = summed_absolute_error(u, rows)
+    monkeypatch.setattr(ho, "CHUNK", 7)
+    np.testing.assert_allclose(summed_absolute_error(u, rows), whole, rtol=1e-12)
+
+
+def test_loss_changes_the_choice_only_through_the_criterion():
+    md = _metric_data()
+    sets, comps, sums = _sums(md, np.random.default_rng(5), False)
+    for loss in ("absolute", "squared"):
+        k = hz.choose_shrinkage(sums, "partial", 10.0, loss=loss)
+        assert k[0] in hz.K_GRID and k[1] in hz.K_GRID and k[2] in hz.KD_GRID
+    with pytest.raises(ValueError, match="loss must be"):
+        hz.choose_shrinkage(sums, "partial", 10.0, loss="huber")
+    assert hz.choose_shrinkage(sums, "none", loss="absolute") == (0.0, 0.0, float("inf"))
