@@ -173,3 +173,22 @@ def test_build_examples_items_are_categorical_like_astype():
         for col in ("item_id", "metric"):
             want = judge[col].astype("category")
             pd.testing.assert_series_equal(items[col], want)
+
+
+def test_unique_rows_equal_numpy_unique_axis0(monkeypatch):
+    from judgecal.calibration import rowcodes
+
+    rng = np.random.default_rng(4)
+    n = 5000
+    fold, lang, x = rng.integers(0, 5, n), rng.integers(0, 30, n), rng.integers(0, 3, n)
+    table = rng.random((5, 30, 3, 3))
+    few = np.column_stack([fold, lang] + [table[fold, lang, x, j] for j in range(3)] + [rng.integers(0, 7, n) / 3])
+    many = rng.random((n, 6)).round(2)  # many distinct values per column: codes get compacted on the way
+    for data in (few, many, few[:1], few[:0]):
+        want_rows, want_inverse = np.unique(data, axis=0, return_inverse=True)
+        got_rows, got_inverse = rowcodes.unique_rows(data)
+        np.testing.assert_array_equal(got_rows, want_rows)
+        np.testing.assert_array_equal(got_inverse, want_inverse.reshape(-1))
+    assert len(rowcodes.unique_rows(few)[0]) < n // 2
+    monkeypatch.setattr(rowcodes, "_MAX_CODE", 8)  # compact the codes at every column
+    np.testing.assert_array_equal(rowcodes.unique_rows(many)[0], np.unique(many, axis=0))
