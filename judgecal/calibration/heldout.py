@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from judgecal.calibration.rowcodes import unique_rows
+
 CHUNK = 4096  # rows scored at once: (settings, CHUNK) floats in memory
 
 
@@ -33,7 +35,7 @@ def held_out_rows(folds: list[np.ndarray], langs: list[np.ndarray], vs: list[np.
     lang = np.concatenate(langs).astype(np.int64)
     v = np.concatenate(vs)
     key = np.column_stack([fold, lang, v[:, :4]])
-    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
+    uniq, inverse = unique_rows(key)  # as np.unique(key, axis=0), without its slow row sort
     count = np.bincount(inverse.ravel(), minlength=len(uniq)).astype(float)
     rows_v = np.column_stack([uniq[:, 2:6], np.ones(len(uniq))])
     return HeldOutRows(uniq[:, 0].astype(np.int64), uniq[:, 1].astype(np.int64), rows_v, count)
