@@ -10,6 +10,7 @@ inverse, in a small fraction of the time.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 _MAX_CODE = 2**40  # combined codes are compacted before they could overflow int64
 
@@ -17,22 +18,40 @@ _MAX_CODE = 2**40  # combined codes are compacted before they could overflow int
 def unique_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows (k, c) of table (n, c), sorted lexicographically, and the
     inverse (n,) with table == rows[inverse]; as ``np.unique(table, axis=0,
-    return_inverse=True)`` for tables without NaN."""
+    return_inverse=True)``."""
     n, c = table.shape
-    if n == 0:
-        return table.copy(), np.zeros(0, dtype=np.int64)
+    if n == 0 or np.isnan(table).any():  # NaN: leave numpy's own rules to numpy
+        rows, inverse = np.unique(table, axis=0, return_inverse=True)
+        return rows, inverse.reshape(-1)
     codes = np.zeros(n, dtype=np.int64)
     space = 1
     for j in range(c):
-        values, inverse = np.unique(table[:, j], return_inverse=True)
-        if space * len(values) >= _MAX_CODE:  # renumber the rows seen so far 0..k-1, order kept
+        inverse, n_values = _sorted_codes(table[:, j])
+        if space * n_values >= _MAX_CODE:  # renumber the rows seen so far 0..k-1, order kept
             _, codes = np.unique(codes, return_inverse=True)
             codes = codes.reshape(-1).astype(np.int64)
             space = int(codes.max()) + 1
-        codes = codes * len(values) + inverse.reshape(-1)
-        space *= len(values)
-    distinct, inverse = np.unique(codes, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    first = np.empty(len(distinct), dtype=np.int64)
+        codes = codes * n_values + inverse
+        space *= n_values
+    if space <= 4 * n + 1024:  # few possible codes: mark the ones used, no sort
+        used = np.bincount(codes, minlength=space) > 0
+        inverse = (np.cumsum(used) - 1)[codes]
+        n_rows = int(used.sum())
+    else:
+        distinct, inverse = np.unique(codes, return_inverse=True)
+        inverse, n_rows = inverse.reshape(-1), len(distinct)
+    first = np.empty(n_rows, dtype=np.int64)
     first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # first row of each distinct code
     return table[first], inverse
+
+
+def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Rank (n,) of each of values (n,) among the distinct values, and their number.
+
+    Hashing (pd.factorize) and then sorting only the distinct values is much
+    cheaper than sorting all n when few values repeat many times.
+    """
+    codes, distinct = pd.factorize(values)
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[np.argsort(distinct, kind="stable")] = np.arange(len(distinct))
+    return rank[codes], len(distinct)
