@@ -28,18 +28,10 @@ def unique_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for j in range(c):
         inverse, n_values = _sorted_codes(table[:, j])
         if space * n_values >= _MAX_CODE:  # renumber the rows seen so far 0..k-1, order kept
-            _, codes = np.unique(codes, return_inverse=True)
-            codes = codes.reshape(-1).astype(np.int64)
-            space = int(codes.max()) + 1
+            codes, space = _sorted_codes(codes)
         codes = codes * n_values + inverse
         space *= n_values
-    if space <= 4 * n + 1024:  # few possible codes: mark the ones used, no sort
-        used = np.bincount(codes, minlength=space) > 0
-        inverse = (np.cumsum(used) - 1)[codes]
-        n_rows = int(used.sum())
-    else:
-        distinct, inverse = np.unique(codes, return_inverse=True)
-        inverse, n_rows = inverse.reshape(-1), len(distinct)
+    inverse, n_rows = _sorted_codes(codes)  # codes rise with the rows' lexicographic order
     first = np.empty(n_rows, dtype=np.int64)
     first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # first row of each distinct code
     return table[first], inverse
