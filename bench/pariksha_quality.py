@@ -76,10 +76,10 @@ def main() -> None:
     # ECE per language over all metrics, from the stacked held-out predictions.
     from judgecal.calibration.evaluation import expected_calibration_error
 
-    pred = res.predictions[res.predictions["variant"] == "ordinal"]
+    pred = res.predictions[res.predictions["variant"].isin(["ordinal", "ordinal_per_language"])]
     rng = np.random.default_rng(0)
     rows = []
-    for lang, g in pred.groupby("language"):
+    for (variant, lang), g in pred.groupby(["variant", "language"]):
         probs, accs, raters = [], [], []
         for metric, gm in g.groupby("metric"):
             cols = sorted(c for c in gm.columns if c.startswith("prob_") and gm[c].notna().all())
@@ -94,12 +94,14 @@ def main() -> None:
         acc = pd.Series([x for a in accs for x in a]).to_numpy()
         m = np.concatenate(raters)
         floor = [expected_calibration_error(conf, rng.binomial(m, conf) / m) for _ in range(200)]
-        rows.append({"language": lang, "n": len(conf), "ece_all_metrics": expected_calibration_error(conf, acc),
-                     "ece_floor": float(np.mean(floor))})
+        rows.append({"variant": variant, "language": lang, "n": len(conf),
+                     "ece_all_metrics": expected_calibration_error(conf, acc), "ece_floor": float(np.mean(floor))})
     print("\nOrdinal ECE per language (all three metrics pooled); ece_floor = mean ECE of a perfectly")
     print("calibrated model with the same probabilities, items and raters per item (ratings drawn from its")
-    print("own probabilities, 200 draws): what sampling noise alone gives with 10 bins:")
-    print(pd.DataFrame(rows).round(3).to_string(index=False))
+    print("own probabilities, 200 draws): what sampling noise alone gives with 10 bins. ordinal_per_language")
+    print("is each language's own level frequencies per judge score, the least pooled model:")
+    ece = pd.DataFrame(rows).pivot(index="language", columns="variant", values=["ece_all_metrics", "ece_floor"])
+    print(ece.round(3).to_string())
     cov = res.predictions[res.predictions["variant"] == "auto"].copy()
     cov["covered"] = [f"{y:g}" in str(s).split(",") for y, s in zip(cov["y_level"], cov["score_set"], strict=True)]
     print("\nConformal coverage of the held-out consensus level per language (method='auto', 90 % sets):")
