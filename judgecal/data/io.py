@@ -129,11 +129,15 @@ class ColumnMapping:
         )
 
 
-def read_table(path: str | Path, fmt: str | None = None, *, encoding: str = "utf-8") -> tuple[pd.DataFrame, np.ndarray]:
+def read_table(path: str | Path, fmt: str | None = None, *, encoding: str = "utf-8",
+               skipped: list[Problem] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Read a file as it is (text columns as strings) and the file row of each record.
 
     Row numbers: CSV/TSV count the header as row 1; JSONL counts lines from 1;
-    JSON and Parquet count records from 1.
+    JSON and Parquet count records from 1. Records that cannot be read (a CSV
+    line with the wrong number of fields, a JSONL line that is not an object)
+    raise InputError, unless a list is passed as ``skipped``: then they are left
+    out and one Problem per record is appended to it.
     """
     path = Path(path)
     fmt = detect_format(path, fmt)
@@ -152,9 +156,9 @@ def read_table(path: str | Path, fmt: str | None = None, *, encoding: str = "utf
         raise InputError(Problem("the file is empty", file=str(path)), summary="cannot read input")
     text = _decode(raw, str(path), encoding)
     if fmt in ("csv", "tsv"):
-        return _read_delimited(text, str(path), "," if fmt == "csv" else "\t")
+        return _read_delimited(text, str(path), "," if fmt == "csv" else "\t", skipped)
     if fmt == "jsonl":
-        return _read_jsonl(text, str(path))
+        return _read_jsonl(text, str(path), skipped)
     return _read_json(text, str(path))
 
 
@@ -199,7 +203,7 @@ def _decode(raw: bytes, source: str, encoding: str) -> str:
     raise InputError(problems, summary=f"{source} mixes text encodings or is not {encoding}")
 
 
-def _read_delimited(text: str, source: str, sep: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_delimited(text: str, source: str, sep: str, skipped: list[Problem] | None) -> tuple[pd.DataFrame, np.ndarray]:
     import csv
     import io
 
@@ -227,17 +231,22 @@ def _read_delimited(text: str, source: str, sep: str) -> tuple[pd.DataFrame, np.
     if len(set(header)) != len(header) or any(not h.strip() for h in header):
         dupes = sorted({h for h in header if header.count(h) > 1 or not h.strip()})
         problems.append(Problem("header has empty or repeated column names", file=source, row=starts[0], value=dupes))
-    for line, rec in zip(starts[1:], body, strict=True):
-        if len(rec) != len(header):
-            problems.append(Problem(f"has {len(rec)} fields, the header has {len(header)}", file=source, row=line))
     if problems:
         raise InputError(problems, summary=f"{source} is not a well-formed table")
+    ragged = [Problem(f"has {len(rec)} fields, the header has {len(header)}", file=source, row=line)
+              for line, rec in zip(starts[1:], body, strict=True) if len(rec) != len(header)]
+    if ragged and skipped is None:
+        raise InputError(ragged, summary=f"{source} is not a well-formed table")
+    if ragged:
+        skipped.extend(ragged)
+        keep = [i for i, rec in enumerate(body) if len(rec) == len(header)]
+        body, starts = [body[i] for i in keep], [starts[0]] + [starts[1:][i] for i in keep]
     df = pd.DataFrame(body, columns=header, dtype=object)
     df = df.replace({"": None})
     return df, np.asarray(starts[1:], dtype=int)
 
 
-def _read_jsonl(text: str, source: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_jsonl(text: str, source: str, skipped: list[Problem] | None) -> tuple[pd.DataFrame, np.ndarray]:
     records, rows, problems = [], [], []
     # Split on "\n" only: str.splitlines also breaks at U+2028, U+0085 and other
     # characters that JSON strings may hold unescaped.
@@ -255,8 +264,10 @@ def _read_jsonl(text: str, source: str) -> tuple[pd.DataFrame, np.ndarray]:
             continue
         records.append(obj)
         rows.append(number)
-    if problems:
+    if problems and skipped is None:
         raise InputError(problems, summary=f"{source} has lines that are not JSON objects")
+    if skipped is not None:
+        skipped.extend(problems)
     return _records_frame(records), np.asarray(rows, dtype=int)
 
 
@@ -343,10 +354,22 @@ def load_ratings(
     encoding: str = "utf-8",
     on_bad_rows: str = "error",
 ) -> CheckResult:
-    """Read a ratings file, map its columns, and check it against the contract."""
-    df, rows = read_table(path, fmt, encoding=encoding)
+    """Read a ratings file, map its columns, and check it against the contract.
+
+    With ``on_bad_rows="drop"`` records the reader cannot use (ragged CSV lines,
+    JSONL lines that are not objects) are dropped and listed like rows that break
+    the contract: in ``problems``, ``dropped`` and ``n_input_rows``.
+    """
+    skipped: list[Problem] | None = [] if on_bad_rows == "drop" else None
+    df, rows = read_table(path, fmt, encoding=encoding, skipped=skipped)
     df, rows = apply_mapping(df, rows, mapping or ColumnMapping(), str(path))
-    return normalize_ratings(df, metrics=metrics, source=str(path), row_numbers=rows, on_bad_rows=on_bad_rows)
+    result = normalize_ratings(df, metrics=metrics, source=str(path), row_numbers=rows, on_bad_rows=on_bad_rows)
+    if skipped:
+        unread = pd.DataFrame({"row": [p.row for p in skipped], "reason": [p.message for p in skipped]})
+        result.dropped = pd.concat([unread, result.dropped], ignore_index=True)
+        result.problems = [*skipped, *result.problems]
+        result.n_input_rows += len(skipped)
+    return result
 
 
 def read_ratings(path: str | Path, mapping: ColumnMapping | None = None, **kwargs) -> pd.DataFrame:

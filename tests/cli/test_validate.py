@@ -174,3 +174,18 @@ def test_folder_that_is_not_a_release(tmp_path):
 
 def test_console_script_is_installed():
     assert shutil.which("judgecal") or Path(sys.executable).with_name("judgecal").exists()
+
+
+def test_drop_bad_rows_drops_ragged_lines_and_lists_them(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text(BAD.replace("b,hi,la,w1,robot,5\n", "b,hi,la,w1,human,1,extra\n"), encoding="utf-8")
+    refused = run_cli("validate", str(path), cwd=tmp_path)
+    assert refused.returncode == 1 and "row 3: has 7 fields, the header has 6" in refused.stderr
+    out_json = tmp_path / "r.json"
+    proc = run_cli("validate", str(path), "--drop-bad-rows", "--json", str(out_json), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "1 ratings rows" in proc.stdout
+    assert "2 row(s) could not be used and were left out:" in proc.stdout
+    assert "row 3: has 7 fields, the header has 6" in proc.stdout
+    report = json.loads(out_json.read_text(encoding="utf-8"))
+    assert sorted(d["row"] for d in report["dropped"]) == [2, 3]

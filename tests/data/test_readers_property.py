@@ -296,7 +296,10 @@ def _check_error(exc: JudgecalError, case: Case, path, rows: list[int], dropped_
 def test_readers_never_crash_and_never_lose_rows(case, tmp_path):
     path = tmp_path / f"ratings.{case.fmt}"
     rows, dropped_column = write_case(case, path)
-    whole_file_fault = case.file_fault is not None
+    # A ragged CSV line or a broken JSONL line spoils one record: drop mode drops it,
+    # error mode refuses the file. The other faults spoil the whole file.
+    record_fault = case.file_fault in ("ragged", "bad_json_line")
+    whole_file_fault = case.file_fault is not None and not record_fault
     n_bad = sum(case.bad)
     event(f"{case.fmt}: {case.file_fault or ('bad rows' if n_bad else 'clean')}")
 
@@ -316,8 +319,18 @@ def test_readers_never_crash_and_never_lose_rows(case, tmp_path):
         dropped_rows = set(result.dropped["row"].astype(int))
         assert not kept_rows & dropped_rows
         assert kept_rows | dropped_rows == set(rows)
-        assert dropped_rows == {rows[i] for i, b in enumerate(case.bad) if b}
-        assert len(result.problems) >= n_bad
+        bad_rows = {rows[i] for i, b in enumerate(case.bad) if b}
+        if record_fault:
+            fault_row = rows[case.fault_at]
+            assert fault_row in dropped_rows
+            reason = result.dropped.loc[result.dropped["row"] == fault_row, "reason"].iloc[0]
+            assert ("fields" in reason) if case.file_fault == "ragged" else ("JSON" in reason)
+            # a later repeat of the spoiled record's key is no longer a repeat, so it may be kept
+            repeats = {rows[i] for i, cols in enumerate(case.bad_column) if cols == {"item_id"}}
+            assert bad_rows - repeats <= dropped_rows <= bad_rows | {fault_row}
+        else:
+            assert dropped_rows == bad_rows
+            assert len(result.problems) >= n_bad
         if len(result.table):
             assert result.table["score"].dtype == float
             assert set(result.table["language"]) <= {"hi", "pa", "sr-Latn", "zh-TW", "ta", "en", "bn"}
@@ -329,10 +342,10 @@ def test_readers_never_crash_and_never_lose_rows(case, tmp_path):
     try:
         table = load_ratings(path, on_bad_rows="error").table
     except JudgecalError as exc:
-        assert whole_file_fault or n_bad, f"good file rejected: {exc}"
+        assert whole_file_fault or record_fault or n_bad, f"good file rejected: {exc}"
         _check_error(exc, case, path, rows, dropped_column)
     else:
-        assert not whole_file_fault and not n_bad
+        assert not whole_file_fault and not record_fault and not n_bad
         assert len(table) == len(case.records)
         assert list(table["tag"]) == [r["tag"] for r in case.records]
 
@@ -366,16 +379,26 @@ def test_csv_with_random_headers_and_ragged_rows(header, body, tmp_path):
     writer.writerow(header)
     writer.writerows(body)
     path.write_text(out.getvalue(), encoding="utf-8")
+    ragged = {i + 2 for i, r in enumerate(body) if r and len(r) != len(header)}
+    header_ok = len(set(header)) == len(header) and all(h.strip() for h in header)
+    try:
+        load_ratings(path, on_bad_rows="error")
+    except JudgecalError as exc:
+        assert isinstance(exc, InputError)
+        assert all(p.file == str(path) for p in exc.problems)
+        if ragged and header_ok:
+            assert {p.row for p in exc.problems} == ragged
+    else:
+        assert not ragged and header_ok
     try:
         result = load_ratings(path, on_bad_rows="drop")
     except JudgecalError as exc:
         assert isinstance(exc, InputError)
         assert all(p.file == str(path) for p in exc.problems)
-        ragged = [i for i, r in enumerate(body) if r and len(r) != len(header)]
-        if ragged and len(set(header)) == len(header) and all(h.strip() for h in header):
-            assert {p.row for p in exc.problems} == {i + 2 for i in ragged}
+        assert not {p.row for p in exc.problems} & ragged  # drop mode drops ragged lines, never fails on them
         return
     assert len(result.table) + len(result.dropped) == result.n_input_rows == sum(1 for r in body if r)
+    assert ragged <= set(result.dropped["row"])
 
 
 # --- write -> read round trip ---------------------------------------------------
