@@ -4,7 +4,8 @@ An isotonic node needs only, for each distinct value of the judge feature, the
 total weight and the weighted target of its training rows. One ``np.bincount``
 per fold and hierarchy level gives those sums for every node of that level;
 pool-adjacent-violators then runs on each node's small table (three entries for
-a judge scoring 0-2) instead of on its rows, and a node's predictions are read
+a judge scoring 0-2), and only where its means do not already rise, instead of
+on its rows; a node's predictions are read
 from its table by the rows' (group, value) codes instead of one ``np.interp``
 over the rows of every node.
 
