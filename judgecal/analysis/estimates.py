@@ -167,12 +167,15 @@ def stratified_estimates(
     t_human_pooled = _t_quantile(tail, float(df_human)) if df_human > 0 else np.nan
     var_h, t_h = _moderated(np.bincount(ss, weights=dy**2, minlength=s), n, s2_human, df_human, prior_df, tail)
     var_r, t_r = _moderated(np.bincount(ss, weights=dr**2, minlength=s), n, s2_resid, df_ppi, prior_df, tail)
+    # A stratum without labels (or without a variance) has no standard error: NaN, not a warning.
+    with np.errstate(invalid="ignore"):
+        ppi_se, human_se = np.sqrt(fpc * var_r), np.sqrt(fpc * var_h)
     return {
         "ppi": lam * f_bar_all + r_bar,
-        "ppi_se": np.sqrt(fpc * var_r),
+        "ppi_se": ppi_se,
         "t_ppi": t_r,
         "human": y_bar,
-        "human_se": np.sqrt(fpc * var_h),
+        "human_se": human_se,
         "t_human": t_h,
         "judge": f_bar_all,
         "n": n,

@@ -141,3 +141,18 @@ def test_pariksha_ppi_check(pariksha_repaired):
     summary = simulation_summary(sim)
     assert summary["coverage_ppi"].between(0.86, 0.94).all(), summary
     assert (summary["width_ratio"] < 1.0).all()
+
+
+def test_stratum_without_labels_has_no_finite_standard_error_and_no_warning():
+    import warnings
+
+    f = np.array([0, 1, 2, 1, 2, 2, 1], dtype=float)
+    y = np.array([0, 2, 4, np.nan, np.nan, np.nan, np.nan])  # y = 2 f exactly: residual variance 0
+    strata = np.array([0, 0, 0, 0, 1, 1, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = stratified_estimates(y, f, strata, ~np.isnan(y), confidence=0.9, prior_df=None)
+    assert res["n"].tolist() == [3, 0]
+    assert res["ppi_se"][0] == 0 and np.isfinite(res["human_se"][0])
+    # nothing labelled in stratum 1: no finite standard error (inf x 0 variance gives NaN)
+    assert np.isnan(res["ppi_se"][1]) and not np.isfinite(res["human_se"][1])
