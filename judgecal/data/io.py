@@ -363,8 +363,16 @@ def load_ratings(
     """
     skipped: list[Problem] | None = [] if on_bad_rows == "drop" else None
     df, rows = read_table(path, fmt, encoding=encoding, skipped=skipped)
-    df, rows = apply_mapping(df, rows, mapping or ColumnMapping(), str(path))
-    result = normalize_ratings(df, metrics=metrics, source=str(path), row_numbers=rows, on_bad_rows=on_bad_rows)
+    try:
+        df, rows = apply_mapping(df, rows, mapping or ColumnMapping(), str(path))
+        result = normalize_ratings(df, metrics=metrics, source=str(path), row_numbers=rows, on_bad_rows=on_bad_rows)
+    except InputError as exc:
+        if not skipped:
+            raise
+        # With every record unreadable the checks see an empty or column-less table;
+        # "no rows" alone would hide why, so the dropped records come first.
+        raise InputError([*skipped, *exc.problems],
+                         summary=f"{exc.summary} (after leaving out {len(skipped)} unreadable record(s))") from exc
     if skipped:
         unread = pd.DataFrame({"row": [p.row for p in skipped], "reason": [p.message for p in skipped]})
         result.dropped = pd.concat([unread, result.dropped], ignore_index=True)

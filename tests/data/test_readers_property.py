@@ -395,7 +395,9 @@ def test_csv_with_random_headers_and_ragged_rows(header, body, tmp_path):
     except JudgecalError as exc:
         assert isinstance(exc, InputError)
         assert all(p.file == str(path) for p in exc.problems)
-        assert not {p.row for p in exc.problems} & ragged  # drop mode drops ragged lines, never fails on them
+        # drop mode drops ragged lines and never fails on them alone: the error has another cause
+        # (the ragged lines are listed too, so that an error about what is left explains itself)
+        assert [p for p in exc.problems if p.row not in ragged or "fields" not in p.message]
         return
     assert len(result.table) + len(result.dropped) == result.n_input_rows == sum(1 for r in body if r)
     assert ragged <= set(result.dropped["row"])

@@ -602,3 +602,20 @@ def test_long_texts_round_trip(fmt, tmp_path):
     df = sample_table().assign(response=["\u0928" * 200_000] * 5)
     back = read_ratings(write_ratings(df, tmp_path / f"long.{fmt}"))
     assert back["response"].str.len().tolist() == [200_000] * 5
+
+
+def test_drop_mode_that_leaves_nothing_says_which_records_were_unreadable(tmp_path):
+    # Every record unreadable: the error must name them, not only "no rows" / "missing columns".
+    csv_path = tmp_path / "r.csv"
+    csv_path.write_text(HEADER + "a,hi,la,w1,human,1,extra\nb,hi,la,w1\n")
+    with pytest.raises(InputError) as info:
+        load_ratings(csv_path, on_bad_rows="drop")
+    rows = [p.row for p in info.value.problems]
+    assert rows[:2] == [2, 3] and "has 7 fields" in info.value.problems[0].message
+    assert any("no rows" in p.message for p in info.value.problems)
+    jsonl_path = tmp_path / "r.jsonl"
+    jsonl_path.write_text('[1, 2]\n{broken\n')
+    with pytest.raises(InputError) as info:
+        load_ratings(jsonl_path, on_bad_rows="drop")
+    assert [p.row for p in info.value.problems][:2] == [1, 2]
+    assert "2 unreadable record(s)" in info.value.summary
