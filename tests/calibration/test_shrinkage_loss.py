@@ -75,3 +75,32 @@ def test_loss_changes_the_choice_only_through_the_criterion():
     with pytest.raises(ValueError, match="loss must be"):
         hz.choose_shrinkage(sums, "partial", 10.0, loss="huber")
     assert hz.choose_shrinkage(sums, "none", loss="absolute") == (0.0, 0.0, float("inf"))
+
+
+@pytest.mark.parametrize(("loss", "bias_penalty"), [("absolute", 0.0), ("absolute", 10.0), ("squared", 10.0)])
+def test_chosen_pseudo_counts_minimise_the_served_held_out_error(loss, bias_penalty):
+    # Independent of the coefficient algebra: serve every grid setting with hz.combine
+    # (on a scale wide enough that nothing is clipped) and score it row by row.
+    md = _metric_data()
+    sets, comps, sums = _sums(md, np.random.default_rng(6), False)
+    wide = np.array([-100.0, 100.0])
+
+    def criterion(k):
+        w_l, d_l, w_s, d_s = hz.weights_offsets(sums, *k)
+        err = np.empty(len(md.y))
+        for f, (rows, c) in enumerate(zip(sets, comps, strict=True)):
+            lang, script = md.lang[rows], md.script[rows]
+            e, _ = hz.combine(c, wide, w_l[f, lang], d_l[f, lang], w_s[f, script], d_s[f, script])
+            err[rows] = e - md.y[rows]
+        first = np.abs(err).sum() if loss == "absolute" else (err**2).sum()
+        per_lang = np.bincount(md.lang, err) ** 2 / np.bincount(md.lang)
+        return first + bias_penalty * per_lang.sum()
+
+    grid = [(a, b, c) for a in hz.K_GRID for b in hz.K_GRID for c in hz.KD_GRID]
+    values = np.array([criterion(k) for k in grid])
+    chosen = hz.choose_shrinkage(sums, "partial", bias_penalty, loss=loss)
+    assert criterion(chosen) <= values.min() + 1e-9 * max(1.0, values.min())
+    if loss == "absolute" and bias_penalty == 0:
+        # the absolute and squared criteria disagree here, so the test tells them apart
+        other = hz.choose_shrinkage(sums, "partial", 0.0, loss="squared")
+        assert criterion(other) > values.min() + 1e-6
