@@ -3,7 +3,9 @@
 Three measurements, printed as a table (see bench/README.md):
 
 1. Judgments per second at concurrency 1, 16, 64, 256 with 100 ms provider
-   latency, as a ratio of the ideal (concurrency / latency).
+   latency, as a ratio of the ideal (concurrency / latency), with one process
+   and with ``workers=2`` (one helper process sending requests too); with the
+   client's CPU per judgment (helpers included) and the fake server's.
 2. With a requests-per-minute limit set (client and fake server both), the
    achieved request rate as a ratio of the limit, and the 429s seen, split into
    the first minute and after it.
@@ -14,6 +16,7 @@ for the GIL. Usage::
 
     python bench/score_throughput.py                 # all three, short
     python bench/score_throughput.py --rpm-seconds 75  # long enough to see "after the first minute"
+    python bench/score_throughput.py --skip rpm,cached --levels 64 --workers 1,2 --seconds 10
 """
 
 from __future__ import annotations
