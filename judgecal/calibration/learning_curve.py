@@ -9,8 +9,8 @@ L's held-out fold:
   other languages, L shrunk toward its script and the metric;
 * ``per_language`` GroupedCalibrator(pooling="none") on L's n items alone.
 
-Error is the MAE (and mean signed error) of the calibrated score against the
-human consensus of the held-out items. Run it with
+Error is the MAE, the mean squared error and the mean signed error of the
+calibrated score against the human consensus of the held-out items. Run it with
 
     python -m judgecal.calibration.learning_curve            # PARIKSHA, repaired
     python -m judgecal.calibration.learning_curve --help
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     parser.add_argument("--method", default="isotonic", choices=["isotonic", "ordinal"])
     parser.add_argument("--repeats", type=int, default=3, help="draws of the labelled items per fold (default 3)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", metavar="CSV", help="write every (language, metric, n, fold, variant) row")
+    parser.add_argument("--out", metavar="CSV", help="write every (language, metric, n, fold, draw, variant) row")
     args = parser.parse_args(argv)
     if args.ratings:
         from judgecal.data.io import read_ratings
