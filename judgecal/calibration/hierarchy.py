@@ -29,6 +29,7 @@ from judgecal.calibration.heldout import HeldOutRows, held_out_rows, summed_abso
 from judgecal.calibration.isotonic import fit_isotonic_table
 from judgecal.calibration.ordinal import fit_proportional_odds, ordinal_proba
 from judgecal.data.metrics import MetricScale
+from judgecal.errors import InputError, Problem
 
 K_GRID = np.array([0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, np.inf])
 KD_GRID = np.array([0, 2, 5, 10, 20, 50, 100, 200, np.inf])
@@ -43,7 +44,7 @@ class MetricData:
     y : (n,) consensus target; target_dist : (n, K) share of target mass per level
     lang : (n,) code into ``lang_keys`` ((language, script) pairs); script : (n,) code into ``script_keys``
     r_item, r_level, r_weight : (m,) per-rater rows (item position, level, weight)
-    fit_rows : 'per_rater' or 'consensus': which rows the ordinal model fits
+    iso_rows, ord_rows : 'per_rater' or 'consensus': which rows the isotonic / ordinal model fits
     """
 
     scale: MetricScale
@@ -279,9 +280,20 @@ def choose_shrinkage(s: FoldSums, pooling: str, bias_penalty: float = 10.0,
         resid = np.einsum("abcfgi,fgi->abcg", u, s.moments[..., 4])  # summed error per language
         n = s.moments[..., 4, 4].sum(axis=0)
         crit = crit + bias_penalty * np.where(n > 0, resid**2 / np.maximum(n, 1), 0.0).sum(axis=-1)
-    # Ties (within float noise) go to the largest pseudo-counts: the most pooling.
+    if not np.isfinite(crit).all():  # only reachable when unchecked input (check_input=False) holds NaN/inf
+        raise InputError(Problem("held-out errors are not finite: NaN or infinite judge scores or human "
+                                 "ratings reached the fit; fit with check_input=True to see which rows"),
+                         summary="cannot choose the shrinkage")
+    # Ties (within float noise) go first to the script setting that serves a language
+    # without a node of its own best (the criterion at k_language = inf): when every
+    # language is trusted alone (k_language = 0) the script pseudo-count has no effect
+    # on the criterion, yet it decides what new languages get. Then to the largest
+    # pseudo-counts: the most pooling.
     near = crit <= crit.min() + 1e-9 * max(1.0, abs(crit.min()))
     idx = np.argwhere(near)
+    unseen = crit[idx[:, 0], -1, idx[:, 2]]
+    unseen_best = unseen <= unseen.min() + 1e-9 * max(1.0, abs(unseen.min()))
+    idx = idx[unseen_best]
     a, b, c = (int(v) for v in idx[np.lexsort((idx[:, 2], idx[:, 1], idx[:, 0]))[-1]])
     return float(K_GRID[a]), float(K_GRID[b]), float(KD_GRID[c])
 

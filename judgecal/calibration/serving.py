@@ -1,7 +1,8 @@
 """Serving a fitted GroupedCalibrator: apply(df), predict, predict_proba, transform.
 
-Every row is served by the deepest group that has a calibrator: its language
-(and script), else its script, else the metric. The output says which
+Every row is served by the deepest group whose calibrator moves its prediction
+(a calibrator and a weight or offset above 0): its language (and script), else its
+script, else the metric. The output says which
 (``calibration_level``, ``calibration_group``) and how much that group's own
 calibrator weighed (``calibration_weight``; the rest came from its parents).
 """
@@ -74,9 +75,13 @@ class ServingMixin:
         d_s = snode["offset"] if snode else 0.0
         full = lambda v: np.full(r, v)  # noqa: E731
         e, p = combine(Components(E, P, np.zeros((r, 3))), levels, full(w_l), full(d_l), full(w_s), full(d_s))
-        if lnode:
+        # The level named is the most specific one that moves the prediction: a node
+        # whose weight and offset are both 0 (pseudo-count inf) is present but unused.
+        if lnode and (w_l > 0 or d_l != 0):
             return e, p, "language", w_l
-        return e, p, ("script" if snode else "metric"), (w_s if snode else 1.0)
+        if snode and (w_s > 0 or d_s != 0):
+            return e, p, "script", w_s
+        return e, p, "metric", 1.0
 
     # -------------------------------------------------------------- serving
     def apply(self, df: pd.DataFrame, *, allow_mismatch: bool = False, randomize: bool = True) -> pd.DataFrame:

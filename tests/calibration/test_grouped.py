@@ -42,7 +42,8 @@ def test_output_columns_and_scale(ratings, fitted):
     assert judge["score_calibrated"].between(0, 2).all()
     assert judge.loc[judge["metric"] == "h", "score_calibrated"].between(0, 1).all()
     assert human["score_calibrated"].isna().all() and human["calibration_level"].isna().all()
-    assert set(judge["calibration_level"].astype(str)) == {"language"}
+    # every language has a node; a row says "script" only where its language node is given no weight
+    assert set(judge["calibration_level"].astype(str)) <= {"language", "script"}
     assert (judge["score_set_low"] <= judge["score_set_high"]).all()
     assert len(out) == len(ratings) and out.index.equals(ratings.index)
 
@@ -82,8 +83,9 @@ def test_pooling_modes(ratings):
     full = GroupedCalibrator(method="isotonic", pooling="complete").fit(ratings)
     j = _judge(ratings)
     a, b = none.apply(j), full.apply(j)
-    assert (a["calibration_weight"] == 1).all()
-    assert (b["calibration_weight"] == 0).all()
+    assert (a["calibration_weight"] == 1).all() and set(a["calibration_level"].astype(str)) == {"language"}
+    # complete pooling: the language and script nodes get no weight, so the metric's calibrator serves
+    assert (b["calibration_weight"] == 1).all() and set(b["calibration_level"].astype(str)) == {"metric"}
     # Complete pooling: one curve per metric, so the same judge score gets the same value everywhere.
     assert b.groupby(["metric", "score"])["score_calibrated"].nunique().max() == 1
     assert a.groupby(["metric", "score"])["score_calibrated"].nunique().max() > 1
@@ -216,3 +218,17 @@ def test_user_declared_scale_round_trips(tmp_path):
     assert set(out["score_set_low"].dropna()) <= {1, 2, 3, 4, 5}
     # The judge inflates ta by 2 levels: a judge 5 in ta means less than a judge 5 in hi.
     assert loaded.predict([5], language="ta", metric="flu")[0] < loaded.predict([5], language="hi", metric="flu")[0]
+
+
+def test_training_hash_ignores_row_and_category_order(ratings):
+    from judgecal.calibration.grouped import training_hash
+
+    items = build_examples(ratings).items
+    shuffled = items.sample(frac=1, random_state=0).copy()
+    for col in ("item_id", "metric"):
+        cat = shuffled[col].astype("category")
+        shuffled[col] = cat.cat.reorder_categories(list(cat.cat.categories)[::-1])
+    assert training_hash(shuffled) == training_hash(items)
+    changed = items.copy()
+    changed.loc[changed.index[0], "y"] = changed["y"].iloc[0] + 1
+    assert training_hash(changed) != training_hash(items)

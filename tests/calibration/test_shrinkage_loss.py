@@ -104,3 +104,17 @@ def test_chosen_pseudo_counts_minimise_the_served_held_out_error(loss, bias_pena
         # the absolute and squared criteria disagree here, so the test tells them apart
         other = hz.choose_shrinkage(sums, "partial", 0.0, loss="squared")
         assert criterion(other) > values.min() + 1e-6
+
+
+def test_non_finite_errors_are_refused_clearly():
+    from judgecal.errors import InputError
+
+    md = _metric_data()
+    rng = np.random.default_rng(6)
+    fold = rng.integers(0, 3, len(md.y))
+    sets = [np.flatnonzero(fold == f) for f in range(3)]
+    comps = [hz.Components(rng.random((len(r), 3)), None, np.ones((len(r), 3))) for r in sets]
+    comps[1].E[0, 2] = np.nan  # e.g. a NaN judge score that skipped the input checks
+    sums = hz.fold_sums(md, sets, comps, 5, sets, comps)
+    with pytest.raises(InputError, match="not finite"):
+        hz.choose_shrinkage(sums, "partial")
