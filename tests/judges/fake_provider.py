@@ -178,8 +178,7 @@ def _token_logprobs(text: str, levels_by_pos: dict[int, list], chosen_p: float) 
     at the positions of score values the top alternatives are the other levels.
     Memoised: a fake judge gives few distinct answers, and benchmarks share the
     machine's CPU with the client (the result is only ever serialised)."""
-    frozen = tuple((pos, tuple(levels)) for pos, levels in sorted(levels_by_pos.items()))
-    return _token_logprobs_cached(text, frozen, chosen_p)
+    return _token_logprobs_cached(text, _frozen_levels(levels_by_pos), chosen_p)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -225,12 +224,38 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def openai_completion(body: dict, key: str, content: str | None, refusal: str | None, cfg: FakeConfig) -> dict:
+_SPLICE = "@@fake-logprobs@@"
+
+
+@functools.lru_cache(maxsize=4096)
+def _token_logprobs_json(text: str, frozen_levels: tuple, chosen_p: float) -> str:
+    return json.dumps(_token_logprobs_cached(text, frozen_levels, chosen_p))
+
+
+def openai_completion_json(body: dict, key: str, content: str | None, refusal: str | None, cfg: FakeConfig) -> str:
+    """``openai_completion`` as JSON text, with the logprob list's JSON memoised
+    (its encoding was the largest CPU cost of the server, which benchmarks run
+    on the same machine as the client)."""
+    payload = openai_completion(body, key, content, refusal, cfg, splice=True)
+    text = json.dumps(payload)
+    if payload["choices"][0]["logprobs"] is not None:
+        frozen = _frozen_levels(_score_positions(content, {}, body))
+        text = text.replace(json.dumps(_SPLICE), _token_logprobs_json(content, frozen, cfg.level_probability), 1)
+    return text
+
+
+def _frozen_levels(levels_by_pos: dict[int, list]) -> tuple:
+    return tuple((pos, tuple(levels)) for pos, levels in sorted(levels_by_pos.items()))
+
+
+def openai_completion(body: dict, key: str, content: str | None, refusal: str | None, cfg: FakeConfig,
+                      splice: bool = False) -> dict:
     message = {"role": "assistant", "content": content, "refusal": refusal}
     choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
     if body.get("logprobs") and content is not None:
         choice["logprobs"] = {
-            "content": _token_logprobs(content, _score_positions(content, {}, body), cfg.level_probability),
+            "content": _SPLICE if splice else
+            _token_logprobs(content, _score_positions(content, {}, body), cfg.level_probability),
             "refusal": None,
         }
     prompt_tokens = _tokens(json.dumps(body.get("messages", []), ensure_ascii=False))
@@ -452,9 +477,9 @@ class FakeProvider:
             content = TRUNCATED
         else:
             content = json.dumps(judge_answer(body, self.config.seed), ensure_ascii=False)
-        payload = openai_completion(body, key, content, refusal, self.config)
+        payload = openai_completion_json(body, key, content, refusal, self.config)
         self._answered(key)
-        return web.json_response(payload)
+        return web.Response(text=payload, content_type="application/json")
 
     async def _route_anthropic_messages(self, request: web.Request) -> web.Response:
         body, key, rule, early = await self._prologue(request)
