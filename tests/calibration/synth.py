@@ -44,3 +44,17 @@ def synthetic_ratings(
                     jscore = np.clip(np.round(qm + shift + rng.normal(0, 0.3) * (top / 2)), 0, top)
                     rows.append((item, lang, SCRIPTS[lang], metric, judge, "judge", float(jscore), pid))
     return pd.DataFrame(rows, columns=["item_id", "language", "script", "metric", "rater", "rater_kind", "score", "prompt_id"])
+
+
+def metric_arrays(metric: str = "la", languages=("hi", "mr", "ta", "bn"), n_prompts: int = 8):
+    """One metric's MetricData (hierarchy arrays) from a small synthetic table."""
+    from judgecal.calibration.design import make_design_spec
+    from judgecal.calibration.examples import build_examples
+    from judgecal.calibration.grouped import metric_data
+    from judgecal.data.metrics import DEFAULT_REGISTRY
+
+    ex = build_examples(synthetic_ratings(n_prompts=n_prompts, languages=languages))
+    mask = (ex.items["metric"] == metric).to_numpy()
+    items = ex.items[mask].reset_index(drop=True)
+    scale = DEFAULT_REGISTRY.get(metric)
+    return metric_data(ex, mask, items, scale, make_design_spec(items, metric, scale, ("score",)), "consensus")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from synth import synthetic_ratings
+from synth import metric_arrays, synthetic_ratings
 
 from judgecal.calibration import hierarchy as hz
 from judgecal.calibration.evaluation import expected_calibration_error, summarize
@@ -57,18 +57,9 @@ def test_summarize_equals_per_group_means():
 
 
 def test_fold_sums_moments_equal_blockwise_sums():
-    from judgecal.calibration.design import make_design_spec
-    from judgecal.calibration.examples import build_examples
-    from judgecal.calibration.grouped import metric_data
-    from judgecal.data.metrics import DEFAULT_REGISTRY
-
-    ex = build_examples(synthetic_ratings(n_prompts=8, languages=("hi", "mr", "ta", "bn")))
-    mask = (ex.items["metric"] == "la").to_numpy()
-    items = ex.items[mask].reset_index(drop=True)
-    scale = DEFAULT_REGISTRY.get("la")
-    md = metric_data(ex, mask, items, scale, make_design_spec(items, "la", scale, ("score",)), "consensus")
+    md = metric_arrays("la")
     rng = np.random.default_rng(1)
-    fold = rng.integers(0, 3, len(items))
+    fold = rng.integers(0, 3, len(md.y))
     sets = [np.flatnonzero(fold == f) for f in range(3)]
     comps = [hz.Components(rng.random((len(r), 3)), None, np.ones((len(r), 3))) for r in sets]
     sums = hz.fold_sums(md, sets, comps, 5, sets, comps)
@@ -104,21 +95,14 @@ def _conformal_per_group(md, obs, fold, metric, n_splits, min_size):
 
 def test_conformal_scores_equal_per_group_counts():
     from judgecal.calibration import GroupedCalibrator
-    from judgecal.calibration.design import make_design_spec
-    from judgecal.calibration.examples import build_examples
-    from judgecal.calibration.grouped import metric_data
-    from judgecal.data.metrics import DEFAULT_REGISTRY
 
-    ex = build_examples(synthetic_ratings(n_prompts=8, languages=("hi", "mr", "ta", "bn")))
-    mask = (ex.items["metric"] == "tq").to_numpy()
-    items = ex.items[mask].reset_index(drop=True)
-    scale = DEFAULT_REGISTRY.get("tq")
-    md = metric_data(ex, mask, items, scale, make_design_spec(items, "tq", scale, ("score",)), "consensus")
+    md = metric_arrays("tq")
     rng = np.random.default_rng(2)
     # Few distinct scores, some differing only by float noise (they must tie after rounding).
-    few = rng.choice([0.1, 0.25, 1 / 3, 0.5, 0.9], len(items)) + rng.choice([0.0, 1e-13], len(items))
-    fold = rng.integers(0, 5, len(items))
-    for obs in (few, rng.random(len(items))):  # few distinct scores; all distinct
+    n = len(md.y)
+    few = rng.choice([0.1, 0.25, 1 / 3, 0.5, 0.9], n) + rng.choice([0.0, 1e-13], n)
+    fold = rng.integers(0, 5, n)
+    for obs in (few, rng.random(n)):  # few distinct scores; all distinct
         for min_size in (10, 40, 1000):  # all groups; Devanagari (hi + mr) only; the metric only
             cal = GroupedCalibrator(method="isotonic", min_conformal_size=min_size)
             cal.conformal_ = {}

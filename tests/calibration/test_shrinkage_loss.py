@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synth import synthetic_ratings
+from synth import metric_arrays
 
 from judgecal.calibration import hierarchy as hz
 from judgecal.calibration.heldout import held_out_rows, summed_absolute_error
 
 
 def _metric_data():
-    from judgecal.calibration.design import make_design_spec
-    from judgecal.calibration.examples import build_examples
-    from judgecal.calibration.grouped import metric_data
-    from judgecal.data.metrics import DEFAULT_REGISTRY
-
-    ex = build_examples(synthetic_ratings(n_prompts=8, languages=("hi", "mr", "ta", "bn")))
-    mask = (ex.items["metric"] == "la").to_numpy()
-    items = ex.items[mask].reset_index(drop=True)
-    scale = DEFAULT_REGISTRY.get("la")
-    return metric_data(ex, mask, items, scale, make_design_spec(items, "la", scale, ("score",)), "consensus")
+    return metric_arrays("la")
 
 
 def _sums(md, rng, distinct_levels: bool):
