@@ -115,6 +115,9 @@ async def ascore_generations(
         raise ConfigError("samples must be at least 1")
     if workers < 1:
         raise ConfigError("workers must be at least 1")
+    if workers > concurrency:
+        raise ConfigError(f"workers ({workers}) cannot exceed concurrency ({concurrency}): "
+                          "each process needs at least one call in flight")
     if logprobs not in LOGPROB_MODES:
         raise ConfigError(f"logprobs must be one of {LOGPROB_MODES}, not {logprobs!r}")
     if temperature is None:

@@ -110,6 +110,8 @@ class Engine:
             raise ValueError("concurrency must be at least 1")
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        if workers > concurrency:
+            raise ValueError("workers cannot exceed concurrency: each process needs a call in flight")
         self.adapter = adapter
         self.cache = cache
         self.concurrency = concurrency
@@ -127,7 +129,7 @@ class Engine:
     async def start_workers(self, wait: bool = False) -> None:
         """Start the helper processes now (``run`` starts them when a run has more
         than one round of requests); with ``wait``, until they are ready."""
-        if self.workers > 1 and self.concurrency // self.workers >= 1:
+        if self.workers > 1:
             if self._pool is None:
                 from judgecal.judges.workers import WorkerPool
 

@@ -210,6 +210,9 @@ def test_bad_worker_counts():
     with pytest.raises(ConfigError, match="workers must be at least 1"):
         score_generations(_gens(2), "openai/fake-judge", ["la"], base_url="http://127.0.0.1:9/v1",
                           cache=":memory:", progress=False, workers=0)
+    with pytest.raises(ConfigError, match=r"workers \(4\) cannot exceed concurrency \(2\)"):
+        score_generations(_gens(2), "openai/fake-judge", ["la"], base_url="http://127.0.0.1:9/v1",
+                          cache=":memory:", progress=False, workers=4, concurrency=2)
 
 
 def _children(pid: int) -> list[int]:
@@ -272,3 +275,12 @@ def test_sigkill_with_workers_then_resume(fake, tmp_path):
     assert sum(after.values()) == n - len(arrived)
     ratings = pd.read_json(out, lines=True)
     assert sorted(ratings["item_id"]) == sorted(gens["item_id"])
+
+
+def test_memory_cache_with_helpers_is_filled_by_the_main_process(fake, tmp_path):
+    cache = JudgmentCache(":memory:")
+    engine = _engine(fake, cache, concurrency=4, workers=2)
+    outcomes = asyncio.run(_run_with_ready_helpers(engine, _requests(16)))
+    assert engine.stats.by_process.get("worker-1", 0) > 0
+    assert all(o.completion is not None for o in outcomes)
+    assert len(cache) == 16  # helpers cannot reach an in-memory cache; their answers are stored here
