@@ -100,7 +100,8 @@ class Helper:
             tail = self._stderr.decode(errors="replace").strip()[-2000:]
             self.failed = WorkerProcessError(
                 f"judge {self.name} (pid {proc.pid}) exited with code {code}"
-                + (f":\n{tail}" if tail else "") + "\nanswers received so far are in the cache; run again to resume")
+                + (f":\n{tail}" if tail else "")
+                + "\nanswers received so far are in the cache; run again to resume (--workers 1: one process only)")
             for fut in self._pending.values():
                 if not fut.done():
                     fut.set_exception(self.failed)
