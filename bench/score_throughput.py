@@ -17,6 +17,7 @@ for the GIL. Usage::
     python bench/score_throughput.py                 # all three, short
     python bench/score_throughput.py --rpm-seconds 75  # long enough to see "after the first minute"
     python bench/score_throughput.py --skip rpm,cached --levels 64 --workers 1,2 --seconds 10
+    python bench/score_throughput.py --skip rpm,cached --levels 64 --seconds 10 --server lean  # lean fake server
 """
 
 from __future__ import annotations
@@ -36,10 +37,14 @@ from pathlib import Path
 os.environ.setdefault("OPENAI_API_KEY", "sk-fake-bench")
 ROOT = Path(__file__).resolve().parents[1]
 FAKE = ROOT / "tests" / "judges" / "fake_provider.py"
+# ``--server lean``: the happy-path stand-in with the same answer bytes and a
+# minimal HTTP stack, so the sweep measures the client, not the fake server's CPU
+# on the client's cores. The rate-limit and cached parts keep the full server.
+SERVERS = {"full": FAKE, "lean": ROOT / "tests" / "judges" / "lean_provider.py"}
 
 
-def start_server(latency: float, rpm: float | None = None) -> tuple[subprocess.Popen, str]:
-    cmd = [sys.executable, str(FAKE), "--latency", str(latency)]
+def start_server(latency: float, rpm: float | None = None, server: str = "full") -> tuple[subprocess.Popen, str]:
+    cmd = [sys.executable, str(SERVERS[server]), "--latency", str(latency)]
     if rpm:
         cmd += ["--rpm", str(rpm)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -101,8 +106,9 @@ def steady_rate(url: str) -> float:
     return (hi - lo) / (times[hi] - times[lo]) if hi > lo and times[hi] > times[lo] else float("nan")
 
 
-def concurrency_sweep(levels: list[int], latency: float, seconds: float, workers: list[int]) -> list[dict]:
-    proc, url = start_server(latency)
+def concurrency_sweep(levels: list[int], latency: float, seconds: float, workers: list[int],
+                      server: str = "full") -> list[dict]:
+    proc, url = start_server(latency, server=server)
     rows = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -113,24 +119,24 @@ def concurrency_sweep(levels: list[int], latency: float, seconds: float, workers
                         continue
                     n = max(20, int(c / latency * seconds))
                     reset(url)
-                    cpu, helpers, server = time.process_time(), children_cpu(), process_cpu(proc.pid)
+                    cpu, helpers, server_cpu = time.process_time(), children_cpu(), process_cpu(proc.pid)
                     res = asyncio.run(run(generations(n, f"c{c}w{w}"), url, Path(tmp) / f"c{c}w{w}.sqlite",
                                           concurrency=c, workers=w))
                     cpu = time.process_time() - cpu
                     helpers = children_cpu() - helpers
-                    server = process_cpu(proc.pid) - server if server is not None else float("nan")
+                    server_cpu = process_cpu(proc.pid) - server_cpu if server_cpu is not None else float("nan")
                     jps = res.summary["judgments"] / res.summary["elapsed_s"]
                     ideal = c / latency
                     steady = steady_rate(url)
                     # CPU per judgment is the stable figure on a shared machine: it
                     # says what free cores could reach, whatever else runs meanwhile.
                     # Helper CPU includes their start-up (imports, about 2 s each).
-                    rows.append({"concurrency": c, "workers": w, "judgments": n, "seconds": res.summary["elapsed_s"],
+                    rows.append({"server": server, "concurrency": c, "workers": w, "judgments": n, "seconds": res.summary["elapsed_s"],
                                  "judgments_per_s": round(jps, 1), "ideal_per_s": ideal,
                                  "ratio": round(jps / ideal, 3), "steady_ratio": round(steady / ideal, 3),
                                  "client_cpu_ms_per_judgment": round((cpu + helpers) / n * 1000, 2),
                                  "main_cpu_ms": round(cpu / n * 1000, 2), "helpers_cpu_ms": round(helpers / n * 1000, 2),
-                                 "server_cpu_ms": round(server / n * 1000, 2),
+                                 "server_cpu_ms": round(server_cpu / n * 1000, 2),
                                  "answers_by_process": res.summary["answers_by_process"],
                                  "load": load()})
                     print(json.dumps(rows[-1]), flush=True)
@@ -196,14 +202,17 @@ def main() -> None:
     parser.add_argument("--rpm", type=float, default=1200.0)
     parser.add_argument("--rpm-seconds", type=float, default=20.0)
     parser.add_argument("--cached", type=int, default=10_000, help="judgments in the cached re-run")
+    parser.add_argument("--server", choices=sorted(SERVERS), default="full",
+                        help="fake server for the sweep: full (tests/judges/fake_provider.py) or lean "
+                             "(tests/judges/lean_provider.py, happy path, minimal HTTP); rpm and cached use full")
     parser.add_argument("--skip", default="", help="comma list of parts to skip: sweep,rpm,cached")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     print(f"# load average at start: {load()}")
     if "sweep" not in skip:
-        print(f"# concurrency sweep, latency {args.latency * 1000:.0f} ms")
+        print(f"# concurrency sweep, latency {args.latency * 1000:.0f} ms, {args.server} fake server")
         concurrency_sweep([int(x) for x in args.levels.split(",")], args.latency, args.seconds,
-                          [int(x) for x in args.workers.split(",")])
+                          [int(x) for x in args.workers.split(",")], server=args.server)
     if "rpm" not in skip:
         print(f"# rate limit {args.rpm:.0f} rpm for {args.rpm_seconds:.0f} s")
         rate_limited(args.rpm, args.rpm_seconds, concurrency=64)
