@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, read_config_file
-from judgecal.data.schema import CheckResult, normalize_ratings
+from judgecal.data.schema import CheckResult, empty_ratings, normalize_ratings
 from judgecal.errors import ConfigError, InputError, Problem
 
 FORMATS = {
@@ -363,22 +363,31 @@ def load_ratings(
     """
     skipped: list[Problem] | None = [] if on_bad_rows == "drop" else None
     df, rows = read_table(path, fmt, encoding=encoding, skipped=skipped)
-    try:
-        df, rows = apply_mapping(df, rows, mapping or ColumnMapping(), str(path))
-        result = normalize_ratings(df, metrics=metrics, source=str(path), row_numbers=rows, on_bad_rows=on_bad_rows)
-    except InputError as exc:
-        if not skipped:
-            raise
-        # With every record unreadable the checks see an empty or column-less table;
-        # "no rows" alone would hide why, so the dropped records come first.
-        raise InputError([*skipped, *exc.problems],
-                         summary=f"{exc.summary} (after leaving out {len(skipped)} unreadable record(s))") from exc
+    if skipped and len(df) == 0:
+        # Every record was unreadable: like a file whose rows all break the contract,
+        # the result is an empty table with every record listed as dropped.
+        result = CheckResult(table=empty_ratings())
+    else:
+        result = _checked(df, rows, mapping, metrics, str(path), on_bad_rows, skipped)
     if skipped:
         unread = pd.DataFrame({"row": [p.row for p in skipped], "reason": [p.message for p in skipped]})
         result.dropped = pd.concat([unread, result.dropped], ignore_index=True)
         result.problems = [*skipped, *result.problems]
         result.n_input_rows += len(skipped)
     return result
+
+
+def _checked(df, rows, mapping, metrics, source: str, on_bad_rows: str, skipped) -> CheckResult:
+    try:
+        df, rows = apply_mapping(df, rows, mapping or ColumnMapping(), source)
+        return normalize_ratings(df, metrics=metrics, source=source, row_numbers=rows, on_bad_rows=on_bad_rows)
+    except InputError as exc:
+        if not skipped:
+            raise
+        # A whole-file problem (a missing column, say) found after records were left
+        # out: the dropped records come first, so the user sees everything at once.
+        raise InputError([*skipped, *exc.problems],
+                         summary=f"{exc.summary} (after leaving out {len(skipped)} unreadable record(s))") from exc
 
 
 def read_ratings(path: str | Path, mapping: ColumnMapping | None = None, **kwargs) -> pd.DataFrame:

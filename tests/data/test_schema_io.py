@@ -604,18 +604,22 @@ def test_long_texts_round_trip(fmt, tmp_path):
     assert back["response"].str.len().tolist() == [200_000] * 5
 
 
-def test_drop_mode_that_leaves_nothing_says_which_records_were_unreadable(tmp_path):
-    # Every record unreadable: the error must name them, not only "no rows" / "missing columns".
+def test_drop_mode_that_leaves_nothing_lists_every_unreadable_record(tmp_path):
+    # Every record unreadable: as when every row breaks the contract, the result is an
+    # empty table and each record is listed as dropped with its line.
     csv_path = tmp_path / "r.csv"
     csv_path.write_text(HEADER + "a,hi,la,w1,human,1,extra\nb,hi,la,w1\n")
-    with pytest.raises(InputError) as info:
-        load_ratings(csv_path, on_bad_rows="drop")
-    rows = [p.row for p in info.value.problems]
-    assert rows[:2] == [2, 3] and "has 7 fields" in info.value.problems[0].message
-    assert any("no rows" in p.message for p in info.value.problems)
+    result = load_ratings(csv_path, on_bad_rows="drop")
+    assert result.table.empty and set(REQUIRED) <= set(result.table.columns)
+    assert result.dropped["row"].tolist() == [2, 3] and result.n_input_rows == 2
+    assert "has 7 fields" in result.problems[0].message
     jsonl_path = tmp_path / "r.jsonl"
     jsonl_path.write_text('[1, 2]\n{broken\n')
+    result = load_ratings(jsonl_path, on_bad_rows="drop")
+    assert result.table.empty and result.dropped["row"].tolist() == [1, 2]
+    # a whole-file problem found after records were left out lists those records first
+    jsonl_path.write_text('{broken\n{"item_id": "a", "language": "hi"}\n')
     with pytest.raises(InputError) as info:
         load_ratings(jsonl_path, on_bad_rows="drop")
-    assert [p.row for p in info.value.problems][:2] == [1, 2]
-    assert "2 unreadable record(s)" in info.value.summary
+    assert info.value.problems[0].row == 1 and "1 unreadable record(s)" in info.value.summary
+    assert any("missing" in p.message for p in info.value.problems)
