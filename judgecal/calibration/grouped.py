@@ -340,7 +340,19 @@ def training_hash(items: pd.DataFrame) -> str:
     cols = ["item_id", "metric", "language", "script", "judge_score", "y", "n_raters"]
     # Sort by the ids' text: categorical columns would sort by their category order,
     # which the input decides, and the hash must not depend on it.
-    order = np.lexsort((items["metric"].astype(str).to_numpy(), items["item_id"].astype(str).to_numpy()))
+    order = np.lexsort((_text_rank(items["metric"]), _text_rank(items["item_id"])))
     frame = items[cols].iloc[order].reset_index(drop=True)
     h = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return hashlib.sha256(h.tobytes()).hexdigest()
+
+
+def _text_rank(col: pd.Series) -> np.ndarray:
+    """Integer rank (n,) of each value's text among the column's distinct values
+    (sorting 250k category codes is ~20x faster than sorting their strings)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        names = col.cat.categories.astype(str)
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[np.argsort(names.to_numpy(), kind="stable")] = np.arange(len(names))
+        return rank[col.cat.codes.to_numpy()]
+    codes, _ = pd.factorize(col.astype(str), sort=True)
+    return codes
