@@ -307,9 +307,43 @@ REFUSAL = "I'm sorry, but I can't help with evaluating this content."
 # --------------------------------------------------------------------------- server
 
 
-class FakeProvider:
+class BackgroundServer:
+    """An asyncio server on a daemon thread's own loop; a context manager.
+
+    Subclasses set ``thread_name`` and define ``async _start()`` (listen, set
+    ``self.port``) and ``stop()``.
+    """
+
+    thread_name = "fake-server"
+
+    def start(self):
+        """Serve from a background thread; returns self once listening."""
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(self._start())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name=self.thread_name, daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError(f"{self.thread_name} did not start")
+        return self
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class FakeProvider(BackgroundServer):
     """The fake provider server. Use as a context manager (runs in a thread) or
     via ``python fake_provider.py`` (runs in its own process)."""
+
+    thread_name = "fake-provider"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **config):
         self.host = host
@@ -504,22 +538,6 @@ class FakeProvider:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
 
-    def start(self) -> FakeProvider:
-        """Serve from a background thread; returns self once listening."""
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self._start())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="fake-provider", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("fake provider did not start")
-        return self
-
     def stop(self) -> None:
         if self._loop is None:
             return
@@ -531,11 +549,6 @@ class FakeProvider:
             self._thread.join(10)
             self._loop = None
 
-    def __enter__(self) -> FakeProvider:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,9 +35,21 @@ import threading
 import time
 
 try:  # imported as tests.judges.lean_provider
-    from .fake_provider import FakeConfig, judge_answer, openai_completion_json, request_key
+    from .fake_provider import (
+        BackgroundServer,
+        FakeConfig,
+        judge_answer,
+        openai_completion_json,
+        request_key,
+    )
 except ImportError:  # run as a script: its own directory is on sys.path
-    from fake_provider import FakeConfig, judge_answer, openai_completion_json, request_key
+    from fake_provider import (
+        BackgroundServer,
+        FakeConfig,
+        judge_answer,
+        openai_completion_json,
+        request_key,
+    )
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 411: "Length Required"}
 
@@ -147,9 +159,11 @@ class _Connection(asyncio.Protocol):
             self.transport = None
 
 
-class LeanProvider:
+class LeanProvider(BackgroundServer):
     """The lean server; a context manager serving from a background thread, or
     ``python lean_provider.py`` in its own process (benchmarks)."""
+
+    thread_name = "lean-provider"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0, seed: int = 0) -> None:
         self.host, self.port = host, port
@@ -169,21 +183,6 @@ class LeanProvider:
                                                 backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
 
-    def start(self) -> LeanProvider:
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self._start())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="lean-provider", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("lean provider did not start")
-        return self
-
     def stop(self) -> None:
         if self._loop is None:
             return
@@ -192,11 +191,6 @@ class LeanProvider:
         self._thread.join(10)
         self._loop = None
 
-    def __enter__(self) -> LeanProvider:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
