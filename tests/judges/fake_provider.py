@@ -339,6 +339,18 @@ class BackgroundServer:
         self.stop()
 
 
+def serve_in_foreground(server: BackgroundServer) -> None:
+    """Run ``server`` in this process until killed; prints READY <base url> once listening
+    (what the benchmarks and the SIGKILL tests wait for)."""
+
+    async def serve() -> None:
+        await server._start()
+        print(f"READY {server.base_url}", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
 class FakeProvider(BackgroundServer):
     """The fake provider server. Use as a context manager (runs in a thread) or
     via ``python fake_provider.py`` (runs in its own process)."""
@@ -550,7 +562,6 @@ class FakeProvider(BackgroundServer):
             self._loop = None
 
 
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Fake OpenAI/Anthropic provider on 127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
@@ -564,12 +575,7 @@ def main(argv: list[str] | None = None) -> None:
         config["rpm"] = args.rpm
     server = FakeProvider(port=args.port, **config)
 
-    async def serve() -> None:
-        await server._start()
-        print(f"READY {server.base_url}", flush=True)
-        await asyncio.Event().wait()
-
-    asyncio.run(serve())
+    serve_in_foreground(server)
 
 
 if __name__ == "__main__":

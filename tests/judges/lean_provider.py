@@ -41,6 +41,7 @@ try:  # imported as tests.judges.lean_provider
         judge_answer,
         openai_completion_json,
         request_key,
+        serve_in_foreground,
     )
 except ImportError:  # run as a script: its own directory is on sys.path
     from fake_provider import (
@@ -49,6 +50,7 @@ except ImportError:  # run as a script: its own directory is on sys.path
         judge_answer,
         openai_completion_json,
         request_key,
+        serve_in_foreground,
     )
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 411: "Length Required"}
@@ -192,7 +194,6 @@ class LeanProvider(BackgroundServer):
         self._loop = None
 
 
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Lean OpenAI chat-completions stand-in on 127.0.0.1 (happy path)")
     parser.add_argument("--port", type=int, default=0)
@@ -200,12 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     server = LeanProvider(port=args.port, latency=args.latency)
 
-    async def serve() -> None:
-        await server._start()
-        print(f"READY {server.base_url}", flush=True)
-        await asyncio.Event().wait()
-
-    asyncio.run(serve())
+    serve_in_foreground(server)
 
 
 if __name__ == "__main__":
