@@ -35,23 +35,9 @@ import threading
 import time
 
 try:  # imported as tests.judges.lean_provider
-    from .fake_provider import (
-        BackgroundServer,
-        FakeConfig,
-        judge_answer,
-        openai_completion_json,
-        request_key,
-        serve_in_foreground,
-    )
+    from . import fake_provider as fake
 except ImportError:  # run as a script: its own directory is on sys.path
-    from fake_provider import (
-        BackgroundServer,
-        FakeConfig,
-        judge_answer,
-        openai_completion_json,
-        request_key,
-        serve_in_foreground,
-    )
+    import fake_provider as fake
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 411: "Length Required"}
 
@@ -86,7 +72,7 @@ class _Stats:
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self, config: FakeConfig, stats: _Stats) -> None:
+    def __init__(self, config: fake.FakeConfig, stats: _Stats) -> None:
         self.config = config
         self.stats = stats
         self.buffer = bytearray()
@@ -128,13 +114,13 @@ class _Connection(asyncio.Protocol):
             except ValueError as exc:
                 self._send(400, _error(400, f"lean provider: request body is not JSON ({exc})"), keep_alive)
                 return
-            key = request_key(request)
+            key = fake.request_key(request)
             with self.stats.lock:
                 self.stats.requests += 1
             # The answer is built now and sent after the latency: the same CPU as
             # building it after an ``asyncio.sleep``, without a task per request.
-            content = json.dumps(judge_answer(request, self.config.seed), ensure_ascii=False)
-            answer = openai_completion_json(request, key, content, None, self.config).encode()
+            content = json.dumps(fake.judge_answer(request, self.config.seed), ensure_ascii=False)
+            answer = fake.openai_completion_json(request, key, content, None, self.config).encode()
             asyncio.get_running_loop().call_later(self.config.latency, self._answer, key, answer, keep_alive)
         elif method == "GET" and path == "/_fake/stats":
             self._send(200, self.stats.as_json(), keep_alive)
@@ -161,7 +147,7 @@ class _Connection(asyncio.Protocol):
             self.transport = None
 
 
-class LeanProvider(BackgroundServer):
+class LeanProvider(fake.BackgroundServer):
     """The lean server; a context manager serving from a background thread, or
     ``python lean_provider.py`` in its own process (benchmarks)."""
 
@@ -169,7 +155,7 @@ class LeanProvider(BackgroundServer):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0, seed: int = 0) -> None:
         self.host, self.port = host, port
-        self.config = FakeConfig(latency=latency, seed=seed)
+        self.config = fake.FakeConfig(latency=latency, seed=seed)
         self.stats = _Stats()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -201,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     server = LeanProvider(port=args.port, latency=args.latency)
 
-    serve_in_foreground(server)
+    fake.serve_in_foreground(server)
 
 
 if __name__ == "__main__":
