@@ -25,9 +25,10 @@ import pandas as pd
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.errors import ConfigError, ScoreParseError
 from judgecal.judges.base import CompletionRequest, import_sdk, make_adapter, parse_judge
-from judgecal.judges.cache import JudgmentCache, no_gc
+from judgecal.judges.cache import JudgmentCache
 from judgecal.judges.costs import cost, estimate_tokens, lookup_prices
 from judgecal.judges.engine import Engine, Progress, RetryPolicy
+from judgecal.judges.gcpolicy import no_gc
 from judgecal.judges.generations import read_generations
 from judgecal.judges.parsing import (
     expected_score,

@@ -10,8 +10,6 @@ keeps every answer it received; several processes may share one cache file
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import json
 import sqlite3
@@ -21,21 +19,10 @@ from pathlib import Path
 
 from judgecal.errors import ConfigError
 from judgecal.judges.base import Completion
+from judgecal.judges.gcpolicy import no_gc
 
 SCHEMA_VERSION = 3  # 2: logprobs of number tokens only; 3: long texts hashed as bytes
 _LONG_FIELDS = ("system", "user")
-
-
-@contextlib.contextmanager
-def no_gc():
-    """Pause the cyclic garbage collector while building many acyclic objects."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def cache_key(judge_identity: dict, request_identity: dict) -> str:

@@ -181,6 +181,7 @@ class WorkerPool:
 async def _serve() -> None:
     from judgecal.judges.base import make_adapter
     from judgecal.judges.cache import JudgmentCache
+    from judgecal.judges.gcpolicy import settle_process
 
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
@@ -198,6 +199,7 @@ async def _serve() -> None:
     adapter = make_adapter(setup["judge"], base_url=setup["base_url"], timeout=setup["timeout"])
     cache = JudgmentCache(setup["cache"]) if setup["cache"] else None
     adapter.client()  # imports the SDK and builds its client now, not on the first request
+    settle_process()
     reply({"ready": True})
 
     async def handle(msg: dict) -> None:
