@@ -32,8 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", help="SQLite judgment cache (default: the user cache folder)")
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight at once (default 16)")
     p.add_argument("--workers", type=int, default=1,
-                   help="processes sending requests (default 1); more when one process's CPU cannot keep up "
-                        "(hundreds of calls per second), each with concurrency/workers of the calls in flight")
+                   help="processes (default 1); more when one process's CPU cannot keep up (hundreds of calls "
+                        "per second): with 2 the main process and one helper send half the calls each; with 3 "
+                        "or more the helpers send and the main process coordinates")
     p.add_argument("--rpm", type=float, help="requests-per-minute limit")
     p.add_argument("--tpm", type=float, help="tokens-per-minute limit")
     p.add_argument("--max-attempts", type=int, default=6, help="attempts per request on 429/5xx/timeouts")

@@ -103,6 +103,24 @@ class Progress:
             self.bar.close()
 
 
+def helper_shares(concurrency: int, workers: int) -> list[int]:
+    """Calls in flight each helper process takes once it is up (one entry per helper).
+
+    With two processes the main one keeps half. With three or more it sends
+    nothing once its helpers are up: it already runs the queue, limits, retries,
+    cache and progress for every call, and every call waits for its event loop,
+    so a main process busy with calls of its own delays all of them (measured at
+    concurrency 64: 0.70 of the ideal with 1 main + 2 helpers against 0.61 with
+    1 + 1; bench/README.md).
+    """
+    if workers <= 1:
+        return []
+    if workers == 2:
+        return [concurrency // 2]
+    n = workers - 1
+    return [concurrency // n + (1 if i < concurrency % n else 0) for i in range(n)]
+
+
 class Engine:
     def __init__(self, adapter: JudgeAdapter, cache: JudgmentCache, *, concurrency: int = 16,
                  rpm: float | None = None, tpm: float | None = None, retry: RetryPolicy | None = None,
@@ -123,7 +141,7 @@ class Engine:
         self.stats = EngineStats()
         self._rng = random.Random(self.retry.jitter_seed)
         # workers > 1: helper processes that send requests (judgecal.judges.workers);
-        # each takes concurrency // workers of the calls in flight once it is up.
+        # each takes its share of the calls in flight once it is up (helper_shares).
         self.workers = workers
         self._pool = None
 
@@ -182,9 +200,10 @@ class Engine:
         # Calls in flight, over this process and its helpers, never exceed concurrency.
         slots = asyncio.Semaphore(self.concurrency)
         helpers = self._pool.helpers if self._pool is not None else []
-        share = self.concurrency // self.workers
+        shares = helper_shares(self.concurrency, self.workers) if helpers else []
         up = [h for h in helpers if h.ready.is_set() and h.failed is None]
-        local_cap = [self.concurrency - share * len(up)]  # this process's share; shrinks as helpers come up
+        # This process's calls in flight: all of them until helpers are up, then what they leave.
+        local_cap = [self.concurrency - sum(shares[i] for i, h in enumerate(helpers) if h in up)]
 
         async def work(helper=None) -> bool:
             async with slots:
@@ -205,7 +224,7 @@ class Engine:
             while index < local_cap[0] and await work():
                 pass
 
-        async def helper_worker(helper, first: bool) -> None:
+        async def helper_worker(helper, share: int, first: bool) -> None:
             while not helper.ready.is_set():  # meanwhile this process sends everything
                 if queue.empty() or fatal:
                     return
@@ -218,7 +237,8 @@ class Engine:
                 pass
 
         # Helpers already up start first, so that they get their share from the start.
-        tasks = [helper_worker(h, j == 0) for h in helpers for j in range(share)]
+        tasks = [helper_worker(h, share, j == 0) for h, share in zip(helpers, shares, strict=True)
+                 for j in range(share)]
         tasks += [local_worker(i) for i in range(min(self.concurrency, len(todo)))]
         running = [asyncio.create_task(t) for t in tasks]
         try:

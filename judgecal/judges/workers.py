@@ -8,6 +8,9 @@ loop, and hands them requests over a pipe. Everything else stays in the main
 process, in the engine: the queue, concurrency, rate limits, retries and
 backoff, statistics and the progress bar. A helper only sends one request and
 reports the answer or the error, so the engine treats it as one more adapter.
+The main process sends every call until its helpers are up; then, with one
+helper, it keeps half of the calls in flight, and with two or more it only
+coordinates (``engine.helper_shares``).
 
 Durability is the same as in one process: a helper stores each answer in the
 shared SQLite cache before it reports it. If the main process dies (SIGKILL),

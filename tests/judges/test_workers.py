@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from judgecal.judges import CompletionRequest, JudgmentCache, make_adapter, score_generations
-from judgecal.judges.engine import Engine, FatalProviderError, RetryPolicy
+from judgecal.judges.engine import Engine, FatalProviderError, RetryPolicy, helper_shares
 from judgecal.judges.workers import WorkerProcessError
 
 from .conftest import FAKE_OPENAI_KEY, openai_url
@@ -66,7 +66,11 @@ def test_helpers_share_the_work_through_one_cache(fake, tmp_path, judge, workers
     outcomes = asyncio.run(_run_with_ready_helpers(engine, requests))
     assert all(o.completion is not None and o.error is None for o in outcomes)
     by = engine.stats.by_process
-    assert set(by) == {"main", *(f"worker-{i}" for i in range(1, workers))} and all(v > 0 for v in by.values())
+    helpers = {f"worker-{i}" for i in range(1, workers)}
+    if workers == 2:  # the main process keeps half the calls in flight
+        assert set(by) == {"main", *helpers} and all(v > 0 for v in by.values())
+    else:  # with helpers up from the start, the main process only coordinates
+        assert set(by) == helpers and all(v > 0 for v in by.values())
     assert sum(by.values()) == 60
     st = fake.stats()
     assert st["requests"] == 60 and set(st["received"].values()) == {1}  # each sent once
@@ -81,6 +85,14 @@ def test_helpers_share_the_work_through_one_cache(fake, tmp_path, judge, workers
     outcomes2 = asyncio.run(rerun.run(requests))
     assert all(o.cached for o in outcomes2) and fake.stats()["requests"] == 60
     assert [o.completion.text for o in outcomes2] == [o.completion.text for o in outcomes]
+
+
+@pytest.mark.parametrize(("concurrency", "workers", "shares"), [
+    (64, 1, []), (64, 2, [32]), (7, 2, [3]), (64, 3, [32, 32]), (64, 4, [22, 21, 21]), (3, 3, [2, 1])])
+def test_helper_shares(concurrency, workers, shares):
+    assert helper_shares(concurrency, workers) == shares
+    if workers >= 3:  # the helpers take every call in flight; the main process coordinates
+        assert sum(shares) == concurrency
 
 
 def test_api_with_workers_gives_the_same_table(fake, tmp_path):
