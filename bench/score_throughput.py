@@ -198,7 +198,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--levels", default="1,16,64,256")
     parser.add_argument("--seconds", type=float, default=3.0, help="ideal duration of each concurrency run")
-    parser.add_argument("--workers", default="1,2", help="comma list of worker process counts to sweep")
+    parser.add_argument("--workers", default="1,2,3", help="comma list of worker process counts to sweep")
     parser.add_argument("--rpm", type=float, default=1200.0)
     parser.add_argument("--rpm-seconds", type=float, default=20.0)
     parser.add_argument("--cached", type=int, default=10_000, help="judgments in the cached re-run")
