@@ -28,6 +28,7 @@ import pandas as pd
 from judgecal.calibration.heldout import HeldOutRows, held_out_rows, summed_absolute_error
 from judgecal.calibration.isotonic import fit_isotonic_table
 from judgecal.calibration.ordinal import fit_proportional_odds, ordinal_proba
+from judgecal.calibration.ordinal_nodes import fit_ordinal_nodes
 from judgecal.data.metrics import MetricScale
 from judgecal.errors import InputError, Problem
 
@@ -95,16 +96,20 @@ def node_predict(state: dict, x_iso: np.ndarray, X: np.ndarray | None, levels: n
 
 
 def fit_all_nodes(md: MetricData, train: np.ndarray, method: str, *, min_group_size: int,
-                  alpha: float, prior_weight: float) -> dict:
+                  alpha: float, prior_weight: float, batched: bool = True) -> dict:
     """Nodes fitted on the rows where ``train`` (bool, (n,)) is True.
 
     Returns {"language": {code: (state, n)}, "script": {...}, "metric": {0: (state, n)}}.
-    Groups with fewer than ``min_group_size`` items get no node.
+    Groups with fewer than ``min_group_size`` items get no node. Ordinal nodes
+    are fitted all at once (``ordinal_nodes``) unless ``batched`` is False or the
+    features are not finite; then, and for isotonic nodes, one node at a time.
     """
     out: dict = {"language": {}, "script": {}, "metric": {}}
     idx = np.flatnonzero(train)
     if len(idx) == 0:
         return out
+    if method == "ordinal" and batched and bool(np.isfinite(md.X).all()):
+        return _fit_ordinal_nodes(md, idx, min_group_size=min_group_size, alpha=alpha, prior_weight=prior_weight)
     out["metric"][0] = (fit_node(md, idx, method, alpha=alpha, prior_weight=prior_weight), len(idx))
     for level, codes in (("script", md.script), ("language", md.lang)):
         order = idx[np.argsort(codes[idx], kind="stable")]
@@ -113,6 +118,37 @@ def fit_all_nodes(md: MetricData, train: np.ndarray, method: str, *, min_group_s
             if len(part) >= min_group_size:
                 code = int(codes[part[0]])
                 out[level][code] = (fit_node(md, part, method, alpha=alpha, prior_weight=prior_weight), len(part))
+    return out
+
+
+def _fit_ordinal_nodes(md: MetricData, idx: np.ndarray, *, min_group_size: int, alpha: float,
+                       prior_weight: float) -> dict:
+    """``fit_all_nodes`` for ordinal nodes, every node of the call in one batched
+    fit; the same groups, sizes and (up to the solver tolerance) states as
+    ``fit_node`` on each group's items ``idx`` (m,)."""
+    levels = np.asarray(md.scale.levels)
+    train = np.zeros(len(md.y), bool)
+    train[idx] = True
+    if md.ord_rows == "per_rater":
+        sel = train[md.r_item]
+        item, yi, w = md.r_item[sel], np.searchsorted(levels, md.r_level[sel]), md.r_weight[sel]
+    else:
+        item, yi, w = idx, md.target_dist[idx].argmax(axis=1), np.ones(len(idx))
+    # Nodes in fit_all_nodes' order: the metric, then scripts, then languages by code.
+    member = np.zeros((len(item), 3), dtype=np.int64)
+    groups: list[tuple[str, int, int]] = [("metric", 0, len(idx))]
+    for j, (level, codes) in enumerate((("script", md.script), ("language", md.lang)), start=1):
+        size = np.bincount(codes[idx], minlength=int(codes.max()) + 1)
+        kept = np.flatnonzero(size >= min_group_size)
+        node_of = np.full(len(size), -1, dtype=np.int64)
+        node_of[kept] = np.arange(len(groups), len(groups) + len(kept))
+        member[:, j] = node_of[codes[item]]
+        groups += [(level, int(c), int(size[c])) for c in kept]
+    coef, thresholds, _ = fit_ordinal_nodes(md.X, item, yi, w, member, len(groups), len(levels),
+                                            alpha=alpha, prior_weight=prior_weight)
+    out: dict = {"language": {}, "script": {}, "metric": {}}
+    for (level, code, n), c, t in zip(groups, coef.tolist(), thresholds.tolist(), strict=True):
+        out[level][code] = ({"kind": "ordinal", "coef": c, "thresholds": t}, n)
     return out
 
 
