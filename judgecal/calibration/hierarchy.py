@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from judgecal.calibration.heldout import HeldOutRows, held_out_rows, summed_absolute_error
 from judgecal.calibration.isotonic import fit_isotonic_table
@@ -168,6 +169,10 @@ def components(md: MetricData, nodes: dict, rows: np.ndarray, method: str) -> Co
     E = np.zeros((r, 3))
     P = np.zeros((r, 3, K)) if method == "ordinal" else None
     n = np.zeros((r, 3))
+    kinds = {state["kind"] for table in nodes.values() for state, _ in table.values()}
+    if kinds == {"ordinal"}:
+        _ordinal_components(md, nodes, rows, levels, E, P, n)
+        return Components(E, P, n)
     for j, (level, codes) in enumerate((("language", md.lang), ("script", md.script), ("metric", None))):
         sub_codes = np.zeros(r, dtype=np.int64) if codes is None else codes[rows]
         # Group the rows by code once (a sort) instead of one comparison per node.
@@ -185,6 +190,34 @@ def components(md: MetricData, nodes: dict, rows: np.ndarray, method: str) -> Co
                 P[hit, j] = p
             n[hit, j] = size
     return Components(E, P, n)
+
+
+def _ordinal_components(md: MetricData, nodes: dict, rows: np.ndarray, levels: np.ndarray,
+                        E: np.ndarray, P: np.ndarray | None, n: np.ndarray) -> None:
+    """Fill E (r, 3), P (r, 3, K) or None and n (r, 3) for ordinal nodes: each row
+    gathers its node's coefficients and thresholds by its group code (no loop over nodes)."""
+    X = md.X[rows]
+    for j, (level, codes) in enumerate((("language", md.lang), ("script", md.script), ("metric", None))):
+        table = nodes[level]
+        if not table:
+            continue
+        n_codes = max(table) + 1
+        coef = np.zeros((n_codes, X.shape[1]))
+        thresholds = np.zeros((n_codes, len(levels) - 1))
+        size = np.zeros(n_codes)
+        for code, (state, m) in table.items():
+            coef[code], thresholds[code], size[code] = state["coef"], state["thresholds"], m
+        sub = np.zeros(len(rows), dtype=np.int64) if codes is None else codes[rows]
+        hit = np.flatnonzero(sub < n_codes)
+        hit = hit[size[sub[hit]] > 0]
+        c = sub[hit]
+        cdf = expit(thresholds[c] - np.einsum("rp,rp->r", X[hit], coef[c])[:, None])
+        ones = np.ones((len(hit), 1))
+        proba = np.clip(np.diff(np.hstack([0 * ones, cdf, ones]), axis=1), 0.0, 1.0)  # as ordinal_proba
+        E[hit, j] = proba @ levels
+        if P is not None:
+            P[hit, j] = proba
+        n[hit, j] = size[c]
 
 
 @dataclass

@@ -198,3 +198,29 @@ def test_fit_close_with_and_without_batching_pariksha(pariksha, params):
     judge = pariksha[pariksha["rater_kind"] == "judge"]
     a, b = fast[0].apply(judge), slow[0].apply(judge)
     np.testing.assert_allclose(a["score_calibrated"], b["score_calibrated"], rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize(("features", "min_size"), [(("score",), 5), (("score", "other_metrics", "length"), 60)])
+def test_ordinal_components_match_each_node_prediction(features, min_size):
+    """components() gathers each row's ordinal node by code: the same numbers as
+    predicting with each node (node_predict) on its own rows."""
+    md, fold = _metric_setup(_ratings_with_text(), "tq", features, "consensus")
+    levels = np.asarray(md.scale.levels)
+    nodes = hz.fit_all_nodes(md, fold != 1, "ordinal", min_group_size=min_size, alpha=1e-3, prior_weight=1.0)
+    rows = np.flatnonzero(fold == 1)
+    got = hz.components(md, nodes, rows, "ordinal")
+    E = np.zeros((len(rows), 3))
+    P = np.zeros((len(rows), 3, len(levels)))
+    n = np.zeros((len(rows), 3))
+    for j, (level, codes) in enumerate((("language", md.lang), ("script", md.script), ("metric", None))):
+        for code, (state, size) in nodes[level].items():
+            hit = np.flatnonzero(codes[rows] == code) if codes is not None else np.arange(len(rows))
+            E[hit, j], P[hit, j] = hz.node_predict(state, None, md.X[rows[hit]], levels)
+            n[hit, j] = size
+    assert (n[:, 2] > 0).all() and (n[:, 1] > 0).any() and ((n[:, 0] > 0).any() == (min_size == 5))
+    np.testing.assert_array_equal(got.n, n)
+    np.testing.assert_allclose(got.P, P, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(got.E, E, rtol=0, atol=1e-13)
+    expected_only = hz.components(md, nodes, rows, "isotonic")  # what the fold sums ask for
+    assert expected_only.P is None
+    np.testing.assert_array_equal(expected_only.E, got.E)
