@@ -67,7 +67,8 @@ def judge_mask(ratings: pd.DataFrame, judge: str | None) -> tuple[str, np.ndarra
     elif judge not in names:
         raise ConfigError(f"judge {judge!r} is not in the table; judges found: {names}")
     if len(names) > 1:
-        is_judge &= (ratings["rater"] == judge).to_numpy(dtype=bool, na_value=False)
+        # Not in place: pandas may hand out a read-only view of its data.
+        is_judge = is_judge & (ratings["rater"] == judge).to_numpy(dtype=bool, na_value=False)
     return judge, is_judge
 
 

@@ -188,6 +188,16 @@ def test_bad_input_is_explained(ratings, fitted):
         GroupedCalibrator().apply(j)
 
 
+def test_one_judge_picked_from_a_table_of_several(ratings, fitted):
+    # judge= chooses one judge's rows; the other judge's rows change nothing.
+    # (It used to crash on pandas' read-only boolean arrays.)
+    two = pd.concat([ratings, _judge(ratings).assign(rater="other-judge", score=0.0)], ignore_index=True)
+    cal = GroupedCalibrator(judge="test-judge").fit(two)
+    assert cal.judge_ == "test-judge"
+    assert cal.training_["n_items"] == fitted.training_["n_items"]
+    pd.testing.assert_frame_equal(cal.cv_quality_, fitted.cv_quality_)
+
+
 def test_too_few_prompts_for_folds():
     small = synthetic_ratings(n_prompts=2, systems=2, languages=("hi",))
     with pytest.raises((InputError, ConfigError), match="fold"):
