@@ -30,6 +30,7 @@ from judgecal.calibration.heldout import HeldOutRows, held_out_rows, summed_abso
 from judgecal.calibration.isotonic import fit_isotonic_table
 from judgecal.calibration.ordinal import fit_proportional_odds, ordinal_proba
 from judgecal.calibration.ordinal_nodes import fit_ordinal_nodes
+from judgecal.calibration.rowcodes import unique_rows
 from judgecal.data.metrics import MetricScale
 from judgecal.errors import InputError, Problem
 
@@ -194,9 +195,13 @@ def components(md: MetricData, nodes: dict, rows: np.ndarray, method: str) -> Co
 
 def _ordinal_components(md: MetricData, nodes: dict, rows: np.ndarray, levels: np.ndarray,
                         E: np.ndarray, P: np.ndarray | None, n: np.ndarray) -> None:
-    """Fill E (r, 3), P (r, 3, K) or None and n (r, 3) for ordinal nodes: each row
-    gathers its node's coefficients and thresholds by its group code (no loop over nodes)."""
+    """Fill E (r, 3), P (r, 3, K) or None and n (r, 3) for ordinal nodes without a
+    loop over nodes: each row gathers its node's parameters by its group code, or,
+    when the rows hold few distinct feature vectors (judge levels), its node's
+    prediction at its vector from a (node, distinct vector) table."""
     X = md.X[rows]
+    distinct, xcode = unique_rows(X)
+    few = len(distinct) * 8 <= len(rows)
     for j, (level, codes) in enumerate((("language", md.lang), ("script", md.script), ("metric", None))):
         table = nodes[level]
         if not table:
@@ -211,13 +216,25 @@ def _ordinal_components(md: MetricData, nodes: dict, rows: np.ndarray, levels: n
         hit = np.flatnonzero(sub < n_codes)
         hit = hit[size[sub[hit]] > 0]
         c = sub[hit]
-        cdf = expit(thresholds[c] - np.einsum("rp,rp->r", X[hit], coef[c])[:, None])
-        ones = np.ones((len(hit), 1))
-        proba = np.clip(np.diff(np.hstack([0 * ones, cdf, ones]), axis=1), 0.0, 1.0)  # as ordinal_proba
-        E[hit, j] = proba @ levels
-        if P is not None:
-            P[hit, j] = proba
+        if few:
+            proba_at = _level_proba(coef @ distinct.T, thresholds[:, None, :])  # (nodes, distinct, K)
+            E[hit, j] = (proba_at @ levels)[c, xcode[hit]]
+            if P is not None:
+                P[hit, j] = proba_at[c, xcode[hit]]
+        else:
+            proba = _level_proba(np.einsum("rp,rp->r", X[hit], coef[c]), thresholds[c])
+            E[hit, j] = proba @ levels
+            if P is not None:
+                P[hit, j] = proba
         n[hit, j] = size[c]
+
+
+def _level_proba(eta: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Level probabilities (..., K) from linear predictors eta (...) and thresholds
+    (..., K-1) that broadcast against eta[..., None]; as ``ordinal_proba``."""
+    cdf = expit(thresholds - eta[..., None])
+    edge = np.ones(cdf.shape[:-1] + (1,))
+    return np.clip(np.diff(np.concatenate([0 * edge, cdf, edge], axis=-1), axis=-1), 0.0, 1.0)
 
 
 @dataclass
