@@ -57,7 +57,10 @@ def _calibrated_table(ratings, calibration, calibrator, random_state, judge, not
         from judgecal.calibration import load_calibrator
 
         cal = load_calibrator(calibrator) if isinstance(calibrator, str | Path) else calibrator
-        judged = cal.apply(ratings[ratings["rater_kind"] == "judge"])
+        is_judge = ratings["rater_kind"] == "judge"
+        if judge is not None:  # only the analysed judge's rows: the calibrator refuses other judges'
+            is_judge &= ratings["rater"] == judge
+        judged = cal.apply(ratings[is_judge])
         notes.append("Calibrated values come from the given calibrator applied to these ratings: they are "
                      "out of sample only if it was fitted on other labels.")
         return pd.concat([ratings[ratings["rater_kind"] == "human"], judged], ignore_index=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 
 from judgecal.cli import main
@@ -110,6 +111,23 @@ def test_report_with_a_saved_calibrator(ratings, tmp_path):
     assert any("given calibrator" in n for n in rep.meta["notes"])
     tq = rep.headline[rep.headline["metric"] == "tq"]
     assert (tq["bias_calibrated"].abs() < tq["bias_raw"].abs()).all()
+
+
+def test_saved_calibrator_on_a_table_of_two_judges(ratings, tmp_path):
+    # --judge X --calibrator (fitted for X): the other judge's rows are not calibrated
+    # (they made apply refuse the whole table), and X's numbers match a table of X alone.
+    from judgecal.calibration import GroupedCalibrator, save_calibrator
+
+    path = tmp_path / "cal.json"
+    save_calibrator(GroupedCalibrator().fit(ratings), path)
+    judge = ratings.loc[ratings["rater_kind"] == "judge", "rater"].iloc[0]
+    other = ratings[ratings["rater_kind"] == "judge"].assign(rater="another-judge")
+    two = pd.concat([ratings, other], ignore_index=True)
+    kw = dict(calibrator=str(path), n_resamples=50, learning_repeats=2)
+    rep = build_report(two, judge=judge, **kw)
+    alone = build_report(ratings, judge=judge, **kw)
+    cols = ["language", "metric", "bias_raw", "bias_calibrated"]
+    pd.testing.assert_frame_equal(rep.headline[cols], alone.headline[cols])
 
 
 def test_ppi_summary_table(report):
