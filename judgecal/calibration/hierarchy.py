@@ -24,13 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from judgecal.calibration.heldout import HeldOutRows, held_out_rows, summed_absolute_error
 from judgecal.calibration.isotonic import fit_isotonic_table
 from judgecal.calibration.ordinal import fit_proportional_odds, ordinal_proba
-from judgecal.calibration.ordinal_nodes import fit_ordinal_nodes
-from judgecal.calibration.rowcodes import unique_rows
+from judgecal.calibration.ordinal_nodes import fit_node_groups, node_components
 from judgecal.data.metrics import MetricScale
 from judgecal.errors import InputError, Problem
 
@@ -111,7 +109,7 @@ def fit_all_nodes(md: MetricData, train: np.ndarray, method: str, *, min_group_s
     if len(idx) == 0:
         return out
     if method == "ordinal" and batched and bool(np.isfinite(md.X).all()):
-        return _fit_ordinal_nodes(md, idx, min_group_size=min_group_size, alpha=alpha, prior_weight=prior_weight)
+        return fit_node_groups(md, idx, min_group_size=min_group_size, alpha=alpha, prior_weight=prior_weight)
     out["metric"][0] = (fit_node(md, idx, method, alpha=alpha, prior_weight=prior_weight), len(idx))
     for level, codes in (("script", md.script), ("language", md.lang)):
         order = idx[np.argsort(codes[idx], kind="stable")]
@@ -120,37 +118,6 @@ def fit_all_nodes(md: MetricData, train: np.ndarray, method: str, *, min_group_s
             if len(part) >= min_group_size:
                 code = int(codes[part[0]])
                 out[level][code] = (fit_node(md, part, method, alpha=alpha, prior_weight=prior_weight), len(part))
-    return out
-
-
-def _fit_ordinal_nodes(md: MetricData, idx: np.ndarray, *, min_group_size: int, alpha: float,
-                       prior_weight: float) -> dict:
-    """``fit_all_nodes`` for ordinal nodes, every node of the call in one batched
-    fit; the same groups, sizes and (up to the solver tolerance) states as
-    ``fit_node`` on each group's items ``idx`` (m,)."""
-    levels = np.asarray(md.scale.levels)
-    train = np.zeros(len(md.y), bool)
-    train[idx] = True
-    if md.ord_rows == "per_rater":
-        sel = train[md.r_item]
-        item, yi, w = md.r_item[sel], np.searchsorted(levels, md.r_level[sel]), md.r_weight[sel]
-    else:
-        item, yi, w = idx, md.target_dist[idx].argmax(axis=1), np.ones(len(idx))
-    # Nodes in fit_all_nodes' order: the metric, then scripts, then languages by code.
-    member = np.zeros((len(item), 3), dtype=np.int64)
-    groups: list[tuple[str, int, int]] = [("metric", 0, len(idx))]
-    for j, (level, codes) in enumerate((("script", md.script), ("language", md.lang)), start=1):
-        size = np.bincount(codes[idx], minlength=int(codes.max()) + 1)
-        kept = np.flatnonzero(size >= min_group_size)
-        node_of = np.full(len(size), -1, dtype=np.int64)
-        node_of[kept] = np.arange(len(groups), len(groups) + len(kept))
-        member[:, j] = node_of[codes[item]]
-        groups += [(level, int(c), int(size[c])) for c in kept]
-    coef, thresholds, _ = fit_ordinal_nodes(md.X, item, yi, w, member, len(groups), len(levels),
-                                            alpha=alpha, prior_weight=prior_weight)
-    out: dict = {"language": {}, "script": {}, "metric": {}}
-    for (level, code, n), c, t in zip(groups, coef.tolist(), thresholds.tolist(), strict=True):
-        out[level][code] = ({"kind": "ordinal", "coef": c, "thresholds": t}, n)
     return out
 
 
@@ -172,7 +139,7 @@ def components(md: MetricData, nodes: dict, rows: np.ndarray, method: str) -> Co
     n = np.zeros((r, 3))
     kinds = {state["kind"] for table in nodes.values() for state, _ in table.values()}
     if kinds == {"ordinal"}:
-        _ordinal_components(md, nodes, rows, levels, E, P, n)
+        node_components(md, nodes, rows, levels, E, P, n)
         return Components(E, P, n)
     for j, (level, codes) in enumerate((("language", md.lang), ("script", md.script), ("metric", None))):
         sub_codes = np.zeros(r, dtype=np.int64) if codes is None else codes[rows]
@@ -191,50 +158,6 @@ def components(md: MetricData, nodes: dict, rows: np.ndarray, method: str) -> Co
                 P[hit, j] = p
             n[hit, j] = size
     return Components(E, P, n)
-
-
-def _ordinal_components(md: MetricData, nodes: dict, rows: np.ndarray, levels: np.ndarray,
-                        E: np.ndarray, P: np.ndarray | None, n: np.ndarray) -> None:
-    """Fill E (r, 3), P (r, 3, K) or None and n (r, 3) for ordinal nodes without a
-    loop over nodes: each row gathers its node's parameters by its group code, or,
-    when the rows hold few distinct feature vectors (judge levels), its node's
-    prediction at its vector from a (node, distinct vector) table."""
-    X = md.X[rows]
-    distinct, xcode = unique_rows(X)
-    few = len(distinct) * 8 <= len(rows)
-    for j, (level, codes) in enumerate((("language", md.lang), ("script", md.script), ("metric", None))):
-        table = nodes[level]
-        if not table:
-            continue
-        n_codes = max(table) + 1
-        coef = np.zeros((n_codes, X.shape[1]))
-        thresholds = np.zeros((n_codes, len(levels) - 1))
-        size = np.zeros(n_codes)
-        for code, (state, m) in table.items():
-            coef[code], thresholds[code], size[code] = state["coef"], state["thresholds"], m
-        sub = np.zeros(len(rows), dtype=np.int64) if codes is None else codes[rows]
-        hit = np.flatnonzero(sub < n_codes)
-        hit = hit[size[sub[hit]] > 0]
-        c = sub[hit]
-        if few:
-            proba_at = _level_proba(coef @ distinct.T, thresholds[:, None, :])  # (nodes, distinct, K)
-            E[hit, j] = (proba_at @ levels)[c, xcode[hit]]
-            if P is not None:
-                P[hit, j] = proba_at[c, xcode[hit]]
-        else:
-            proba = _level_proba(np.einsum("rp,rp->r", X[hit], coef[c]), thresholds[c])
-            E[hit, j] = proba @ levels
-            if P is not None:
-                P[hit, j] = proba
-        n[hit, j] = size[c]
-
-
-def _level_proba(eta: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Level probabilities (..., K) from linear predictors eta (...) and thresholds
-    (..., K-1) that broadcast against eta[..., None]; as ``ordinal_proba``."""
-    cdf = expit(thresholds - eta[..., None])
-    edge = np.ones(cdf.shape[:-1] + (1,))
-    return np.clip(np.diff(np.concatenate([0 * edge, cdf, edge], axis=-1), axis=-1), 0.0, 1.0)
 
 
 @dataclass

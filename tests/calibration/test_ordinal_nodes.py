@@ -133,7 +133,7 @@ def test_non_finite_features_take_the_per_node_path(monkeypatch):
     def batched(*args, **kwargs):
         raise Batched
 
-    monkeypatch.setattr(hz, "fit_ordinal_nodes", batched)
+    monkeypatch.setattr(hz, "fit_node_groups", batched)
     md.X = md.X.copy()
     md.X[0, 0] = np.nan
     nodes = hz.fit_all_nodes(md, fold != 0, "ordinal", min_group_size=5, alpha=1e-3, prior_weight=1.0)
