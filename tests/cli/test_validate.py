@@ -118,6 +118,15 @@ def test_good_file_in_process(tmp_path, capsys):
     assert "Findings:\n  - none" in out
 
 
+def test_json_report_into_a_folder_not_made_yet(tmp_path, capsys):
+    # Like every other output option, --json makes its folder (it was a FileNotFoundError traceback).
+    path = tmp_path / "good.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    out = tmp_path / "reports" / "2024" / "validate.json"
+    assert main(["validate", str(path), "--json", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["problems"] == []
+
+
 def test_mapping_flags_and_metric_file(tmp_path, capsys):
     path = tmp_path / "wide.tsv"
     path.write_text(
