@@ -325,6 +325,21 @@ def combine(comp: Components, levels: np.ndarray, w_l, d_l, w_s, d_s):
 def tilt(P: np.ndarray, levels: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Exponentially tilt each row of P (r, K) so its mean over ``levels`` is
     ``target`` (r,), clipped inside the scale. Rows already there are unchanged."""
+    if len(levels) == 2:
+        # Two levels: only one distribution has a given mean, so the tilt has a
+        # closed form (the iteration below reaches it to 1e-12, in ~10x the time).
+        # A level with no mass cannot get any by tilting: such rows stay as they are.
+        Q = np.clip(P, 0.0, None)
+        p1 = (np.clip(target, levels[0] + 1e-6, levels[1] - 1e-6) - levels[0]) / (levels[1] - levels[0])
+        out = np.column_stack([1.0 - p1, p1])
+        stuck = (Q <= 0).any(axis=1)
+        out[stuck] = Q[stuck] / Q[stuck].sum(axis=1, keepdims=True)
+        return out
+    return _tilt_iteratively(P, levels, target)
+
+
+def _tilt_iteratively(P: np.ndarray, levels: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``tilt`` for any number of levels: Newton steps on the tilt, safeguarded by bisection."""
     v = (levels - levels.mean()) / (levels[-1] - levels[0])
     goal = (np.clip(target, levels[0] + 1e-6, levels[-1] - 1e-6) - levels.mean()) / (levels[-1] - levels[0])
     with np.errstate(divide="ignore"):

@@ -9,7 +9,7 @@ import pytest
 from judgecal.calibration import cross_validate, out_of_fold_predictions
 from judgecal.calibration.conformal import prediction_sets, tie_breaks
 from judgecal.calibration.folds import assign_folds
-from judgecal.calibration.hierarchy import tilt
+from judgecal.calibration.hierarchy import _tilt_iteratively, tilt
 from judgecal.errors import ConfigError
 
 
@@ -43,6 +43,21 @@ def test_tilt_moves_the_mean_and_keeps_a_distribution():
     Q = tilt(P, levels, target)
     assert np.allclose(Q.sum(1), 1) and np.allclose(Q @ levels, target, atol=1e-9)
     assert np.allclose(tilt(P, levels, P @ levels), P)
+
+
+def test_two_level_tilt_in_closed_form_equals_the_iteration():
+    rng = np.random.default_rng(5)
+    levels = np.array([0.0, 1.0])
+    p1 = rng.uniform(0, 1, 500)
+    P = np.column_stack([1 - p1, p1])
+    P[:3] = [[1.0, 0.0], [0.0, 1.0], [1e-9, 1 - 1e-9]]  # no mass on a level, nearly none
+    target = rng.uniform(-0.2, 1.2, 500)  # some outside the scale: clipped inside it
+    target[3] = P[3] @ levels  # already there
+    Q = tilt(P, levels, target)
+    np.testing.assert_allclose(Q, _tilt_iteratively(P, levels, target), atol=1e-10)
+    np.testing.assert_array_equal(Q[:2], P[:2])  # tilting cannot move mass onto an empty level
+    np.testing.assert_allclose(Q[3], P[3], atol=1e-12)
+    assert np.allclose(Q.sum(1), 1) and (Q >= 0).all()
 
 
 def test_folds_keep_groups_together_and_spread_languages():
