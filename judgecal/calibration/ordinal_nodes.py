@@ -254,7 +254,7 @@ def _batched_newton(rows: _Rows, x: np.ndarray, p: int, K: int, alpha: float, ma
 
 
 def fit_node_groups(md: MetricData, idx: np.ndarray, *, min_group_size: int, alpha: float,
-                       prior_weight: float) -> dict:
+                    prior_weight: float) -> dict:
     """``hierarchy.fit_all_nodes`` for ordinal nodes, every node of the call in one batched
     fit; the same groups, sizes and (up to the solver tolerance) states as
     ``fit_node`` on each group's items ``idx`` (m,)."""
@@ -285,7 +285,7 @@ def fit_node_groups(md: MetricData, idx: np.ndarray, *, min_group_size: int, alp
 
 
 def node_components(md: MetricData, nodes: dict, rows: np.ndarray, levels: np.ndarray,
-                        E: np.ndarray, P: np.ndarray | None, n: np.ndarray) -> None:
+                    E: np.ndarray, P: np.ndarray | None, n: np.ndarray) -> None:
     """Fill E (r, 3), P (r, 3, K) or None and n (r, 3) for ordinal nodes without a
     loop over nodes: each row gathers its node's parameters by its group code, or,
     when the rows hold few distinct feature vectors (judge levels), its node's
