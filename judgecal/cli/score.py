@@ -84,6 +84,13 @@ def run(args: argparse.Namespace) -> int:
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if not metrics:
         raise ConfigError("--metrics is empty")
+    if not args.dry_run:  # an output the writer cannot make must stop the run before anything is paid for
+        from judgecal.data.io import FORMATS
+
+        for flag, path in (("--out", Path(args.out)), ("--failures", _failures_path(Path(args.out), args.failures))):
+            if path.suffix.lower() not in FORMATS:
+                raise ConfigError(f"{flag} {path}: cannot tell the format from the extension {path.suffix!r}; "
+                                  f"end the name with one of {', '.join(sorted(FORMATS))}")
     result = score_generations(
         args.input, args.judge, metrics, variant=args.variant, mode=args.mode, task=args.task,
         samples=args.samples, temperature=args.temperature, max_tokens=args.max_tokens, base_url=args.base_url,
@@ -109,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     fail_path = _failures_path(out, args.failures)
     write_ratings(result.failures, fail_path)
     if args.summary:
+        Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
         Path(args.summary).write_text(json.dumps(s, indent=2, default=str), encoding="utf-8")
     cost = (f"${s['cost_usd']:.4f}" if s["price_known"] and not math.isnan(s["cost_usd"])
             else "unknown (pass --price-in/--price-out)")

@@ -71,6 +71,26 @@ def test_cli_bad_input_lists_problems(fake, tmp_path, capsys):
     assert fake.stats()["requests"] == 0
 
 
+@pytest.mark.parametrize("outputs", [["--out", "judged.xlsx"], ["--out", "judged.csv", "--failures", "fails.txt"]])
+def test_cli_unwritable_output_format_stops_before_sending(fake, gens, tmp_path, capsys, outputs):
+    # The output's format used to be found out only when writing it, after every request was paid for.
+    src = _write(gens, tmp_path / "gens.jsonl")
+    outputs = [str(tmp_path / a) if "." in a else a for a in outputs]
+    assert main(_args(fake, tmp_path, src, *outputs)) == 2
+    err = capsys.readouterr().err
+    assert "cannot tell the format from the extension" in err and ".parquet" in err
+    assert fake.stats()["requests"] == 0
+
+
+def test_cli_summary_into_a_folder_not_made_yet(fake, gens, tmp_path):
+    # As for --out: the folder is made (it was a FileNotFoundError traceback after the run).
+    src = _write(gens, tmp_path / "gens.jsonl")
+    summary = tmp_path / "runs" / "today" / "summary.json"
+    assert main(_args(fake, tmp_path, src, "--metrics", "la", "--out", str(tmp_path / "o.jsonl"),
+                      "--summary", str(summary))) == 0
+    assert json.loads(summary.read_text())["judgments"] == len(gens)
+
+
 def test_cli_missing_task_is_an_error(fake, gens, tmp_path, capsys):
     src = _write(gens.drop(columns="task"), tmp_path / "gens.jsonl")
     assert main(_args(fake, tmp_path, src, "--out", str(tmp_path / "o.jsonl"))) == 1
