@@ -118,12 +118,16 @@ def run(args: argparse.Namespace) -> int:
     if args.summary:
         Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
         Path(args.summary).write_text(json.dumps(s, indent=2, default=str), encoding="utf-8")
-    cost = (f"${s['cost_usd']:.4f}" if s["price_known"] and not math.isnan(s["cost_usd"])
-            else "unknown (pass --price-in/--price-out)")
+    known = s["price_known"] and not math.isnan(s["cost_usd"])
+    cost = f"${s['cost_usd']:.4f}" if known else "unknown (pass --price-in/--price-out)"
+    if s["cache_hits"]:  # say what this run paid for, not only what the answers cost when first bought
+        cost += (f" (this run: tokens {s['tokens_in_sent']:,} in / {s['tokens_out_sent']:,} out"
+                 + (f", ${s['cost_usd_sent']:.4f}" if known else "") + "; the rest came from the cache)")
     print(f"judgecal score: {s['judgments']} judgments -> {out}; {s['unscored']} without a score; "
           f"{s['failures']} failed answers -> {fail_path}; "
           f"{s['cache_hits']} of {s['requests']} requests from cache, {s['http_requests']} sent, "
-          f"{s['retries']} retries; tokens {s['tokens_in']:,} in / {s['tokens_out']:,} out; cost {cost}",
+          f"{s['retries']} retries; tokens {s['tokens_in']:,} in / {s['tokens_out']:,} out, failed answers "
+          f"included; cost {cost}",
           file=sys.stderr)
     if "batch" in s:
         from judgecal.judges.batch import describe_report

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,7 +213,7 @@ async def ascore_generations(
     with no_gc():
         result = _assemble(data, records, answers, scales, spec.name, mode, variant, prices, include_text,
                            use_logprobs, adapter)
-    result.summary.update(_summary(engine, result, prices, len(data), metric_ids))
+    result.summary.update(_summary(engine, result, prices, len(data), metric_ids, answers))
     if batch:
         result.summary["batch"] = engine.report.as_dict()
     if not isinstance(cache, JudgmentCache):
@@ -318,19 +317,32 @@ def _assemble(data, records, answers, scales, rater, mode, variant, prices, incl
     return ScoreResult(ratings, fails)
 
 
-def _summary(engine: Engine, result: ScoreResult, prices, n_items: int, metrics) -> dict:
+def _summary(engine: Engine, result: ScoreResult, prices, n_items: int, metrics, answers: dict) -> dict:
+    """Counts, tokens and cost of a run. Tokens and cost are those of every answer
+    received, refused and unparseable ones included (they are billed too, but
+    have no ratings row); ``*_sent`` counts only the answers this run paid for
+    (not from the cache)."""
     st = engine.stats
     ratings = result.ratings
-    tin = int(ratings["tokens_in"].sum()) if len(ratings) else 0
-    tout = int(ratings["tokens_out"].sum()) if len(ratings) else 0
-    total = float(ratings["cost_usd"].sum()) if len(ratings) and prices else math.nan
+    tin = tout = sent_in = sent_out = 0
+    for attempts in answers.values():
+        for _, outcome in attempts:
+            c = outcome.completion
+            if c is not None:
+                tin += c.input_tokens
+                tout += c.output_tokens
+                if not outcome.cached:
+                    sent_in += c.input_tokens
+                    sent_out += c.output_tokens
     return {
         "judge": engine.adapter.name, "items": n_items, "metrics": list(metrics), "judgments": len(ratings),
         "unscored": n_items * len(metrics) - len(ratings), "failures": len(result.failures),
         "requests": st.requested, "cache_hits": st.cache_hits,
         "http_requests": st.sent, "retries": st.retries, "rate_limited": st.rate_limited,
         "failed_requests": st.failed, "tokens_in": tin, "tokens_out": tout,
-        "cost_usd": total, "price_known": prices is not None, "elapsed_s": round(st.elapsed, 3),
+        "cost_usd": cost(prices, tin, tout), "tokens_in_sent": sent_in, "tokens_out_sent": sent_out,
+        "cost_usd_sent": cost(prices, sent_in, sent_out),
+        "price_known": prices is not None, "elapsed_s": round(st.elapsed, 3),
         "judgments_per_s": round(len(ratings) / st.elapsed, 1) if st.elapsed > 0 else None,
         "answers_by_process": dict(st.by_process),
     }

@@ -97,6 +97,35 @@ def test_cli_missing_task_is_an_error(fake, gens, tmp_path, capsys):
     assert "no task given" in capsys.readouterr().err
 
 
+def test_summary_tokens_count_refused_answers_and_what_this_run_sent(fake, gens, tmp_path):
+    # A refused answer is billed: its tokens belong in the run's total, though it has no
+    # ratings row (they used to be left out). A cached re-run says it sent nothing.
+    kw = dict(base_url=openai_url(fake), progress=False, prices=(1.0, 2.0))
+    clean = score_generations(gens, "openai/fake-judge", ["la", "h"], cache=tmp_path / "a.sqlite", **kw)
+    fake.configure(rules=[{"fault": "refuse", "contains": "ਚੰਡੀਗੜ੍ਹ"}])
+    first = score_generations(gens, "openai/fake-judge", ["la", "h"], cache=tmp_path / "b.sqlite", **kw)
+    s = first.summary
+    assert s["unscored"] == 2 and len(first.failures) == 2
+    assert s["tokens_in"] == clean.summary["tokens_in"] == clean.ratings["tokens_in"].sum()
+    assert s["tokens_in"] > first.ratings["tokens_in"].sum()
+    assert s["tokens_out"] > first.ratings["tokens_out"].sum()
+    assert (s["tokens_in_sent"], s["tokens_out_sent"]) == (s["tokens_in"], s["tokens_out"])
+    assert s["cost_usd"] == pytest.approx((s["tokens_in"] + 2 * s["tokens_out"]) / 1e6)
+    again = score_generations(gens, "openai/fake-judge", ["la", "h"], cache=tmp_path / "b.sqlite", **kw).summary
+    assert again["cache_hits"] == again["requests"] and again["tokens_in"] == s["tokens_in"]
+    assert (again["tokens_in_sent"], again["tokens_out_sent"], again["cost_usd_sent"]) == (0, 0, 0.0)
+
+
+def test_cli_cached_rerun_says_what_this_run_paid(fake, gens, tmp_path, capsys):
+    src = _write(gens, tmp_path / "gens.jsonl")
+    args = _args(fake, tmp_path, src, "--metrics", "la", "--out", str(tmp_path / "o.jsonl"),
+                 "--price-in", "1", "--price-out", "2")
+    assert main(args) == 0 and main(args) == 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "6 of 6 requests from cache, 0 sent" in last
+    assert "(this run: tokens 0 in / 0 out, $0.0000; the rest came from the cache)" in last
+
+
 def test_rerun_is_fully_cached_and_changes_are_not(fake, gens, tmp_path):
     cache = tmp_path / "c.sqlite"
     kw = dict(base_url=openai_url(fake), cache=cache, progress=False)
