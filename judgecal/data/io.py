@@ -140,11 +140,12 @@ def read_table(path: str | Path, fmt: str | None = None, *, encoding: str = "utf
     out and one Problem per record is appended to it.
     """
     path = Path(path)
-    fmt = detect_format(path, fmt)
+    # What the path is comes first: a folder or a missing file has no format to tell.
     if not path.exists():
         raise InputError(Problem("file does not exist", file=str(path)), summary="cannot read input")
     if path.is_dir():
         raise InputError(Problem("is a folder, not a file", file=str(path)), summary="cannot read input")
+    fmt = detect_format(path, fmt)
     if fmt == "parquet":
         try:
             df = _read_parquet(path)

@@ -111,6 +111,13 @@ def test_missing_file_and_folder(tmp_path):
     (tmp_path / "dir.csv").mkdir()
     with pytest.raises(InputError, match="folder"):
         read_ratings(tmp_path / "dir.csv")
+    # Without an extension too: the path's kind comes before its format (it said
+    # "cannot tell the format from the extension ''" for a folder or a missing file).
+    (tmp_path / "outputs").mkdir()
+    with pytest.raises(InputError, match="is a folder, not a file"):
+        read_ratings(tmp_path / "outputs")
+    with pytest.raises(InputError, match="does not exist"):
+        read_ratings(tmp_path / "nope")
 
 
 def test_damaged_parquet_is_an_input_error(tmp_path):
