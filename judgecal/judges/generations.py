@@ -56,7 +56,8 @@ def read_generations(source: str | Path | pd.DataFrame, *, task: str | None = No
     check_text("prompt", False)
     check_text("response", True)  # an empty answer is a legitimate thing to judge
     check_text("language", False)
-    dup = df["item_id"].astype(str).duplicated(keep="first")
+    ids = df["item_id"][df["item_id"].notna()]  # a missing id is reported above, not as a duplicate of another
+    dup = ids.astype(str).duplicated(keep="first")
     for i in dup[dup].index:
         problems.append(Problem("duplicate item_id (appears on an earlier row)", file=name, row=rows[i],
                                 column="item_id", value=df.at[i, "item_id"]))

@@ -91,6 +91,21 @@ def test_cli_summary_into_a_folder_not_made_yet(fake, gens, tmp_path):
     assert json.loads(summary.read_text())["judgments"] == len(gens)
 
 
+def test_missing_item_ids_are_reported_once_each(gens):
+    # Each missing id is one problem, not also a "duplicate" of the other missing ones.
+    from judgecal.errors import InputError
+    from judgecal.judges.generations import read_generations
+
+    g = gens.astype({"item_id": object})
+    g.loc[[1, 3, 4], "item_id"] = None
+    g.loc[5, "item_id"] = "item-0"
+    with pytest.raises(InputError) as info:
+        read_generations(g)
+    found = sorted((p.row, p.message) for p in info.value.problems)
+    assert found == [(2, "missing value"), (4, "missing value"), (5, "missing value"),
+                     (6, "duplicate item_id (appears on an earlier row)")]
+
+
 def test_cli_missing_task_is_an_error(fake, gens, tmp_path, capsys):
     src = _write(gens.drop(columns="task"), tmp_path / "gens.jsonl")
     assert main(_args(fake, tmp_path, src, "--out", str(tmp_path / "o.jsonl"))) == 1
