@@ -81,8 +81,11 @@ def run(args: argparse.Namespace) -> int:
 
         batch = an.next_batch(ratings, args.next_batch, metric=args.batch_metric, judge=args.judge,
                               random_state=args.seed, registry=registry)
+        from importlib.resources import files
+
         path = write_annotation_sheet(batch, ratings, args.batch_out)
-        print(f"\nwrote {len(batch)} items to annotate: {path} (guidelines: judgecal/annotations/guidelines)")
+        guidelines = files("judgecal.annotations") / "guidelines"  # a folder a user can open, checkout or install
+        print(f"\nwrote {len(batch)} items to annotate: {path} (guidelines: {guidelines})")
     if args.out:
         write_table(est, args.out)
     return 0

@@ -79,6 +79,21 @@ def test_commands_print_tables_and_write_report(ratings, tmp_path, capsys):
     assert html.exists() and html.with_suffix(".json").exists() and html.with_suffix(".md").exists()
 
 
+def test_estimate_next_batch_names_the_guidelines_folder(ratings, tmp_path, capsys):
+    # The printed guidelines location is a folder that exists (it printed the
+    # package name "judgecal/annotations/guidelines", which is no path).
+    from pathlib import Path
+
+    unlabelled = set(ratings["item_id"].drop_duplicates().iloc[::2])  # half the items lose their human rows
+    path = tmp_path / "ratings.csv"
+    ratings[(ratings["rater_kind"] == "judge") | ~ratings["item_id"].isin(unlabelled)].to_csv(path, index=False)
+    sheet = tmp_path / "batch.csv"
+    assert main(["estimate", str(path), "--next-batch", "5", "--batch-out", str(sheet)]) == 0
+    out = capsys.readouterr().out
+    guidelines = Path(re.search(r"\(guidelines: (.+)\)", out).group(1))
+    assert sheet.exists() and guidelines.is_dir() and any(guidelines.glob("*.md"))
+
+
 def test_command_errors(ratings, tmp_path, capsys):
     path = tmp_path / "ratings.csv"
     ratings.to_csv(path, index=False)
