@@ -8,6 +8,7 @@ problem is reported at once with its row; nothing is dropped silently.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -69,6 +70,20 @@ def read_generations(source: str | Path | pd.DataFrame, *, task: str | None = No
             except UnknownLanguage:
                 problems.append(Problem("not a BCP-47 tag or a known language name", file=name, row=rows[i],
                                         column="language", value=v))
+    scripts = {}  # the script column, checked as the ratings table checks it: judge rows must read back
+    if "script" in df.columns:
+        for i, v in enumerate(df["script"]):
+            if v is None or (isinstance(v, float) and pd.isna(v)) or not str(v).strip():
+                continue
+            code = str(v).strip().title()
+            subtag = langs.get(i, "").split("-")[1:2]
+            if not re.fullmatch(r"[A-Z][a-z]{3}", code):
+                problems.append(Problem("not an ISO 15924 script code such as 'Deva'", file=name, row=rows[i],
+                                        column="script", value=v))
+            elif subtag and len(subtag[0]) == 4 and subtag[0] != code:
+                problems.append(Problem("differs from the script subtag of the language tag", file=name,
+                                        row=rows[i], column="script", value=v))
+            scripts[i] = code
     if "task" not in df.columns:
         df["task"] = task
     df["task"] = df["task"].where(df["task"].notna() & (df["task"].astype(str).str.strip() != ""), task)
@@ -82,10 +97,7 @@ def read_generations(source: str | Path | pd.DataFrame, *, task: str | None = No
         raise InputError(problems, summary=f"{len(problems)} problem(s) in {name}")
     df["item_id"] = df["item_id"].astype(str)
     df["language"] = [langs[i] for i in range(len(df))]
-    if "script" not in df.columns:
-        df["script"] = None
-    df["script"] = [s if isinstance(s, str) and s.strip() else default_script(lang)
-                    for s, lang in zip(df["script"], df["language"], strict=True)]
+    df["script"] = [scripts.get(i) or default_script(lang) for i, lang in enumerate(df["language"])]
     if "reference" in df.columns:
         df["reference"] = df["reference"].where(df["reference"].notna(), None)
     return df

@@ -106,6 +106,23 @@ def test_missing_item_ids_are_reported_once_each(gens):
                      (6, "duplicate item_id (appears on an earlier row)")]
 
 
+def test_script_column_is_checked_and_normalised_as_in_ratings(gens):
+    # Judge rows carry the generations' script: it must be one the ratings reader takes
+    # back ('Latin' used to go straight into judged files that validate then refused).
+    from judgecal.errors import InputError
+    from judgecal.judges.generations import read_generations
+
+    g = gens.assign(script=["deva", None, "", "Taml", " beng ", "guru"])
+    assert read_generations(g)["script"].tolist() == ["Deva", "Deva", "Taml", "Taml", "Beng", "Guru"]
+    g = gens.assign(script=["Latin", None, None, None, None, None], language=[*gens["language"][:5], "sr-Latn"])
+    g.loc[5, "script"] = "Cyrl"
+    with pytest.raises(InputError) as info:
+        read_generations(g)
+    found = sorted((p.row, p.column, p.message) for p in info.value.problems)
+    assert found == [(1, "script", "not an ISO 15924 script code such as 'Deva'"),
+                     (6, "script", "differs from the script subtag of the language tag")]
+
+
 def test_cli_missing_task_is_an_error(fake, gens, tmp_path, capsys):
     src = _write(gens.drop(columns="task"), tmp_path / "gens.jsonl")
     assert main(_args(fake, tmp_path, src, "--out", str(tmp_path / "o.jsonl"))) == 1
