@@ -31,7 +31,7 @@ def _language_groups(ratings, judge, judge_column, registry):
     for metric, scale in scales_for(ratings, registry).items():
         judge_ids = judges_in(ratings, judge, metric=metric)
         if len(judge_ids) != 1:
-            raise ConfigError(f"metric {metric!r}: choose one judge with judge=... (found {judge_ids})")
+            raise ConfigError(f"metric {metric!r}: choose one judge with judge=... (--judge on the command line; found {judge_ids})")
         items = item_table(ratings, scale, judge=judge_ids[0], judge_column=judge_column)
         items = items[items["judge_score"].notna()].copy()
         if "system" not in items.columns:
@@ -217,7 +217,7 @@ def next_batch(
     scale = registry.get(metric)
     judge_ids = judges_in(ratings, judge, metric=scale.id)
     if len(judge_ids) != 1:
-        raise ConfigError(f"choose one judge with judge=... (found {judge_ids})")
+        raise ConfigError(f"choose one judge with judge=... (--judge on the command line; found {judge_ids})")
     items = item_table(ratings, scale, judge=judge_ids[0], judge_column=judge_column)
     cand = items[items["judge_score"].notna() & (items["n_humans"] == 0)].copy()
     if cand.empty:

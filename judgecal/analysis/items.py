@@ -122,7 +122,7 @@ def item_table(
     if judge_ids:
         if len(judge_ids) > 1:
             raise ConfigError(
-                f"metric {scale.id!r} has several judges ({', '.join(judge_ids)}); choose one with judge=..."
+                f"metric {scale.id!r} has several judges ({', '.join(judge_ids)}); choose one with judge=... (--judge on the command line)"
             )
         if judge_column not in df.columns:
             raise ConfigError(f"judge score column {judge_column!r} is not in the ratings table")

@@ -86,7 +86,7 @@ def ppi_simulation(
     for metric, scale in scales_for(ratings, registry).items():
         judge_ids = judges_in(ratings, judge, metric=metric)
         if len(judge_ids) != 1:
-            raise ConfigError(f"metric {metric!r}: choose one judge with judge=... (found {judge_ids})")
+            raise ConfigError(f"metric {metric!r}: choose one judge with judge=... (--judge on the command line; found {judge_ids})")
         items = item_table(ratings, scale, judge=judge_ids[0], judge_column=judge_column)
         items = items[items["judge_score"].notna() & (items["n_humans"] > 0) & items["system"].notna()]
         for language, frame in items.groupby("language", sort=True):

@@ -62,7 +62,7 @@ def judge_mask(ratings: pd.DataFrame, judge: str | None) -> tuple[str, np.ndarra
                          summary="nothing to calibrate")
     if judge is None:
         if len(names) > 1:
-            raise ConfigError(f"the table holds several judges {names}; say which one to calibrate (judge=...)")
+            raise ConfigError(f"the table holds several judges {names}; say which one to calibrate (judge=..., --judge on the command line)")
         judge = names[0]
     elif judge not in names:
         raise ConfigError(f"judge {judge!r} is not in the table; judges found: {names}")

@@ -9,7 +9,9 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ratings", help="ratings file (csv, tsv, jsonl, json, parquet) or a PARIKSHA release folder")
     parser.add_argument("--repair", action="store_true",
                         help="PARIKSHA folders: reassign rows whose prompt ids belong to another language")
-    parser.add_argument("--judge", help="analyse this judge (rater id) only; default: every judge")
+    parser.add_argument("--judge", help="analyse this judge (rater id) only; default: every judge, but "
+                                          "calibration and the annotation planner need one when the file "
+                                          "holds several")
     parser.add_argument("--seed", type=int, default=0, help="random seed of resampling (default 0)")
 
 

@@ -106,6 +106,20 @@ def test_command_errors(ratings, tmp_path, capsys):
     assert main(["agreement", str(tmp_path / "missing.csv")]) != 0
 
 
+def test_commands_on_two_judges_say_which_option_picks_one(ratings, tmp_path, capsys):
+    # The message named only the Python keyword (judge=...), not the command's --judge.
+    judges = ratings[ratings["rater_kind"] == "judge"].assign(rater="another-judge")
+    path = tmp_path / "two.csv"
+    pd.concat([ratings, judges], ignore_index=True).to_csv(path, index=False)
+    for command in (["report", "--out", str(tmp_path / "r.html"), "--no-calibration"],
+                    ["estimate", "--target-width", "0.3"], ["agreement", "--calibrated"],
+                    ["calibrate", "--out", str(tmp_path / "c.json")]):
+        assert main([command[0], str(path), *command[1:], "--resamples" if command[0] == "report" else "--seed",
+                     "20" if command[0] == "report" else "0"]) == 2
+        err = capsys.readouterr().err
+        assert "another-judge" in err and "--judge on the command line" in err, (command, err)
+
+
 def test_pariksha_report(pariksha_path, tmp_path):
     from judgecal.datasets import load_pariksha
 
