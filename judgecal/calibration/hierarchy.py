@@ -346,20 +346,24 @@ def _tilt_iteratively(P: np.ndarray, levels: np.ndarray, target: np.ndarray) -> 
         logp = np.log(np.clip(P, 0.0, None))
     t = np.zeros(len(P))
     lo, hi = np.full(len(P), -200.0), np.full(len(P), 200.0)
+    active = np.arange(len(P))  # rows still away from their goal: only they are iterated
     for _ in range(60):
-        z = logp + t[:, None] * v[None, :]
+        z = logp[active] + t[active, None] * v[None, :]
         z -= z.max(axis=1, keepdims=True)
         w = np.exp(z)
         w /= w.sum(axis=1, keepdims=True)
         m = w @ v
-        gap = m - goal
-        if np.max(np.abs(gap)) < 1e-12:
+        gap = m - goal[active]
+        moving = ~(np.abs(gap) < 1e-12)
+        active, w, m, gap = active[moving], w[moving], m[moving], gap[moving]
+        if len(active) == 0:
             break
-        hi = np.where(gap > 0, t, hi)
-        lo = np.where(gap < 0, t, lo)
+        t_a = t[active]
+        hi[active] = hi_a = np.where(gap > 0, t_a, hi[active])
+        lo[active] = lo_a = np.where(gap < 0, t_a, lo[active])
         var = w @ v**2 - m**2
-        step = t - gap / np.maximum(var, 1e-300)
-        t = np.where((step > lo) & (step < hi) & (var > 1e-12), step, 0.5 * (lo + hi))
+        step = t_a - gap / np.maximum(var, 1e-300)
+        t[active] = np.where((step > lo_a) & (step < hi_a) & (var > 1e-12), step, 0.5 * (lo_a + hi_a))
     z = logp + t[:, None] * v[None, :]
     z -= z.max(axis=1, keepdims=True)
     w = np.exp(z)

@@ -60,6 +60,24 @@ def test_two_level_tilt_in_closed_form_equals_the_iteration():
     assert np.allclose(Q.sum(1), 1) and (Q >= 0).all()
 
 
+def test_tilt_of_many_levels_is_exponential_and_hits_the_mean():
+    rng = np.random.default_rng(11)
+    levels = np.array([0.0, 1.0, 2.0, 3.0])
+    P = rng.dirichlet(np.ones(4), 400)
+    P[0] = [0.5, 0.5, 0.0, 0.0]  # no mass above 1: cannot move past it
+    target = rng.uniform(0.2, 2.8, 400)
+    target[1] = P[1] @ levels  # already there: unchanged
+    Q = tilt(P, levels, target)
+    assert np.allclose(Q.sum(1), 1) and (Q >= 0).all()
+    np.testing.assert_allclose(Q[1:] @ levels, target[1:], atol=1e-9)
+    np.testing.assert_allclose(Q[1], P[1], atol=1e-12)
+    assert Q[0, 2:].sum() == 0 and Q[0] @ levels <= 1
+    # An exponential tilt: log(Q / P) is linear in the level, row by row.
+    r = np.log(Q[1:] / P[1:])
+    slope = (r[:, -1] - r[:, 0]) / (levels[-1] - levels[0])
+    np.testing.assert_allclose(r - r[:, :1], slope[:, None] * (levels - levels[0]), atol=1e-8)
+
+
 def test_folds_keep_groups_together_and_spread_languages():
     groups = np.repeat(np.arange(40), 3)
     lang = np.where(groups < 20, "hi", "ta")
