@@ -28,6 +28,13 @@ def load_from_args(args: argparse.Namespace, path, *, on_bad_rows: str = "error"
     from judgecal.data.io import ColumnMapping, load_ratings
     from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
 
+    if getattr(args, "repair", False):  # asked for, but a file has no release layout to repair by: say so
+        from judgecal.errors import ConfigError
+
+        raise ConfigError(f"--repair works on a PARIKSHA release folder, and {path} is a file: nothing would be "
+                          "repaired. Give the release folder, or a table written from "
+                          "judgecal.datasets.load_pariksha(folder, repair=True)")
+
     mapping = ColumnMapping.from_file(args.mapping) if args.mapping else ColumnMapping()
     mapping = mapping.merged(ColumnMapping.from_pairs(args.map, args.set, args.wide, args.wide_text))
     registry = MetricRegistry(load_metric_file(args.metrics)) if args.metrics else DEFAULT_REGISTRY

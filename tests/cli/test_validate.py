@@ -127,6 +127,18 @@ def test_json_report_into_a_folder_not_made_yet(tmp_path, capsys):
     assert json.loads(out.read_text(encoding="utf-8"))["problems"] == []
 
 
+@pytest.mark.parametrize("command", [["validate"], ["calibrate", "--out", "cal.json"], ["report", "--out", "r.html"]])
+def test_repair_on_a_file_is_refused_not_ignored(tmp_path, capsys, command):
+    # --repair only knows a release folder's layout; on a file it did nothing, silently.
+    path = tmp_path / "good.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    args = [command[0], str(path), *[str(tmp_path / a) if "." in a else a for a in command[1:]], "--repair"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--repair works on a PARIKSHA release folder" in err and "good.csv is a file" in err
+    assert not any(p.suffix in (".json", ".html") for p in tmp_path.iterdir())
+
+
 def test_mapping_flags_and_metric_file(tmp_path, capsys):
     path = tmp_path / "wide.tsv"
     path.write_text(
