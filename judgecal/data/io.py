@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -378,13 +378,38 @@ def load_ratings(
     return result
 
 
+def _in_file_terms(problems: list[Problem], mapping: ColumnMapping | None) -> list[Problem]:
+    """Problems found in the mapped table, told in the file's terms: a column taken
+    from a differently named file column is named as the file names it, and a
+    problem of a wide file's row (one table row per metric) is listed once."""
+    if mapping is None or mapping.empty:
+        return problems
+    names = {t: src if isinstance(src, str) else "+".join(src) for t, src in mapping.columns.items()}
+    out, seen = [], set()
+    for p in problems:
+        if p.column in names:
+            p = replace(p, column=names[p.column])
+        key = (p.message, p.file, p.row, p.column, repr(p.value))
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
 def _checked(df, rows, mapping, metrics, source: str, on_bad_rows: str, skipped) -> CheckResult:
     try:
         df, rows = apply_mapping(df, rows, mapping or ColumnMapping(), source)
-        return normalize_ratings(df, metrics=metrics, source=source, row_numbers=rows, on_bad_rows=on_bad_rows)
+        result = normalize_ratings(df, metrics=metrics, source=source, row_numbers=rows, on_bad_rows=on_bad_rows)
+        result.problems = _in_file_terms(result.problems, mapping)
+        return result
     except InputError as exc:
+        problems = _in_file_terms(exc.problems, mapping)
+        counted = f"{len(exc.problems)} problem(s)"
+        summary = (f"{len(problems)} problem(s)" + exc.summary[len(counted):]
+                   if exc.summary.startswith(counted) else exc.summary)
+        exc = InputError(problems, summary=summary)
         if not skipped:
-            raise
+            raise exc from None
         # A whole-file problem (a missing column, say) found after records were left
         # out: the dropped records come first, so the user sees everything at once.
         raise InputError([*skipped, *exc.problems],

@@ -207,6 +207,25 @@ def test_wide_rows_keep_the_file_row_in_problems(tmp_path):
     assert "not on the la scale" in problem.message
 
 
+def test_problems_of_mapped_columns_name_the_file_columns_once_per_row(tmp_path):
+    # "column 'rater'" named a column the file does not have, and a wide file's
+    # row (three table rows here) was listed once per metric.
+    path = tmp_path / "other.tsv"
+    path.write_text(OTHER_LAYOUT.replace("p1\tm2\tw1\thindi", "p1\tm2\t\txx-9"), encoding="utf-8")
+    mapping = ColumnMapping.from_pairs(
+        columns=["item_id=prompt_id+model", "rater=worker", "language=lang"],
+        constants=["rater_kind=human"], wide=["la=ling", "tq=task", "h=hall"],
+    )
+    with pytest.raises(InputError) as info:
+        read_ratings(path, mapping)
+    found = [(p.row, p.column, p.message) for p in info.value.problems]
+    assert found == [(3, "worker", "missing value"), (3, "lang", "not a BCP-47 tag or a known language name")]
+    assert str(info.value).startswith("2 problem(s) in ")
+    result = load_ratings(path, mapping, on_bad_rows="drop")
+    assert [(p.row, p.column) for p in result.problems] == [(3, "worker"), (3, "lang")]
+    assert len(result.table) == 6
+
+
 def test_merged_mapping_cli_overrides_file():
     base = ColumnMapping({"rater": "worker"}, {"rater_kind": "human"})
     merged = base.merged(ColumnMapping.from_pairs(columns=["rater=annotator"], constants=["task=qa"]))
