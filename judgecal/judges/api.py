@@ -127,6 +127,10 @@ async def ascore_generations(
     spec = parse_judge(judge, base_url)
     library = PromptLibrary(prompts_dir, registry)
     metric_ids = tuple(library.registry.resolve(m) or m for m in metrics)
+    twice = sorted({f"{given!r} -> {m}" for given, m in zip(metrics, metric_ids, strict=True)
+                    if metric_ids.count(m) > 1})
+    if twice:  # one metric asked for twice would be scored once and counted as unscored once
+        raise ConfigError(f"metrics name the same metric more than once: {', '.join(twice)}")
     scales = {m: library.rubric(m, variant).scale for m in metric_ids}
     data = read_generations(generations, task=task, known_tasks=set(library.tasks))
     adapter = make_adapter(spec, timeout=timeout)

@@ -123,6 +123,15 @@ def test_script_column_is_checked_and_normalised_as_in_ratings(gens):
                      (6, "script", "differs from the script subtag of the language tag")]
 
 
+@pytest.mark.parametrize("metrics", ["la,la", "h,hallucination"])
+def test_cli_metric_named_twice_is_an_error(fake, gens, tmp_path, capsys, metrics):
+    # It was scored once and reported as unscored once ("6 without a score", exit 3).
+    src = _write(gens, tmp_path / "gens.jsonl")
+    assert main(_args(fake, tmp_path, src, "--metrics", metrics, "--out", str(tmp_path / "o.jsonl"))) == 2
+    assert "more than once" in capsys.readouterr().err
+    assert fake.stats()["requests"] == 0
+
+
 def test_cli_missing_task_is_an_error(fake, gens, tmp_path, capsys):
     src = _write(gens.drop(columns="task"), tmp_path / "gens.jsonl")
     assert main(_args(fake, tmp_path, src, "--out", str(tmp_path / "o.jsonl"))) == 1
