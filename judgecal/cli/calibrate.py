@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     path = cal.save(args.out)
     t = cal.training_
     print(f"calibrated judge {cal.judge_!r} on {t['n_items']} (item, metric) pairs with {t['n_human_ratings']} "
-          f"human ratings ({t['judge_items_without_humans']} judge-scored pairs had no human rating and were not used)")
+          f"human ratings ({t['judge_items_without_humans']} judge-scored pairs had no human rating and "
+          f"{t.get('human_items_without_judge', 0)} human-rated pairs had no judge score; neither was used)")
     for metric, info in cal.metric_info_.items():
         k = info["shrinkage"]
         ks = ", ".join(f"{lv} {'inf' if math.isinf(v) else f'{v:g}'}" for lv, v in k.items())

@@ -30,6 +30,17 @@ def test_calibrate_then_apply(ratings, tmp_path, capsys):
     assert len(read_ratings(dst)) == 1080
 
 
+def test_calibrate_says_how_many_human_rated_pairs_had_no_judge_score(ratings, tmp_path, capsys):
+    # Human ratings of items the judge did not score were left out without a word.
+    items = ratings["item_id"].drop_duplicates().iloc[:10]
+    unjudged = (ratings["rater_kind"] == "judge") & ratings["item_id"].isin(items)
+    src = tmp_path / "ratings.csv"
+    ratings[~unjudged].to_csv(src, index=False)
+    assert main(["calibrate", str(src), "--out", str(tmp_path / "cal.json"), "--method", "isotonic"]) == 0
+    n_pairs = ratings[unjudged][["item_id", "metric"]].drop_duplicates().shape[0]
+    assert f"{n_pairs} human-rated pairs had no judge score" in capsys.readouterr().out
+
+
 def test_cli_errors_are_messages(ratings, tmp_path, capsys):
     src = tmp_path / "ratings.csv"
     ratings.to_csv(src, index=False)
