@@ -45,6 +45,7 @@ def read_generations(source: str | Path | pd.DataFrame, *, task: str | None = No
     problems: list[Problem] = []
 
     def check_text(col: str, allow_empty: bool) -> None:
+        df[col] = df[col].astype(object)  # numbers (integer ids in JSON or Parquet) become text below
         for i, v in enumerate(df[col]):
             if v is None or (isinstance(v, float) and pd.isna(v)):
                 problems.append(Problem("missing value", file=name, row=rows[i], column=col))

@@ -132,6 +132,19 @@ def test_cli_metric_named_twice_is_an_error(fake, gens, tmp_path, capsys, metric
     assert fake.stats()["requests"] == 0
 
 
+@pytest.mark.parametrize("ext", ["json", "parquet"])
+def test_numbers_in_text_columns_are_read_as_text(gens, tmp_path, ext):
+    # Integer ids (common in JSON and Parquet) were a pandas TypeError traceback.
+    from judgecal.data.io import write_ratings
+    from judgecal.judges.generations import read_generations
+
+    path = tmp_path / f"gens.{ext}"
+    write_ratings(gens.assign(item_id=range(100, 106), response=[1, 2, 3, 4, 5, 6]), path)
+    g = read_generations(path)
+    assert g["item_id"].tolist() == [str(i) for i in range(100, 106)]
+    assert g["response"].tolist() == ["1", "2", "3", "4", "5", "6"]
+
+
 def test_cli_missing_task_is_an_error(fake, gens, tmp_path, capsys):
     src = _write(gens.drop(columns="task"), tmp_path / "gens.jsonl")
     assert main(_args(fake, tmp_path, src, "--out", str(tmp_path / "o.jsonl"))) == 1
