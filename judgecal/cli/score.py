@@ -46,6 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--price-out", type=float, help="USD per million output tokens")
     p.add_argument("--prompts-dir", help="folder with extra or replacement metrics/ and tasks/ templates")
     p.add_argument("--metrics-file", help="JSON/TOML metric declarations for user-defined metrics")
+    p.add_argument("--format", choices=["csv", "tsv", "jsonl", "json", "parquet"],
+                   help="format of the input file (default: from its extension)")
+    p.add_argument("--encoding", default="utf-8", help="text encoding of a CSV/TSV/JSON input (default utf-8)")
     p.add_argument("--no-text", action="store_true", help="leave prompt/response text out of the output")
     p.add_argument("--seed", type=int, help="sampling seed passed to providers that accept one")
     p.add_argument("--dry-run", action="store_true", help="print what would be sent and its estimated cost; send nothing")
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         prices=(args.price_in, args.price_out) if args.price_in is not None else None,
         prompts_dir=args.prompts_dir, registry=registry, include_text=not args.no_text,
         progress="auto" if args.progress is None else args.progress, dry_run=args.dry_run, seed=args.seed,
-        batch=_batch_options(args),
+        batch=_batch_options(args), input_format=args.format, encoding=args.encoding,
     )
     s = result.summary
     if args.dry_run:

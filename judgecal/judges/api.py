@@ -93,7 +93,7 @@ async def ascore_generations(
     prices: tuple[float, float] | None = None, prompts_dir: str | Path | None = None,
     registry: MetricRegistry = DEFAULT_REGISTRY, include_text: bool = True, progress: bool | str = "auto",
     dry_run: bool = False, seed: int | None = None, retry_base: float = 0.5, batch: bool | dict = False,
-    workers: int = 1,
+    workers: int = 1, input_format: str | None = None, encoding: str = "utf-8",
 ) -> ScoreResult:
     """Async version of :func:`score_generations` (use inside a running event loop).
 
@@ -109,7 +109,9 @@ async def ascore_generations(
     batch API (True, or a dict of :class:`~judgecal.judges.batch.BatchEngine`
     options), same cache and output as live scoring; workers : processes that
     send requests (1 = this one only; more for high-throughput runs that one
-    process's CPU cannot keep up with, see :mod:`judgecal.judges.workers`).
+    process's CPU cannot keep up with, see :mod:`judgecal.judges.workers`);
+    input_format, encoding : of a generations file (default: format from the
+    extension, UTF-8).
     """
     if samples < 1:
         raise ConfigError("samples must be at least 1")
@@ -132,7 +134,8 @@ async def ascore_generations(
     if twice:  # one metric asked for twice would be scored once and counted as unscored once
         raise ConfigError(f"metrics name the same metric more than once: {', '.join(twice)}")
     scales = {m: library.rubric(m, variant).scale for m in metric_ids}
-    data = read_generations(generations, task=task, known_tasks=set(library.tasks))
+    data = read_generations(generations, task=task, known_tasks=set(library.tasks), fmt=input_format,
+                            encoding=encoding)
     adapter = make_adapter(spec, timeout=timeout)
     use_logprobs = logprobs != "off" and adapter.supports_logprobs
     if logprobs == "require" and not adapter.supports_logprobs:

@@ -22,16 +22,18 @@ OPTIONAL = ("reference", "task", "system", "prompt_id", "script")
 
 
 def read_generations(source: str | Path | pd.DataFrame, *, task: str | None = None,
-                     known_tasks: set[str] | None = None) -> pd.DataFrame:
+                     known_tasks: set[str] | None = None, fmt: str | None = None,
+                     encoding: str = "utf-8") -> pd.DataFrame:
     """The generations as a checked DataFrame with a ``task`` for every row.
 
     ``task`` is used for rows without one (and when there is no task column);
-    a row without a task when ``task`` is None is a problem.
+    a row without a task when ``task`` is None is a problem. ``fmt`` and
+    ``encoding`` are those of a file (default: format from the extension, UTF-8).
     """
     if isinstance(source, pd.DataFrame):
         df, rows, name = source.reset_index(drop=True).copy(), list(range(1, len(source) + 1)), "generations"
     else:
-        df, rows = read_table(source)
+        df, rows = read_table(source, fmt, encoding=encoding)
         df, rows, name = df.reset_index(drop=True), list(rows), str(source)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:

@@ -145,6 +145,21 @@ def test_numbers_in_text_columns_are_read_as_text(gens, tmp_path, ext):
     assert g["response"].tolist() == ["1", "2", "3", "4", "5", "6"]
 
 
+def test_cli_input_format_and_encoding_options(fake, gens, tmp_path, capsys):
+    # The reader's errors say "pass a format" / "pass its encoding": score now has both options.
+    legacy = tmp_path / "gens.csv"
+    legacy.write_bytes("item_id,language,task,prompt,response\nx1,fr,qa,Où est le café ?,Au coin.\n".encode("cp1252"))
+    assert main(_args(fake, tmp_path, str(legacy), "--dry-run")) == 1
+    assert "pass its encoding" in capsys.readouterr().err
+    assert main(_args(fake, tmp_path, str(legacy), "--dry-run", "--encoding", "cp1252")) == 0
+    assert "Où est le café ?" in capsys.readouterr().out
+    exported = tmp_path / "gens.export"  # JSONL under another name
+    gens.to_json(exported, orient="records", lines=True, force_ascii=False)
+    assert main(_args(fake, tmp_path, str(exported), "--metrics", "la", "--format", "jsonl",
+                      "--out", str(tmp_path / "o.jsonl"))) == 0
+    assert len(read_ratings(tmp_path / "o.jsonl")) == len(gens)
+
+
 def test_cli_missing_task_is_an_error(fake, gens, tmp_path, capsys):
     src = _write(gens.drop(columns="task"), tmp_path / "gens.jsonl")
     assert main(_args(fake, tmp_path, src, "--out", str(tmp_path / "o.jsonl"))) == 1
