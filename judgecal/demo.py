@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgecal.errors import DatasetError
+from judgecal.errors import ConfigError, DatasetError
 
 
 @dataclass
@@ -61,6 +61,9 @@ def run_demo(data: str | None = None, *, out: str | Path = "judgecal-demo", down
     from judgecal.data.validate import validate_ratings
 
     out = Path(out)
+    if out.exists() and not out.is_dir():  # mkdir would raise FileExistsError: a traceback
+        raise ConfigError(f"--out {out}: is a file; the demo writes several files into a folder, "
+                          "give a folder (new or existing)")
     out.mkdir(parents=True, exist_ok=True)
     demo = find_demo_data(data, download=download, say=say)
     if demo.notice:

@@ -64,3 +64,12 @@ def test_demo_with_a_wrong_data_folder_is_a_clear_error(tmp_path):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert "not a PARIKSHA release folder" in proc.stderr
+
+
+def test_demo_out_naming_a_file_is_a_clear_error(tmp_path):
+    # It was a FileExistsError traceback from mkdir.
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    proc = run_demo("--offline", "--out", "notes.txt", cwd=tmp_path, env={"JUDGECAL_CACHE": str(tmp_path)})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--out notes.txt: is a file" in proc.stderr
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
