@@ -79,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         # Output piped into `head` and closed: not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # The file system refused (an output path under a file, a folder named as a
+        # file, no permission): the user's to fix, so a message, not a traceback.
+        what = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            what += " (a file stands where a folder is needed)"
+        print(f"judgecal {args.command}: error: {what}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

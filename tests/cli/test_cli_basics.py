@@ -75,3 +75,16 @@ def test_help_subprocess_imports_nothing_heavy():
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
     assert "judgecal" in imported
     assert not imported & set(HEAVY), imported & set(HEAVY)
+
+
+def test_outputs_the_file_system_refuses_are_messages(tmp_path, capsys):
+    # An output under a file, or a folder given as an output file, was an OSError traceback.
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("item_id,language,metric,rater,rater_kind,score\na,hi,la,w1,human,2\n", encoding="utf-8")
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    (tmp_path / "adir").mkdir()
+    assert main(["validate", str(ratings), "--json", str(tmp_path / "afile" / "v.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("judgecal validate: error: ") and "afile" in err and "Traceback" not in err
+    assert main(["validate", str(ratings), "--json", str(tmp_path / "adir")]) == 2
+    assert "Is a directory" in capsys.readouterr().err
