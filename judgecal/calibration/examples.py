@@ -154,11 +154,19 @@ def build_examples(
     i_key = j_key[has]
     items["y_mean"] = y_sum[i_key] / n_raters[i_key]
     items["n_raters"] = n_raters[i_key]
+    # The fit takes an item's language from the judge's row. Say so when its human
+    # ratings carry another one (a mislabelled file), instead of choosing without a word.
+    lang_code = pd.factorize(ratings["language"], sort=False)[0]
+    judge_lang = np.full(n_keys, -1, dtype=np.int64)
+    judge_lang[j_key] = lang_code[is_judge]
+    h_judge_lang = judge_lang[h_key]
+    differs = (h_judge_lang >= 0) & (lang_code[is_human] != h_judge_lang)
     counts = {
         "judge_rows": len(judge_tab),
         "human_rows": int(is_human.sum()),
         "judge_items_without_humans": int((~has).sum()),
         "human_items_without_judge": int((n_raters > 0).sum() - has.sum()),
+        "items_with_human_language_differing": int(len(np.unique(h_key[differs]))),
     }
     if items.empty:
         raise InputError(Problem("no item has both a judge score and a human rating for the same metric"),

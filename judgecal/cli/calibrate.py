@@ -59,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"calibrated judge {cal.judge_!r} on {t['n_items']} (item, metric) pairs with {t['n_human_ratings']} "
           f"human ratings ({t['judge_items_without_humans']} judge-scored pairs had no human rating and "
           f"{t.get('human_items_without_judge', 0)} human-rated pairs had no judge score; neither was used)")
+    if t.get("items_with_human_language_differing"):
+        print(f"note: {t['items_with_human_language_differing']} (item, metric) pairs have human ratings labelled "
+              "with another language than the judge's row; they were calibrated under the judge row's language "
+              "(run `judgecal validate` on the ratings to see which)")
     for metric, info in cal.metric_info_.items():
         k = info["shrinkage"]
         ks = ", ".join(f"{lv} {'inf' if math.isinf(v) else f'{v:g}'}" for lv, v in k.items())

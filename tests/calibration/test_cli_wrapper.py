@@ -41,6 +41,25 @@ def test_calibrate_says_how_many_human_rated_pairs_had_no_judge_score(ratings, t
     assert f"{n_pairs} human-rated pairs had no judge score" in capsys.readouterr().out
 
 
+def test_calibrate_says_when_human_rows_carry_another_language(ratings, tmp_path, capsys):
+    # The judge row's language wins; human rows labelled otherwise were used without a word.
+    langs = ratings[["language", "script"]].drop_duplicates()
+    a, (b, b_script) = langs.iloc[0]["language"], langs.iloc[1]
+    items = ratings.loc[ratings["language"] == a, "item_id"].drop_duplicates().iloc[:5]
+    moved = (ratings["rater_kind"] == "human") & ratings["item_id"].isin(items)
+    relabelled = ratings.copy()
+    relabelled.loc[moved, ["language", "script"]] = [b, b_script]
+    src = tmp_path / "ratings.csv"
+    relabelled.to_csv(src, index=False)
+    assert main(["calibrate", str(src), "--out", str(tmp_path / "cal.json"), "--method", "isotonic"]) == 0
+    n_pairs = ratings[moved][["item_id", "metric"]].drop_duplicates().shape[0]
+    assert f"note: {n_pairs} (item, metric) pairs have human ratings labelled with another language" in \
+        capsys.readouterr().out
+    src.write_text(ratings.to_csv(index=False))  # consistent labels: no note
+    assert main(["calibrate", str(src), "--out", str(tmp_path / "cal2.json"), "--method", "isotonic"]) == 0
+    assert "note:" not in capsys.readouterr().out
+
+
 def test_cli_errors_are_messages(ratings, tmp_path, capsys):
     src = tmp_path / "ratings.csv"
     ratings.to_csv(src, index=False)
