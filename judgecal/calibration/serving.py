@@ -50,6 +50,15 @@ class ServingMixin:
                                       for f in c["folds"]]
             self._serve[metric] = {"conformal": conformal, "chains": {}}
 
+    def _served_language(self, metric: str, lang: str, script: str) -> str:
+        """The language whose group serves rows tagged ``lang``: a regional or
+        variant tag with no group of its own (bn-IN, pt-BR) is served by its
+        language's group in the same script (bn, pt) before the script's."""
+        if f"{metric}|{lang}|{script}" in self.nodes_ or "-" not in lang:
+            return lang
+        base = lang.split("-", 1)[0]
+        return base if f"{metric}|{base}|{script}" in self.nodes_ else lang
+
     def _served(self, nodes: dict, metric: str, lang: str, script: str, x_iso, X, levels):
         """Expected scores (r,), probabilities (r, K) or None, serving level and its own weight
         for rows of (lang, script) with distinct features x_iso (r,), X (r, p).
@@ -101,6 +110,9 @@ class ServingMixin:
         if missing:
             raise InputError([Problem("required column is missing", column=c) for c in missing],
                              summary="cannot apply the calibrator")
+        if pd.api.types.is_bool_dtype(df["score"]):  # True/False would pass as 1.0/0.0
+            raise InputError(Problem("scores are True/False; judge scores must be numbers on the metric's scale",
+                                     column="score"), summary="cannot apply the calibrator")
         use = (df["rater_kind"] == "judge").to_numpy() if "rater_kind" in df.columns else np.ones(len(df), bool)
         self._check_judge(df, use, allow_mismatch)
         n = len(df)
@@ -140,7 +152,7 @@ class ServingMixin:
                 raise CalibratorMismatchError(
                     f"this calibrator was fitted for judge {self.judge_!r} but the table has scores from "
                     f"{other[:5]}; a calibrator does not transfer between judges. Fit one for that judge, "
-                    "or pass allow_mismatch=True (--allow-mismatch) to apply it anyway.")
+                    "or pass allow_mismatch=True (judgecal apply --allow-mismatch) to apply it anyway.")
         if self.judge_prompt_hash_ and "judge_prompt_hash" in df.columns and "metric" in df.columns:
             rows = df.loc[use & df["judge_prompt_hash"].notna().to_numpy(), ["metric", "judge_prompt_hash"]].astype(str)
             seen = rows.drop_duplicates()
@@ -152,7 +164,7 @@ class ServingMixin:
                     f"this calibrator was fitted for judge prompt {self.judge_prompt_hash_[m]} on metric {m!r} "
                     f"but the table has scores from prompt {h}"
                     + (f" (and {len(other) - 1} more metric/prompt pairs)" if len(other) > 1 else "")
-                    + "; pass allow_mismatch=True to apply it anyway.")
+                    + "; pass allow_mismatch=True (judgecal apply --allow-mismatch) to apply it anyway.")
 
     def _resolve_metrics(self, metric: pd.Series) -> pd.Series:
         known = {}
@@ -189,6 +201,7 @@ class ServingMixin:
         alpha = 1 - self.coverage
         for a0, b0, pj in blocks:
             lang, scr = pairs[pj]
+            lang = self._served_language(metric, lang, scr)
             sl = slice(a0 - base, b0 - base)
             out_rows = rows[sl]
             # Predictions depend on the features only: compute them once per

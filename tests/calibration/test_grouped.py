@@ -63,6 +63,19 @@ def test_unseen_language_backs_off_to_script_then_metric(ratings, fitted):
     assert np.all(deva < 2)
 
 
+def test_a_regional_tag_is_served_by_its_language_before_its_script(ratings, fitted):
+    j = _judge(ratings)
+    j = j[j["language"] == "hi"].head(20).copy()
+    out_hi = fitted.apply(j)
+    j["language"] = "hi-IN"  # a region: Hindi's own group, not the Devanagari script's
+    out = fitted.apply(j)
+    assert (out["calibration_level"].astype(str) == "language").all()
+    assert set(out["calibration_group"].astype(str)) <= {"la|hi|Deva", "tq|hi|Deva", "h|hi|Deva"}
+    np.testing.assert_array_equal(out["score_calibrated"], out_hi["score_calibrated"])
+    j["language"] = "ne-NP"  # a region of a language without a group: the script still serves
+    assert (fitted.apply(j)["calibration_level"].astype(str) == "script").all()
+
+
 def test_shrinkage_is_chosen_by_cross_validation(ratings):
     # Same judge behaviour in every language: pooling cannot hurt, so the chosen
     # pseudo-counts are large (language groups lean on their parents).
@@ -184,6 +197,8 @@ def test_bad_input_is_explained(ratings, fitted):
         fitted.apply(j.assign(language="no such language 42"))
     with pytest.raises(InputError, match="missing"):
         fitted.apply(j.drop(columns="score"))
+    with pytest.raises(InputError, match="True/False"):
+        fitted.apply(j.assign(score=j["score"] > 0))
     with pytest.raises(Exception, match="not fitted"):
         GroupedCalibrator().apply(j)
 
