@@ -4,6 +4,7 @@ declarations, and the errors bad input gets."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -193,16 +194,26 @@ def test_mapping_from_toml_and_json_files(tmp_path):
     _check_other_layout(read_ratings(path, ColumnMapping.from_file(as_json)))
 
 
-def test_wide_rows_keep_the_file_row_in_problems(tmp_path):
-    path = tmp_path / "other.tsv"
-    path.write_text(OTHER_LAYOUT.replace("p1\tm2\tw1\thindi\t0", "p1\tm2\tw1\thindi\t9"), encoding="utf-8")
-    mapping = ColumnMapping.from_pairs(
+def _wide_mapping() -> ColumnMapping:
+    """OTHER_LAYOUT's columns and its three wide score columns (no reasoning columns)."""
+    return ColumnMapping.from_pairs(
         columns=["item_id=prompt_id+model", "rater=worker", "language=lang"],
         constants=["rater_kind=human"], wide=["la=ling", "tq=task", "h=hall"],
     )
+
+
+def _refused_wide_file(tmp_path, old: str, new: str) -> tuple[Path, InputError]:
+    """OTHER_LAYOUT with ``old`` replaced by ``new``, read with _wide_mapping: the file and its error."""
+    path = tmp_path / "other.tsv"
+    path.write_text(OTHER_LAYOUT.replace(old, new), encoding="utf-8")
     with pytest.raises(InputError) as info:
-        read_ratings(path, mapping)
-    (problem,) = info.value.problems
+        read_ratings(path, _wide_mapping())
+    return path, info.value
+
+
+def test_wide_rows_keep_the_file_row_in_problems(tmp_path):
+    _, error = _refused_wide_file(tmp_path, "p1\tm2\tw1\thindi\t0", "p1\tm2\tw1\thindi\t9")
+    (problem,) = error.problems
     assert (problem.row, problem.column, problem.value) == (3, "score", "9")
     assert "not on the la scale" in problem.message
 
@@ -210,18 +221,11 @@ def test_wide_rows_keep_the_file_row_in_problems(tmp_path):
 def test_problems_of_mapped_columns_name_the_file_columns_once_per_row(tmp_path):
     # "column 'rater'" named a column the file does not have, and a wide file's
     # row (three table rows here) was listed once per metric.
-    path = tmp_path / "other.tsv"
-    path.write_text(OTHER_LAYOUT.replace("p1\tm2\tw1\thindi", "p1\tm2\t\txx-9"), encoding="utf-8")
-    mapping = ColumnMapping.from_pairs(
-        columns=["item_id=prompt_id+model", "rater=worker", "language=lang"],
-        constants=["rater_kind=human"], wide=["la=ling", "tq=task", "h=hall"],
-    )
-    with pytest.raises(InputError) as info:
-        read_ratings(path, mapping)
-    found = [(p.row, p.column, p.message) for p in info.value.problems]
+    path, error = _refused_wide_file(tmp_path, "p1\tm2\tw1\thindi", "p1\tm2\t\txx-9")
+    found = [(p.row, p.column, p.message) for p in error.problems]
     assert found == [(3, "worker", "missing value"), (3, "lang", "not a BCP-47 tag or a known language name")]
-    assert str(info.value).startswith("2 problem(s) in ")
-    result = load_ratings(path, mapping, on_bad_rows="drop")
+    assert str(error).startswith("2 problem(s) in ")
+    result = load_ratings(path, _wide_mapping(), on_bad_rows="drop")
     assert [(p.row, p.column) for p in result.problems] == [(3, "worker"), (3, "lang")]
     assert len(result.table) == 6
 
