@@ -110,8 +110,8 @@ def helper_shares(concurrency: int, workers: int) -> list[int]:
     nothing once its helpers are up: it already runs the queue, limits, retries,
     cache and progress for every call, and every call waits for its event loop,
     so a main process busy with calls of its own delays all of them (measured at
-    concurrency 64: 0.70 of the ideal with 1 main + 2 helpers against 0.61 with
-    1 + 1; bench/README.md).
+    concurrency 64, steady ratio to the ideal: 0.66-0.70 with 1 main + 2 helpers
+    against 0.61-0.64 with 1 + 1; bench/README.md).
     """
     if workers <= 1:
         return []
