@@ -40,7 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-attempts", type=int, default=6, help="attempts per request on 429/5xx/timeouts")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     p.add_argument("--retry-unparseable", type=int, default=0, help="re-ask this many times after a refused or unparseable answer")
-    p.add_argument("--logprobs", choices=("auto", "require", "off"), default="auto")
+    p.add_argument("--logprobs", choices=("auto", "require", "off"), default="auto",
+                   help="score distributions from token logprobs: auto (where the provider returns them; the "
+                        "output says where not), require (stop if it does not), off (default: auto)")
     p.add_argument("--no-structured", action="store_true", help="do not ask for structured (JSON schema) output")
     p.add_argument("--price-in", type=float, help="USD per million input tokens (if the model's price is unknown)")
     p.add_argument("--price-out", type=float, help="USD per million output tokens")
