@@ -168,20 +168,35 @@ def _normalize_languages(out: pd.DataFrame, flag) -> None:
     flag(lang.isna().to_numpy(), "language", "not a BCP-47 tag or a known language name", raw)
     out["language"] = lang.astype(object)
 
-    implied = lang.map({t: default_script(t) for t in pd.unique(lang.dropna())})
     if "script" not in out.columns:
-        out["script"] = implied.astype(object)
+        out["script"] = lang.map({t: default_script(t) for t in pd.unique(lang.dropna())}).astype(object)
         return
-    given = out["script"].astype("string").str.strip()
-    empty = given.isna() | (given == "")
-    given = given.str.title()
-    valid = given.str.fullmatch(r"[A-Z][a-z]{3}").fillna(False)
-    flag((~empty & ~valid).to_numpy(), "script", "not an ISO 15924 script code such as 'Deva'", out["script"])
-    # A script subtag in the language tag and the script column must agree.
+    script, invalid, clash = check_scripts(lang, out["script"])
+    flag(invalid, "script", SCRIPT_INVALID, out["script"])
+    flag(clash, "script", SCRIPT_CLASH, out["script"])
+    out["script"] = script
+
+
+SCRIPT_INVALID = "not an ISO 15924 script code such as 'Deva'"
+SCRIPT_CLASH = "differs from the script subtag of the language tag"
+
+
+def check_scripts(lang: pd.Series, given: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """A script column checked against its normalised language tags (both (n,)).
+
+    Returns the scripts normalised ('deva' -> 'Deva'; empty -> the language's
+    default script) as an object Series, and two bool (n,) masks: the value is
+    not an ISO 15924 code; it differs from a script subtag of the tag (sr-Latn).
+    """
+    implied = lang.map({t: default_script(t) for t in pd.unique(lang.dropna())})
+    text = given.astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    text = text.str.title()
+    valid = text.str.fullmatch(r"[A-Z][a-z]{3}").fillna(False)
+    invalid = (~empty & ~valid).to_numpy(dtype=bool)
     tag_script = lang.map(lambda t: t.split("-")[1] if isinstance(t, str) and "-" in t and len(t.split("-")[1]) == 4 else None)
-    clash = (~empty & valid & tag_script.notna() & (given != tag_script)).fillna(False)
-    flag(clash.to_numpy(), "script", "differs from the script subtag of the language tag", out["script"])
-    out["script"] = given.where(~empty, implied).astype(object)
+    clash = (~empty & valid & tag_script.notna() & (text != tag_script)).fillna(False).to_numpy(dtype=bool)
+    return text.where(~empty, implied).astype(object), invalid, clash
 
 
 def _normalize_metrics_and_scores(out: pd.DataFrame, metrics: MetricRegistry, flag) -> None:

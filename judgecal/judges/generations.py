@@ -8,13 +8,13 @@ problem is reported at once with its row; nothing is dropped silently.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from judgecal.data.io import read_table
-from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
+from judgecal.data.languages import UnknownLanguage, normalize_language
+from judgecal.data.schema import SCRIPT_CLASH, SCRIPT_INVALID, check_scripts
 from judgecal.errors import InputError, Problem
 
 REQUIRED = ("item_id", "language", "prompt", "response")
@@ -73,20 +73,13 @@ def read_generations(source: str | Path | pd.DataFrame, *, task: str | None = No
             except UnknownLanguage:
                 problems.append(Problem("not a BCP-47 tag or a known language name", file=name, row=rows[i],
                                         column="language", value=v))
-    scripts = {}  # the script column, checked as the ratings table checks it: judge rows must read back
-    if "script" in df.columns:
-        for i, v in enumerate(df["script"]):
-            if v is None or (isinstance(v, float) and pd.isna(v)) or not str(v).strip():
-                continue
-            code = str(v).strip().title()
-            subtag = langs.get(i, "").split("-")[1:2]
-            if not re.fullmatch(r"[A-Z][a-z]{3}", code):
-                problems.append(Problem("not an ISO 15924 script code such as 'Deva'", file=name, row=rows[i],
-                                        column="script", value=v))
-            elif subtag and len(subtag[0]) == 4 and subtag[0] != code:
-                problems.append(Problem("differs from the script subtag of the language tag", file=name,
-                                        row=rows[i], column="script", value=v))
-            scripts[i] = code
+    # The script column, checked as the ratings table checks it: judge rows must read back.
+    lang_col = pd.Series([langs.get(i) for i in range(len(df))], dtype=object)
+    script_col = df["script"] if "script" in df.columns else pd.Series([None] * len(df), dtype=object)
+    scripts, invalid, clash = check_scripts(lang_col, script_col.reset_index(drop=True))
+    for message, mask in ((SCRIPT_INVALID, invalid), (SCRIPT_CLASH, clash)):
+        problems.extend(Problem(message, file=name, row=rows[i], column="script", value=script_col.iloc[i])
+                        for i in mask.nonzero()[0])
     if "task" not in df.columns:
         df["task"] = task
     df["task"] = df["task"].where(df["task"].notna() & (df["task"].astype(str).str.strip() != ""), task)
@@ -100,7 +93,7 @@ def read_generations(source: str | Path | pd.DataFrame, *, task: str | None = No
         raise InputError(problems, summary=f"{len(problems)} problem(s) in {name}")
     df["item_id"] = df["item_id"].astype(str)
     df["language"] = [langs[i] for i in range(len(df))]
-    df["script"] = [scripts.get(i) or default_script(lang) for i, lang in enumerate(df["language"])]
+    df["script"] = scripts.to_numpy()
     if "reference" in df.columns:
         df["reference"] = df["reference"].where(df["reference"].notna(), None)
     return df
