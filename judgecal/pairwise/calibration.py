@@ -116,6 +116,10 @@ class PairwiseCalibrator(BaseEstimator):
     judge : the judge to calibrate when the table holds several
     features : 'auto' (the verdict; plus the combined distribution when both
         orders or verdict_probs are present) or a tuple from ('score', 'probs')
+    model : 'ordinal' (OrdinalCalibrator nodes) or 'table' (verdict x vote
+        counts per node; reaches what a location-shift model cannot, such as
+        natives tying far more often after a judge's tie than after its other
+        verdicts, see bench/README.md)
     pooling : 'partial' (language -> script -> all, pseudo-counts by CV),
         'none' (each language alone), 'complete' (one model for all languages)
     min_group_size : a language or script with fewer pairs gets no node of its own
@@ -129,9 +133,10 @@ class PairwiseCalibrator(BaseEstimator):
     pseudo-counts), n_pairs_, n_votes_, votes_without_verdict_
     """
 
-    def __init__(self, judge=None, *, features="auto", pooling="partial", min_group_size=30, n_splits=5,
-                 random_state=0, alpha=1e-3, prior_weight=1.0):
+    def __init__(self, judge=None, *, model="ordinal", features="auto", pooling="partial", min_group_size=30,
+                 n_splits=5, random_state=0, alpha=1e-3, prior_weight=1.0):
         self.judge = judge
+        self.model = model
         self.features = features
         self.pooling = pooling
         self.min_group_size = min_group_size
@@ -144,6 +149,8 @@ class PairwiseCalibrator(BaseEstimator):
         """Fit on a normalised battles table with native votes and judge verdicts."""
         if self.pooling not in POOLING:
             raise ConfigError(f"pooling must be one of {POOLING}, not {self.pooling!r}")
+        if self.model not in pl.MODELS:
+            raise ConfigError(f"model must be one of {pl.MODELS}, not {self.model!r}")
         pairs, vote_pair, vote_y, unseen = _prepared(battles, self.judge)
         if not len(vote_y):
             raise InputError(Problem("no native vote falls on a pair the judge saw; calibration needs both",
@@ -152,14 +159,16 @@ class PairwiseCalibrator(BaseEstimator):
         self.features_ = _features(pairs, self.features)
         X = design(pairs, self.features_)
         lang, script = pairs["language"].to_numpy(dtype=object), pairs["script"].to_numpy(dtype=object)
-        kw = dict(alpha=float(self.alpha), prior_weight=float(self.prior_weight), min_group_size=int(self.min_group_size))
+        verdict = pairs["outcome"].to_numpy()
+        kw = dict(alpha=float(self.alpha), prior_weight=float(self.prior_weight), min_group_size=int(self.min_group_size),
+                  model=self.model, verdict=verdict)
         folds = pl.assign_folds(pairs["prompt_id"], pairs["language"], int(self.n_splits), self.random_state)
         if self.pooling == "partial":
             per_fold = []
             for f in range(int(self.n_splits)):
                 test = np.flatnonzero(folds == f)
                 nodes = pl.fit_nodes(X, lang, script, vote_pair, vote_y, folds != f, **kw)
-                P, n = pl.components(nodes, X[test], lang[test], script[test])
+                P, n = pl.components(nodes, X[test], verdict[test], lang[test], script[test])
                 per_fold.append((test, P, n))
             k_s, k_l, grid = pl.choose_pseudo_counts(per_fold, vote_pair, vote_y, self.pooling)
             self.cv_log_loss_ = float(grid.min() / len(vote_y))
@@ -178,7 +187,7 @@ class PairwiseCalibrator(BaseEstimator):
         check_is_fitted(self, "nodes_")
         X = design(pairs, self.features_)
         lang, script = pairs["language"].to_numpy(dtype=object), pairs["script"].to_numpy(dtype=object)
-        P, n = pl.components(self.nodes_, X, lang, script)
+        P, n = pl.components(self.nodes_, X, pairs["outcome"].to_numpy(), lang, script)
         return pl.mix(P, n, self.k_script_, self.k_language_)
 
     def apply(self, battles: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from judgecal.errors import CalibratorFileError, CalibratorMismatchError
 
 FORMAT = "judgecal-pairwise-calibrator"
 FORMAT_VERSION = 1
-PARAMS = ("features", "pooling", "min_group_size", "n_splits", "random_state", "alpha", "prior_weight")
+PARAMS = ("model", "features", "pooling", "min_group_size", "n_splits", "random_state", "alpha", "prior_weight")
 
 
 def _canonical(obj) -> str:
@@ -56,6 +56,16 @@ def to_dict(cal) -> dict:
     body = json.loads(_canonical(body))
     body["sha256"] = hashlib.sha256(_canonical(body).encode("utf-8")).hexdigest()
     return body
+
+
+def _node(entry: dict) -> dict:
+    if "counts" in entry:
+        counts = [[float(c) for c in row] for row in entry["counts"]]
+        if len(counts) != 3 or any(len(r) != 3 or min(r) < 0 for r in counts):
+            raise ValueError("a table node needs 3 x 3 non-negative counts")
+        return {"n": int(entry["n"]), "counts": counts}
+    return {"n": int(entry["n"]), "coef": [float(c) for c in entry["coef"]],
+            "thresholds": [float(t) for t in entry["thresholds"]]}
 
 
 def save(cal, path) -> Path:
@@ -106,9 +116,7 @@ def load(cls, path, *, expect_judge: str | None = None):
         cal.features_ = params["features"]
         cal.k_script_ = _k_in(body["pooling"]["k_script"])
         cal.k_language_ = _k_in(body["pooling"]["k_language"])
-        cal.nodes_ = {(n["language"], n["script"]): {"n": int(n["n"]), "coef": [float(c) for c in n["coef"]],
-                                                     "thresholds": [float(t) for t in n["thresholds"]]}
-                      for n in body["nodes"]}
+        cal.nodes_ = {(n["language"], n["script"]): _node(n) for n in body["nodes"]}
         if ("*", "*") not in cal.nodes_:
             raise ValueError("the all-languages node is missing")
         training = body["training"]

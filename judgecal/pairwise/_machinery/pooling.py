@@ -1,7 +1,9 @@
 """Partial pooling of ordinal verdict models: language -> script -> all languages.
 
-Every node (all languages, each script, each language) is the project's
-:class:`~judgecal.calibration.OrdinalCalibrator` fitted on its votes. A pair
+Every node (all languages, each script, each language) is fitted on its
+votes: the project's :class:`~judgecal.calibration.OrdinalCalibrator`
+(``model="ordinal"``), or the verdict x vote table (``model="table"``: vote
+counts per judge verdict plus ``TABLE_PRIOR`` per cell). A pair
 of language ``l`` in script ``s`` is served
 
     P = w_l * P_l + (1 - w_l) * (w_s * P_s + (1 - w_s) * P_all),
@@ -23,6 +25,8 @@ from judgecal.calibration.ordinal import ordinal_proba
 
 K_GRID = np.array([0.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, np.inf])
 ALL = "*"
+MODELS = ("ordinal", "table")
+TABLE_PRIOR = 0.5
 
 
 def assign_folds(groups: pd.Series, strata: pd.Series, n_splits: int, random_state: int) -> np.ndarray:
@@ -44,11 +48,14 @@ def _nodes_of(lang: np.ndarray, script: np.ndarray) -> list[tuple[str, str]]:
 
 
 def fit_nodes(X: np.ndarray, lang: np.ndarray, script: np.ndarray, vote_pair: np.ndarray, vote_y: np.ndarray,
-              train: np.ndarray, *, alpha: float, prior_weight: float, min_group_size: int) -> dict:
+              train: np.ndarray, *, alpha: float, prior_weight: float, min_group_size: int,
+              model: str = "ordinal", verdict: np.ndarray | None = None) -> dict:
     """Fit every node on the training pairs. X (p, f) pair features; lang/script
     (p,); vote_pair (v,) index of each vote's pair; vote_y (v,) its outcome
-    0/1/2; train (p,) bool, the pairs to fit on.
-    Returns {(language, script): {"n": pairs, "coef": [...], "thresholds": [...]}}."""
+    0/1/2; train (p,) bool, the pairs to fit on; verdict (p,) the judge's
+    combined outcome (for ``model="table"``).
+    Returns {(language, script): {"n": pairs, "coef": [...], "thresholds": [...]}}
+    or, for tables, {"n": pairs, "counts": 3 x 3 votes per verdict}."""
     nodes = {}
     for lg, sc in _nodes_of(lang[train], script[train]):
         in_pair = train & (True if sc == ALL else (script == sc) if lg == ALL else (lang == lg) & (script == sc))
@@ -56,24 +63,33 @@ def fit_nodes(X: np.ndarray, lang: np.ndarray, script: np.ndarray, vote_pair: np
         sel = in_pair[vote_pair]
         if n < min_group_size or not sel.any():
             continue
-        model = OrdinalCalibrator(levels=(0, 1, 2), alpha=alpha, prior_weight=prior_weight)
-        model.fit(X[vote_pair[sel]], vote_y[sel])
-        nodes[(lg, sc)] = {"n": n, "coef": model.coef_.tolist(), "thresholds": model.thresholds_.tolist()}
+        if model == "table":
+            counts = np.zeros((3, 3))
+            np.add.at(counts, (verdict[vote_pair[sel]], vote_y[sel]), 1.0)
+            nodes[(lg, sc)] = {"n": n, "counts": counts.tolist()}
+            continue
+        fitted = OrdinalCalibrator(levels=(0, 1, 2), alpha=alpha, prior_weight=prior_weight)
+        fitted.fit(X[vote_pair[sel]], vote_y[sel])
+        nodes[(lg, sc)] = {"n": n, "coef": fitted.coef_.tolist(), "thresholds": fitted.thresholds_.tolist()}
     return nodes
 
 
-def node_proba(node: dict, X: np.ndarray) -> np.ndarray:
-    """The node's level probabilities for pair features X (p, f), shape (p, 3)."""
+def node_proba(node: dict, X: np.ndarray, verdict: np.ndarray) -> np.ndarray:
+    """The node's level probabilities for pairs with features X (p, f) and
+    judge verdicts (p,), shape (p, 3)."""
+    if "counts" in node:
+        counts = np.asarray(node["counts"], float) + TABLE_PRIOR
+        return (counts / counts.sum(axis=1, keepdims=True))[verdict]
     return ordinal_proba(X @ np.asarray(node["coef"], float), np.asarray(node["thresholds"], float))
 
 
-def components(nodes: dict, X: np.ndarray, lang: np.ndarray, script: np.ndarray):
+def components(nodes: dict, X: np.ndarray, verdict: np.ndarray, lang: np.ndarray, script: np.ndarray):
     """Per pair: the language, script and all-languages node probabilities
     (each (p, 3); NaN where the node is missing) and the nodes' sizes (p,)."""
     p = len(lang)
     P = {lvl: np.full((p, 3), np.nan) for lvl in ("language", "script", "all")}
     n = {lvl: np.zeros(p) for lvl in ("language", "script")}
-    P["all"][:] = node_proba(nodes[(ALL, ALL)], X)
+    P["all"][:] = node_proba(nodes[(ALL, ALL)], X, verdict)
     for (lg, sc), node in nodes.items():
         if sc == ALL:
             continue
@@ -81,7 +97,7 @@ def components(nodes: dict, X: np.ndarray, lang: np.ndarray, script: np.ndarray)
         if not rows.any():
             continue
         level = "script" if lg == ALL else "language"
-        P[level][rows] = node_proba(node, X[rows])
+        P[level][rows] = node_proba(node, X[rows], verdict[rows])
         n[level][rows] = node["n"]
     return P, n
 
