@@ -18,6 +18,7 @@ _LAZY = {
     "read_battles": "judgecal.pairwise.io",
     "write_battles": "judgecal.pairwise.io",
     "judged_pairs": "judgecal.pairwise.verdicts",
+    "battle_arrays": "judgecal.pairwise.verdicts",
     "PairwiseCalibrator": "judgecal.pairwise.calibration",
     "cross_validated_pairs": "judgecal.pairwise.calibration",
     "agreement_table": "judgecal.pairwise.quality",

@@ -15,6 +15,8 @@ turned into the canonical order where given, else the verdict as certain).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -99,3 +101,61 @@ def human_majority(votes: pd.DataFrame) -> pd.Series:
     top = counts.max(axis=1)
     unique_top = counts.eq(top, axis=0).sum(axis=1) == 1
     return counts.idxmax(axis=1).where(unique_top).astype(float)
+
+
+@dataclass
+class BattleArrays:
+    """Battles as the arrays leaderboard numerics take (docs/pairwise.md).
+
+    i, j : int (n,) indices into ``systems`` of system_1 and system_2
+    outcome : int (n,) 0 = system_1 better, 1 = tie, 2 = system_2 better;
+        or float (n, 3) probabilities of the three (calibrated verdicts)
+    weight : float (n,) weight of each battle
+    cluster : int (n,) prompt index (for bootstraps clustered by prompt)
+    systems : list of system names; language : object (n,)
+    """
+
+    i: np.ndarray
+    j: np.ndarray
+    outcome: np.ndarray
+    weight: np.ndarray
+    cluster: np.ndarray
+    systems: list[str]
+    language: np.ndarray
+
+
+def battle_arrays(battles: pd.DataFrame, source: str = "human", *, judge: str | None = None,
+                  probabilities: pd.DataFrame | None = None) -> BattleArrays:
+    """Leaderboard inputs from a battles table, only pairs with both systems.
+
+    source : 'human' (one battle per native vote, weight 1), 'judge' (the
+        judge's combined verdict per pair, weight 1) or 'calibrated'
+        (``probabilities``: judged pairs with prob_system_1/prob_tie/prob_system_2,
+        e.g. PairwiseCalibrator.apply's output; outcome is (n, 3)).
+    Systems are indexed over all pairs of the table with systems, so arrays of
+    different sources built from one table share the indices.
+    """
+    if not {"system_1", "system_2"} <= set(battles.columns):
+        raise InputError(Problem("leaderboards need system_1 and system_2 columns", column="system_1"),
+                         summary="no systems in the battles")
+    known = battles[battles["system_1"].notna() & battles["system_2"].notna()]
+    systems = sorted(set(known["system_1"]) | set(known["system_2"]))
+    index = {s: k for k, s in enumerate(systems)}
+    prompts = {p: k for k, p in enumerate(pd.unique(known["prompt_id"]))}
+    if source == "human":
+        rows = human_votes(known)
+        outcome = rows["outcome"].to_numpy()
+    elif source == "judge":
+        rows = judged_pairs(known, judge)
+        outcome = rows["outcome"].to_numpy()
+    elif source == "calibrated":
+        if probabilities is None:
+            raise ConfigError("source='calibrated' needs probabilities (PairwiseCalibrator.apply's output)")
+        rows = probabilities[probabilities["pair_id"].isin(set(known["pair_id"]))]
+        outcome = rows[["prob_system_1", "prob_tie", "prob_system_2"]].to_numpy(dtype=float)
+    else:
+        raise ConfigError(f"source must be 'human', 'judge' or 'calibrated', not {source!r}")
+    return BattleArrays(
+        i=rows["system_1"].map(index).to_numpy(dtype=np.int64), j=rows["system_2"].map(index).to_numpy(dtype=np.int64),
+        outcome=outcome, weight=np.ones(len(rows)), cluster=rows["prompt_id"].map(prompts).to_numpy(dtype=np.int64),
+        systems=systems, language=rows["language"].to_numpy(dtype=object))

@@ -127,3 +127,19 @@ def test_pariksha_agreement_and_self_preference(pariksha_two):
     assert agree.loc["mr", "agree_3way"] == pytest.approx(0.61, abs=0.005)
     bias = bias_table(pariksha_two, judge_family="gpt").set_index("language")
     assert bias.loc["hi", "family_pairs"] > 400 and bias.loc["hi", "self_preference"] > 0
+
+
+def test_battle_arrays_share_system_indices(synthetic):
+    from judgecal.pairwise.verdicts import battle_arrays
+
+    battles, truth = synthetic
+    human = battle_arrays(battles, "human")
+    judge = battle_arrays(battles, "judge")
+    calibrated = battle_arrays(battles, "calibrated", probabilities=PairwiseCalibrator().fit(battles).apply(battles))
+    assert human.systems == judge.systems == sorted(truth["systems"])
+    assert len(human.i) == 3 * 3000 and len(judge.i) == 3000 and calibrated.outcome.shape == (3000, 3)
+    assert (human.i != human.j).all() and set(np.unique(human.outcome)) == {0, 1, 2}
+    # every vote of a pair carries the pair's prompt as its cluster
+    assert human.cluster.max() < len(set(battles["prompt_id"]))
+    with pytest.raises(ConfigError):
+        battle_arrays(battles, "calibrated")
