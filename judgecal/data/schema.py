@@ -135,7 +135,7 @@ def normalize_ratings(
     flag(~kind.isin(RATER_KINDS).fillna(False).to_numpy(), "rater_kind", "must be 'human' or 'judge'", out["rater_kind"])
     out["rater_kind"] = kind.astype(object)
 
-    _normalize_languages(out, flag)
+    normalize_language_columns(out, flag)
     _normalize_metrics_and_scores(out, metrics, flag)
     if "task" in out.columns:
         out["task"] = out["task"].astype("string").str.strip().astype(object)
@@ -156,7 +156,10 @@ def normalize_ratings(
     return CheckResult(table=_order_columns(table), problems=problems, dropped=dropped, n_input_rows=n)
 
 
-def _normalize_languages(out: pd.DataFrame, flag) -> None:
+def normalize_language_columns(out: pd.DataFrame, flag) -> None:
+    """Normalise ``out``'s language column in place and check or derive its script
+    column; ``flag(mask, column, message, values)`` records the bad cells.
+    Shared by the ratings and battles tables."""
     raw = out["language"]
     mapping: dict = {}
     for value in pd.unique(raw.dropna()):

@@ -22,13 +22,12 @@ calibration use them) but have no systems (leaderboards cannot).
 from __future__ import annotations
 
 import csv
-import json
 import os
 from pathlib import Path
 
 import pandas as pd
 
-from judgecal.datasets.pariksha import JUDGE_ID, LANGUAGES, find_pariksha
+from judgecal.datasets.pariksha import JUDGE_ID, LANGUAGES, _read_json, find_pariksha
 from judgecal.errors import DatasetError
 from judgecal.pairwise.schema import normalize_battles
 
@@ -103,15 +102,7 @@ def battle_counts(battles: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_json_list(file: Path) -> list[dict]:
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DatasetError(f"PARIKSHA file missing: {file}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"PARIKSHA file {file} is damaged: {exc}") from exc
-    if not isinstance(data, list) or not all(isinstance(r, dict) and isinstance(r.get("pairing_id"), str) for r in data):
-        raise DatasetError(f"PARIKSHA file {file} is damaged: expected a list of records with a pairing_id")
-    return data
+    return _read_json(file, key="pairing_id")
 
 
 def _read_pairings(root: Path, lang: str) -> dict[str, dict]:

@@ -23,8 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
-from judgecal.data.schema import SCRIPT_CLASH, SCRIPT_INVALID, CheckResult, check_scripts
+from judgecal.data.schema import CheckResult, normalize_language_columns
 from judgecal.data.scripts import detect_scripts, script_matches
 from judgecal.data.validate import MIN_LETTERS, MIN_SHARE
 from judgecal.errors import ConfigError, InputError, Problem
@@ -179,7 +178,7 @@ def normalize_battles(
         flag(odd, "verdict_probs", 'not a distribution {"first": p, "tie": p, "second": p} summing to 1',
              out["verdict_probs"])
 
-    _languages(out, flag)
+    normalize_language_columns(out, flag)
     if "system_1" in out.columns and "system_2" in out.columns:
         same = (out["system_1"].notna() & (out["system_1"] == out["system_2"])).to_numpy(dtype=bool)
         flag(same, "system_2", "a system plays itself: system_1 and system_2 are the same", out["system_2"])
@@ -204,26 +203,6 @@ def normalize_battles(
     first = [c for c in (*REQUIRED, *OPTIONAL) if c in table.columns]
     table = table[first + [c for c in table.columns if c not in first]]
     return CheckResult(table=table, problems=problems, dropped=dropped, n_input_rows=n)
-
-
-def _languages(out: pd.DataFrame, flag) -> None:
-    raw = out["language"]
-    mapping = {}
-    for value in pd.unique(raw.dropna()):
-        try:
-            mapping[value] = normalize_language(str(value))
-        except UnknownLanguage:
-            mapping[value] = None
-    lang = raw.map(mapping)
-    flag(lang.isna().to_numpy(), "language", "not a BCP-47 tag or a known language name", raw)
-    out["language"] = lang.astype(object)
-    if "script" not in out.columns:
-        out["script"] = lang.map({t: default_script(t) for t in pd.unique(lang.dropna())}).astype(object)
-        return
-    script, invalid, clash = check_scripts(lang, out["script"])
-    flag(invalid, "script", SCRIPT_INVALID, out["script"])
-    flag(clash, "script", SCRIPT_CLASH, out["script"])
-    out["script"] = script
 
 
 def response_scripts(out: pd.DataFrame) -> dict[str, pd.DataFrame]:
