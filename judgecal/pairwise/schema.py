@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from judgecal.data.schema import CheckResult, normalize_language_columns
+from judgecal.data.schema import CheckResult, normalize_language_columns, require_columns
 from judgecal.data.scripts import detect_scripts, script_matches
 from judgecal.data.validate import MIN_LETTERS, MIN_SHARE
 from judgecal.errors import ConfigError, InputError, Problem
@@ -122,15 +122,7 @@ def normalize_battles(
         raise ConfigError(f"on_bad_rows must be 'error' or 'drop', not {on_bad_rows!r}")
     n = len(df)
     rows = np.arange(1, n + 1) if row_numbers is None else np.asarray(row_numbers)
-    missing = [c for c in REQUIRED if c not in df.columns and c != "script"]
-    if missing:
-        found = ", ".join(map(str, df.columns)) or "none"
-        raise InputError(
-            [Problem(f"required column {c!r} is missing (columns found: {found})", file=source, column=c) for c in missing],
-            summary=f"{source or 'input'} does not have the battles table's columns",
-        )
-    if n == 0:
-        raise InputError(Problem("the table has no rows", file=source), summary="empty input")
+    require_columns(df, REQUIRED, source, "the battles table")
 
     out = df.reset_index(drop=True).copy()
     bad = np.zeros(n, dtype=bool)
