@@ -14,7 +14,7 @@ error) run on the battles as a ratings table. Targets: calibrated log-loss <=
 the table in every language; predicted tie rate within +-0.03 of the natives';
 ECE of P(first better) <= 0.05.
 
-Usage: python bench/pairwise_quality.py [--pariksha DIR] [--models ordinal,table]
+Usage: python bench/pairwise_quality.py [--pariksha DIR] [--models auto,ordinal,table] [--grouped]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pandas as pd
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pariksha", metavar="DIR")
-    parser.add_argument("--models", default="ordinal,table")
+    parser.add_argument("--models", default="auto,ordinal,table")
     parser.add_argument("--grouped", action="store_true", help="also run GroupedCalibrator on the battles")
     args = parser.parse_args()
     from judgecal.datasets import battle_counts, load_pariksha_battles
@@ -61,7 +61,8 @@ def main() -> None:
         per_lang = calibration_table(votes)
         overall = calibration_table(votes, by=())
         secs = time.perf_counter() - t
-        print(f"## Calibration, {name} (nested 5-fold CV by prompt; {secs:.1f} s)")
+        chosen = ", ".join(sorted(set(held_out["model"].dropna()))) if "model" in held_out else "-"
+        print(f"## Calibration, {name} (nested 5-fold CV by prompt; node model chosen: {chosen}; {secs:.1f} s)")
         show = ["language", "votes", "log_loss_cal", "log_loss_table", "log_loss_fixed", "tie_native",
                 "tie_predicted", "tie_gap", "ece_first_cal", "ece_first_table"]
         print(per_lang[show].round(3).to_string(index=False))

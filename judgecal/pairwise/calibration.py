@@ -116,10 +116,11 @@ class PairwiseCalibrator(BaseEstimator):
     judge : the judge to calibrate when the table holds several
     features : 'auto' (the verdict; plus the combined distribution when both
         orders or verdict_probs are present) or a tuple from ('score', 'probs')
-    model : 'ordinal' (OrdinalCalibrator nodes) or 'table' (verdict x vote
+    model : 'ordinal' (OrdinalCalibrator nodes), 'table' (verdict x vote
         counts per node; reaches what a location-shift model cannot, such as
         natives tying far more often after a judge's tie than after its other
-        verdicts, see bench/README.md)
+        verdicts, see bench/README.md), or 'auto' (the one with the lower
+        held-out log-loss in the inner cross-validation)
     pooling : 'partial' (language -> script -> all, pseudo-counts by CV),
         'none' (each language alone), 'complete' (one model for all languages)
     min_group_size : a language or script with fewer pairs gets no node of its own
@@ -128,12 +129,13 @@ class PairwiseCalibrator(BaseEstimator):
 
     Attributes
     ----------
-    judge_, features_, nodes_ ({(language, script): node}), k_script_,
-    k_language_, cv_log_loss_ (held-out log-loss per vote at the chosen
-    pseudo-counts), n_pairs_, n_votes_, votes_without_verdict_
+    judge_, model_ (the node model used), features_, nodes_ ({(language,
+    script): node}), k_script_, k_language_, cv_log_loss_ ({model: inner-CV
+    held-out log-loss per vote at its chosen pseudo-counts}), n_pairs_,
+    n_votes_, votes_without_verdict_
     """
 
-    def __init__(self, judge=None, *, model="ordinal", features="auto", pooling="partial", min_group_size=30,
+    def __init__(self, judge=None, *, model="auto", features="auto", pooling="partial", min_group_size=30,
                  n_splits=5, random_state=0, alpha=1e-3, prior_weight=1.0):
         self.judge = judge
         self.model = model
@@ -149,8 +151,8 @@ class PairwiseCalibrator(BaseEstimator):
         """Fit on a normalised battles table with native votes and judge verdicts."""
         if self.pooling not in POOLING:
             raise ConfigError(f"pooling must be one of {POOLING}, not {self.pooling!r}")
-        if self.model not in pl.MODELS:
-            raise ConfigError(f"model must be one of {pl.MODELS}, not {self.model!r}")
+        if self.model not in (*pl.MODELS, "auto"):
+            raise ConfigError(f"model must be one of {(*pl.MODELS, 'auto')}, not {self.model!r}")
         pairs, vote_pair, vote_y, unseen = _prepared(battles, self.judge)
         if not len(vote_y):
             raise InputError(Problem("no native vote falls on a pair the judge saw; calibration needs both",
@@ -161,22 +163,24 @@ class PairwiseCalibrator(BaseEstimator):
         lang, script = pairs["language"].to_numpy(dtype=object), pairs["script"].to_numpy(dtype=object)
         verdict = pairs["outcome"].to_numpy()
         kw = dict(alpha=float(self.alpha), prior_weight=float(self.prior_weight), min_group_size=int(self.min_group_size),
-                  model=self.model, verdict=verdict)
+                  verdict=verdict)
         folds = pl.assign_folds(pairs["prompt_id"], pairs["language"], int(self.n_splits), self.random_state)
-        if self.pooling == "partial":
+        # Inner CV grouped by prompt: the pseudo-counts and, for "auto", the node model.
+        self.cv_log_loss_ = {}
+        chosen = {}
+        for model in (pl.MODELS if self.model == "auto" else (self.model,)):
             per_fold = []
             for f in range(int(self.n_splits)):
                 test = np.flatnonzero(folds == f)
-                nodes = pl.fit_nodes(X, lang, script, vote_pair, vote_y, folds != f, **kw)
+                nodes = pl.fit_nodes(X, lang, script, vote_pair, vote_y, folds != f, model=model, **kw)
                 P, n = pl.components(nodes, X[test], verdict[test], lang[test], script[test])
                 per_fold.append((test, P, n))
-            k_s, k_l, grid = pl.choose_pseudo_counts(per_fold, vote_pair, vote_y, self.pooling)
-            self.cv_log_loss_ = float(grid.min() / len(vote_y))
-        else:
-            k_s, k_l, _ = pl.choose_pseudo_counts([], vote_pair, vote_y, self.pooling)
-            self.cv_log_loss_ = None
-        self.k_script_, self.k_language_ = k_s, k_l
-        self.nodes_ = pl.fit_nodes(X, lang, script, vote_pair, vote_y, np.ones(len(pairs), bool), **kw)
+            k_s, k_l, loss = pl.choose_pseudo_counts(per_fold, vote_pair, vote_y, self.pooling)
+            self.cv_log_loss_[model] = loss / len(vote_y)
+            chosen[model] = (k_s, k_l)
+        self.model_ = min(self.cv_log_loss_, key=self.cv_log_loss_.get)
+        self.k_script_, self.k_language_ = chosen[self.model_]
+        self.nodes_ = pl.fit_nodes(X, lang, script, vote_pair, vote_y, np.ones(len(pairs), bool), model=self.model_, **kw)
         self.n_pairs_, self.n_votes_, self.votes_without_verdict_ = len(pairs), int(len(vote_y)), unseen
         return self
 
@@ -228,20 +232,22 @@ def cross_validated_pairs(battles: pd.DataFrame, *, n_splits: int = 5, random_st
     Outer folds keep a prompt's pairs together and spread each language over the
     folds; every fold's PairwiseCalibrator is fitted on the other folds only and
     chooses its pooling by its own inner CV, grouped by prompt too. Returns
-    judged pairs with the PROB_COLUMNS and ``fold``. ``params`` go to
-    PairwiseCalibrator.
+    judged pairs with the PROB_COLUMNS, ``fold`` and ``model`` (the node model
+    the fold's calibrator chose). ``params`` go to PairwiseCalibrator.
     """
     pairs = judged_pairs(battles, params.get("judge"))
     folds = pl.assign_folds(pairs["prompt_id"], pairs["language"], n_splits, random_state + 1)
     fold_of = dict(zip(pairs["pair_id"], folds, strict=True))
     in_fold = battles["pair_id"].map(fold_of).to_numpy()
     probs = np.full((len(pairs), 3), np.nan)
+    model = np.full(len(pairs), None, dtype=object)
     for f in range(n_splits):
         train = battles[(in_fold != f)]
         cal = PairwiseCalibrator(n_splits=n_splits, random_state=random_state, **params).fit(train)
         test = folds == f
         probs[test] = cal.predict_proba_pairs(pairs[test])
-    out = pairs.assign(fold=folds)
+        model[test] = cal.model_
+    out = pairs.assign(fold=folds, model=model)
     for j, col in enumerate(PROB_COLUMNS):
         out[col] = probs[:, j]
     return out

@@ -37,10 +37,11 @@ def test_combined_verdict_rule():
     assert pairs.loc["tie_and_win", ["p_system_1", "p_tie", "p_system_2"]].tolist() == [0.0, 0.5, 0.5]
 
 
-@pytest.mark.parametrize("model", ["ordinal", "table"])
+@pytest.mark.parametrize("model", ["ordinal", "table", "auto"])
 def test_fit_apply_save_load(synthetic, tmp_path, model):
     battles, _ = synthetic
     cal = PairwiseCalibrator(model=model).fit(battles)
+    assert cal.model_ == model if model != "auto" else cal.model_ == min(cal.cv_log_loss_, key=cal.cv_log_loss_.get)
     assert cal.features_ == ("score", "probs")  # both orders judged: the distribution is a feature
     out = cal.apply(battles)
     probs = out[list(PROB_COLUMNS)].to_numpy()
@@ -113,12 +114,24 @@ def pariksha_two(pariksha_path):
 
 def test_pariksha_calibrated_ties_follow_each_language(pariksha_two):
     held = cross_validated_pairs(pariksha_two, n_splits=3)
+    # natives tie far more after a judge's tie than a location shift allows: the table wins
+    assert set(held["model"]) == {"table"}
     table = calibration_table(vote_probabilities(held, pariksha_two)).set_index("language")
     # natives tie 6 % in Hindi, 42 % in Marathi (both Devanagari): pooling must not merge them
     assert table.loc["hi", "tie_native"] < 0.1 < 0.35 < table.loc["mr", "tie_native"]
     assert (table["tie_gap"].abs() <= 0.03).all()
     assert (table["ece_first_cal"] <= 0.05).all()
     assert (table["log_loss_cal"] < table["log_loss_fixed"]).all()
+    assert (table["log_loss_cal"] <= table["log_loss_table"] + 0.001).all()
+
+
+def test_pariksha_ordinal_misses_the_judge_tie_row(pariksha_two):
+    """The measurement behind the ordinal model's miss: after a judge tie,
+    Marathi natives tie about 0.93 of the time; the ordinal model cannot get near."""
+    held = cross_validated_pairs(pariksha_two, n_splits=3, model="ordinal")
+    votes = vote_probabilities(held, pariksha_two)
+    mr_tie = votes[(votes["language"] == "mr") & (votes["verdict"] == 1)]
+    assert (mr_tie["outcome"] == 1).mean() > 0.85 and mr_tie["cal_tie"].mean() < 0.7
 
 
 def test_pariksha_agreement_and_self_preference(pariksha_two):
@@ -143,3 +156,17 @@ def test_battle_arrays_share_system_indices(synthetic):
     assert human.cluster.max() < len(set(battles["prompt_id"]))
     with pytest.raises(ConfigError):
         battle_arrays(battles, "calibrated")
+
+
+def test_files_that_are_not_pairwise_calibrators(tmp_path):
+    missing = tmp_path / "none.json"
+    with pytest.raises(CalibratorFileError, match="does not exist"):
+        PairwiseCalibrator.load(missing)
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    with pytest.raises(CalibratorFileError, match="not a pairwise calibrator"):
+        PairwiseCalibrator.load(garbage)
+    pointwise = tmp_path / "pointwise.json"
+    pointwise.write_text(json.dumps({"format": "judgecal-calibrator", "format_version": 1}))
+    with pytest.raises(CalibratorFileError, match="no format 'judgecal-pairwise-calibrator'"):
+        PairwiseCalibrator.load(pointwise)

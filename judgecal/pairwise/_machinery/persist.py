@@ -47,6 +47,7 @@ def to_dict(cal) -> dict:
         "format_version": FORMAT_VERSION,
         "judgecal_version": __version__,
         "judge": cal.judge_,
+        "model": cal.model_,
         "params": {k: params[k] for k in PARAMS},
         "pooling": {"k_script": _k_out(cal.k_script_), "k_language": _k_out(cal.k_language_)},
         "nodes": [{"language": lg, "script": sc, **node} for (lg, sc), node in sorted(cal.nodes_.items())],
@@ -113,6 +114,9 @@ def load(cls, path, *, expect_judge: str | None = None):
         params["features"] = tuple(params["features"])
         cal = cls(judge=body["judge"], **params)
         cal.judge_ = str(body["judge"])
+        cal.model_ = str(body["model"])
+        if cal.model_ not in ("ordinal", "table"):
+            raise ValueError(f"unknown node model {cal.model_!r}")
         cal.features_ = params["features"]
         cal.k_script_ = _k_in(body["pooling"]["k_script"])
         cal.k_language_ = _k_in(body["pooling"]["k_language"])
@@ -121,7 +125,8 @@ def load(cls, path, *, expect_judge: str | None = None):
             raise ValueError("the all-languages node is missing")
         training = body["training"]
         cal.n_pairs_, cal.n_votes_ = int(training["n_pairs"]), int(training["n_votes"])
-        cal.votes_without_verdict_, cal.cv_log_loss_ = int(training["votes_without_verdict"]), training["cv_log_loss"]
+        cal.votes_without_verdict_ = int(training["votes_without_verdict"])
+        cal.cv_log_loss_ = {str(m): float(v) for m, v in training["cv_log_loss"].items()}
     except (KeyError, TypeError, ValueError) as exc:
         raise CalibratorFileError(f"{path} is not a valid pairwise calibrator file: {type(exc).__name__}: {exc}") from exc
     cal.source_ = str(path)

@@ -25,7 +25,7 @@ from judgecal.calibration.ordinal import ordinal_proba
 
 K_GRID = np.array([0.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, np.inf])
 ALL = "*"
-MODELS = ("ordinal", "table")
+MODELS = ("ordinal", "table")  # and "auto": the one with the lower held-out log-loss
 TABLE_PRIOR = 0.5
 
 
@@ -112,23 +112,27 @@ def mix(P: dict, n: dict, k_script: float, k_language: float) -> np.ndarray:
     return w_l * np.nan_to_num(P["language"]) + (1 - w_l) * parent
 
 
-def choose_pseudo_counts(fold_components: list, vote_pair: np.ndarray, vote_y: np.ndarray,
-                         pooling: str) -> tuple[float, float, np.ndarray]:
-    """(k_script, k_language) with the lowest held-out vote log-loss, and the
-    loss grid (S, L). fold_components: per fold (test pair rows, P, n)."""
-    if pooling == "none":
-        return 0.0, 0.0, np.zeros((1, 1))
-    if pooling == "complete":
-        return float("inf"), float("inf"), np.zeros((1, 1))
-    loss = np.zeros((len(K_GRID), len(K_GRID)))
+def held_out_loss(fold_components: list, vote_pair: np.ndarray, vote_y: np.ndarray,
+                  k_script: float, k_language: float) -> float:
+    """Summed held-out log-loss of the votes for one pair of pseudo-counts.
+    fold_components: per fold (test pair rows, P, n) from :func:`components`."""
+    total = 0.0
     for rows, P, n in fold_components:
         pos = np.full(max(int(vote_pair.max(initial=-1)), int(rows.max(initial=-1))) + 1, -1)
         pos[rows] = np.arange(len(rows))
         sel = pos[vote_pair] >= 0
-        vp, vy = pos[vote_pair[sel]], vote_y[sel]
-        for a, ks in enumerate(K_GRID):
-            for b, kl in enumerate(K_GRID):
-                served = mix(P, n, ks, kl)
-                loss[a, b] -= np.log(np.clip(served[vp, vy], 1e-12, 1)).sum()
+        served = mix(P, n, k_script, k_language)
+        total -= np.log(np.clip(served[pos[vote_pair[sel]], vote_y[sel]], 1e-12, 1)).sum()
+    return float(total)
+
+
+def choose_pseudo_counts(fold_components: list, vote_pair: np.ndarray, vote_y: np.ndarray,
+                         pooling: str) -> tuple[float, float, float]:
+    """(k_script, k_language) and their summed held-out vote log-loss: the grid's
+    best for 'partial'; k = 0 for 'none'; k = inf for 'complete'."""
+    if pooling in ("none", "complete"):
+        k = 0.0 if pooling == "none" else float("inf")
+        return k, k, held_out_loss(fold_components, vote_pair, vote_y, k, k)
+    loss = np.array([[held_out_loss(fold_components, vote_pair, vote_y, ks, kl) for kl in K_GRID] for ks in K_GRID])
     a, b = np.unravel_index(np.argmin(loss), loss.shape)
-    return float(K_GRID[a]), float(K_GRID[b]), loss
+    return float(K_GRID[a]), float(K_GRID[b]), float(loss[a, b])
