@@ -261,11 +261,13 @@ def response_findings(table: pd.DataFrame) -> pd.DataFrame:
 def _check_pair_consistency(out: pd.DataFrame, bad: np.ndarray, flag) -> None:
     """Rows of one pair must describe the same pair: same language, systems, texts."""
     cols = [c for c in PAIR_COLUMNS if c in out.columns]
+    keyed = out["pair_id"].notna().to_numpy()  # rows without a pair_id are reported already
     first_row = out.groupby("pair_id", sort=False).cumcount().to_numpy() == 0
     for col in cols:
         values = out[col].astype("string")
+        # "first" skips missing cells: the pair's first non-missing value is the reference
         ref = values.groupby(out["pair_id"], sort=False).transform("first")
-        differs = ((values != ref).fillna(values.isna() != ref.isna())).to_numpy(dtype=bool) & ~first_row
+        differs = ((values != ref).fillna(values.isna() != ref.isna())).to_numpy(dtype=bool) & ~first_row & keyed
         if differs.any():
             flag(differs, col, f"this pair has another {col} on an earlier row", out[col])
 

@@ -117,3 +117,11 @@ def test_missing_columns_and_bad_probs():
     with pytest.raises(InputError) as info:
         normalize_battles(df)
     assert sorted(p.row for p in info.value.problems) == [3, 4]
+
+
+def test_a_missing_pair_id_is_one_problem():
+    df = good_rows()
+    df.loc[3, "pair_id"] = None
+    with pytest.raises(InputError) as info:
+        normalize_battles(df)
+    assert [(p.row, p.column) for p in info.value.problems] == [(4, "pair_id")]
