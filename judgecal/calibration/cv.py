@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judgecal.calibration.evaluation import row_quality, summarize
-from judgecal.calibration.examples import build_examples, pick_judge
-from judgecal.calibration.folds import assign_folds
+from judgecal.calibration._fit.evaluation import row_quality, summarize
+from judgecal.calibration._fit.examples import build_examples, pick_judge
+from judgecal.calibration._fit.folds import assign_folds
 from judgecal.calibration.grouped import GroupedCalibrator
 from judgecal.data.metrics import DEFAULT_REGISTRY
 from judgecal.errors import ConfigError

@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from judgecal.calibration import conformal as cf
-from judgecal.calibration import hierarchy as hz
-from judgecal.calibration import isotonic_nodes as iso_nodes
-from judgecal.calibration.design import design_matrix, make_design_spec
-from judgecal.calibration.evaluation import group_rows, row_quality
-from judgecal.calibration.examples import TARGETS, Examples, build_examples
-from judgecal.calibration.folds import assign_folds
-from judgecal.calibration.serving import ServingMixin
+from judgecal.calibration._fit import conformal as cf
+from judgecal.calibration._fit import hierarchy as hz
+from judgecal.calibration._fit import isotonic_nodes as iso_nodes
+from judgecal.calibration._fit.design import design_matrix, make_design_spec
+from judgecal.calibration._fit.evaluation import group_rows, row_quality
+from judgecal.calibration._fit.examples import TARGETS, Examples, build_examples
+from judgecal.calibration._fit.folds import assign_folds
+from judgecal.calibration._fit.serving import ServingMixin
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.errors import ConfigError, InputError, Problem
 

@@ -25,8 +25,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from judgecal.calibration.examples import build_examples
-from judgecal.calibration.folds import assign_folds
+from judgecal.calibration._fit.examples import build_examples
+from judgecal.calibration._fit.folds import assign_folds
 from judgecal.calibration.grouped import GroupedCalibrator
 
 SIZES = (25, 50, 100, 200)

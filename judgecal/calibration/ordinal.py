@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from judgecal.calibration.rowcodes import unique_rows
+from judgecal.calibration._fit.rowcodes import unique_rows
 
 OUTPUTS = ("level", "expected")
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 from synth import metric_arrays, synthetic_ratings
 
-from judgecal.calibration import hierarchy as hz
-from judgecal.calibration.evaluation import expected_calibration_error, summarize
+from judgecal.calibration._fit import hierarchy as hz
+from judgecal.calibration._fit.evaluation import expected_calibration_error, summarize
 
 
 def _summarize_per_group(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -72,7 +72,7 @@ def test_fold_sums_moments_equal_blockwise_sums():
 
 def _conformal_per_group(md, obs, fold, metric, n_splits, min_size):
     """Reference: one pandas group at a time, np.unique per fold."""
-    from judgecal.calibration import conformal as cf
+    from judgecal.calibration._fit import conformal as cf
     from judgecal.calibration.grouped import node_key
 
     items = pd.DataFrame([md.lang_keys[c] for c in md.lang], columns=["language", "script"])
@@ -116,7 +116,7 @@ def test_conformal_scores_equal_per_group_counts():
 
 
 def test_folds_from_categorical_codes_equal_folds_from_strings():
-    from judgecal.calibration.folds import assign_folds
+    from judgecal.calibration._fit.folds import assign_folds
 
     rng = np.random.default_rng(3)
     prompts = np.char.add("p", rng.integers(0, 400, 3000).astype(str)).astype(object)
@@ -132,7 +132,7 @@ def test_folds_from_categorical_codes_equal_folds_from_strings():
 
 
 def test_categories_from_codes_equal_astype_category():
-    from judgecal.calibration.examples import _as_category
+    from judgecal.calibration._fit.examples import _as_category
 
     values = ["b2", "अ1", "B1", "a10", "a9", "Ω", "b2", "zz", "अ1", "a10", "ä"]
     for dtype in ("str", object):
@@ -146,7 +146,7 @@ def test_categories_from_codes_equal_astype_category():
 
 
 def test_build_examples_items_are_categorical_like_astype():
-    from judgecal.calibration.examples import build_examples
+    from judgecal.calibration._fit.examples import build_examples
 
     ratings = synthetic_ratings(n_prompts=4, languages=("hi", "ta", "mr"))
     ratings["item_id"] = np.where(ratings["language"] == "ta", "Ζ", "a") + ratings["item_id"]
@@ -160,7 +160,7 @@ def test_build_examples_items_are_categorical_like_astype():
 
 
 def test_unique_rows_equal_numpy_unique_axis0(monkeypatch):
-    from judgecal.calibration import rowcodes
+    from judgecal.calibration._fit import rowcodes
 
     rng = np.random.default_rng(4)
     n = 5000

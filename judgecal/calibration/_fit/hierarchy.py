@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judgecal.calibration.heldout import HeldOutRows, held_out_rows, summed_absolute_error
+from judgecal.calibration._fit.heldout import HeldOutRows, held_out_rows, summed_absolute_error
 from judgecal.calibration.isotonic import fit_isotonic_table
 from judgecal.calibration.ordinal import fit_proportional_odds, ordinal_proba
-from judgecal.calibration.ordinal_nodes import fit_node_groups, node_components
+from judgecal.calibration._fit.ordinal_nodes import fit_node_groups, node_components
 from judgecal.data.metrics import MetricScale
 from judgecal.errors import InputError, Problem
 

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import expit
 
-from judgecal.calibration.rowcodes import unique_rows
+from judgecal.calibration._fit.rowcodes import unique_rows
 
 if TYPE_CHECKING:  # hierarchy imports this module
-    from judgecal.calibration.hierarchy import MetricData
+    from judgecal.calibration._fit.hierarchy import MetricData
 
 
 @dataclass

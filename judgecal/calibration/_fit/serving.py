@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgecal.calibration import conformal as cf
-from judgecal.calibration.design import design_matrix
-from judgecal.calibration.hierarchy import Components, combine, node_predict
-from judgecal.calibration.serving_rows import Result, apply_features, distinct_rows, pair_codes
+from judgecal.calibration._fit import conformal as cf
+from judgecal.calibration._fit.design import design_matrix
+from judgecal.calibration._fit.hierarchy import Components, combine, node_predict
+from judgecal.calibration._fit.serving_rows import Result, apply_features, distinct_rows, pair_codes
 from judgecal.errors import CalibratorError, CalibratorMismatchError, InputError, Problem
 
 OUT_COLUMNS = ("score_calibrated", "calibration_level", "calibration_group", "calibration_weight",

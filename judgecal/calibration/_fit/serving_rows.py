@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgecal.calibration.design import check_on_scale
-from judgecal.calibration.examples import log_text_length, parse_score_probs
+from judgecal.calibration._fit.design import check_on_scale
+from judgecal.calibration._fit.examples import log_text_length, parse_score_probs
 from judgecal.errors import InputError, Problem
 
 
