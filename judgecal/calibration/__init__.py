@@ -21,7 +21,6 @@ __all__ = [
     "out_of_fold_predictions",
     "save_calibrator",
     "load_calibrator",
-    "CalibratedJudge",
 ]
 
 _LAZY = {
@@ -29,7 +28,6 @@ _LAZY = {
     "out_of_fold_predictions": "judgecal.calibration.cv",
     "save_calibrator": "judgecal.calibration.persist",
     "load_calibrator": "judgecal.calibration.persist",
-    "CalibratedJudge": "judgecal.calibration.wrapper",
 }
 
 

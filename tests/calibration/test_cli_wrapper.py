@@ -90,7 +90,7 @@ def fake_provider(monkeypatch):
 
 
 def test_calibrated_judge_scores_and_calibrates(fake_provider, tmp_path):
-    from judgecal.calibration import CalibratedJudge, GroupedCalibrator
+    from judgecal import CalibratedJudge, GroupedCalibrator
     from judgecal.judges import score_generations
 
     rng = np.random.default_rng(0)
