@@ -72,7 +72,7 @@ def analyse(root: Path):
         skip = _type_checking_nodes(tree)
         inside: set[int] = set()
 
-        def visit(node, prefix):
+        def visit(node, prefix, inside=inside):
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     qual = f"{prefix}.{child.name}"

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from synth import metric_arrays, synthetic_ratings
 
+from judgecal.calibration._fit import conformal as cf
 from judgecal.calibration._fit import hierarchy as hz
 from judgecal.calibration._fit.evaluation import expected_calibration_error, summarize
 
@@ -72,8 +73,7 @@ def test_fold_sums_moments_equal_blockwise_sums():
 
 def _conformal_per_group(md, obs, fold, metric, n_splits, min_size):
     """Reference: one pandas group at a time, np.unique per fold."""
-    from judgecal.calibration._fit import conformal as cf
-    from judgecal.calibration.grouped import node_key
+    from judgecal.calibration._fit.state import node_key
 
     items = pd.DataFrame([md.lang_keys[c] for c in md.lang], columns=["language", "script"])
     out = {}
@@ -94,8 +94,6 @@ def _conformal_per_group(md, obs, fold, metric, n_splits, min_size):
 
 
 def test_conformal_scores_equal_per_group_counts():
-    from judgecal.calibration import GroupedCalibrator
-
     md = metric_arrays("tq")
     rng = np.random.default_rng(2)
     # Few distinct scores, some differing only by float noise (they must tie after rounding).
@@ -104,12 +102,10 @@ def test_conformal_scores_equal_per_group_counts():
     fold = rng.integers(0, 5, n)
     for obs in (few, rng.random(n)):  # few distinct scores; all distinct
         for min_size in (10, 40, 1000):  # all groups; Devanagari (hi + mr) only; the metric only
-            cal = GroupedCalibrator(method="isotonic", min_conformal_size=min_size)
-            cal.conformal_ = {}
-            cal._fit_conformal("tq", md, obs, fold)
+            got = cf.conformal_scores("tq", md, obs, fold, 5, min_size)
             want = _conformal_per_group(md, obs, fold, "tq", 5, min_size)
-            assert cal.conformal_ == want
-            assert list(cal.conformal_) == list(want)
+            assert got == want
+            assert list(got) == list(want)
             if min_size == 40:
                 assert set(want) == {"tq|*|*", "tq|*|Deva"}
         assert list(want) == ["tq|*|*"]
