@@ -20,7 +20,7 @@ attribute; ``nodes_``, ``metric_info_``, ... are views of it). Serving it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -36,29 +36,23 @@ from judgecal.calibration._fit.evaluation import group_rows, row_quality
 from judgecal.calibration._fit.examples import TARGETS, Examples, build_examples
 from judgecal.calibration._fit.folds import assign_folds
 from judgecal.calibration._fit.metric_data import MetricData, metric_data
+from judgecal.calibration._fit.params import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    ValidatedParams,
+    fit_context,
+)
 from judgecal.calibration._fit.serving import GroupServer, bare_scores_frame
-from judgecal.calibration._fit.state import FittedGroups, keyed_nodes, training_hash
+from judgecal.calibration._fit.state import FittedGroups, MetricFit, keyed_nodes, training_hash
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.data.schema import normalize_ratings
-from judgecal.errors import CalibratorError, ConfigError, InputError, Problem
+from judgecal.errors import CalibratorError, InputError, Problem
 
 POOLING = ("partial", "none", "complete")
 
 
-@dataclass
-class _MetricFit:
-    """What fitting one metric gives; ``fit`` gathers them into one FittedGroups."""
-
-    metric: str
-    scale: object
-    info: dict
-    nodes: dict
-    fold_nodes: list
-    conformal: dict
-    quality: pd.DataFrame
-
-
-class GroupedCalibrator(TransformerMixin, BaseEstimator):
+class GroupedCalibrator(ValidatedParams, TransformerMixin, BaseEstimator):
     """Calibrate one judge's scores per language, script and metric.
 
     Parameters
@@ -90,7 +84,55 @@ class GroupedCalibrator(TransformerMixin, BaseEstimator):
         error, 0 to 30 give the same held-out MAE and |bias| <= 0.008 there
         (100 moves h's MAE by 0.0003).
     metrics : MetricRegistry with the scales (default: built-ins).
+
+    Attributes
+    ----------
+    state_ : FittedGroups
+        Everything learned (what a calibrator file holds); the attributes below are views of it.
+    judge_, judge_prompt_hash_ : the judge and, per metric, the judge prompt hash fitted for.
+    scales_ : dict, metric -> MetricScale.
+    metric_info_ : dict, metric -> method chosen and why, held-out MAE, shrinkage, design.
+    nodes_ : dict, node key ('la|hi|Deva', 'la|*|Deva', 'la|*|*') -> fitted group calibrator.
+    cv_quality_ : DataFrame, held-out quality per (language, script, metric), raw and calibrated.
+    training_ : dict, sha256 and counts of the training data.
+
+    See Also
+    --------
+    load_calibrator : read a calibrator saved with ``save``.
+    out_of_fold_predictions, cross_validate : honest held-out calibrated scores and comparisons.
+
+    Examples
+    --------
+    >>> from judgecal.calibration import GroupedCalibrator
+    >>> from judgecal.datasets import make_judge_ratings
+    >>> ratings = make_judge_ratings(300, languages=("hi", "ta"), metrics=("la",), random_state=0)
+    >>> cal = GroupedCalibrator(method="isotonic").fit(ratings)
+    >>> cal.metric_info_["la"]["method"]
+    'isotonic'
+    >>> cal.predict([0, 1, 2], language="hi", metric="la").shape
+    (3,)
+    >>> judged = cal.apply(ratings[ratings["rater_kind"] == "judge"])
+    >>> sorted(set(judged["calibration_level"]))
+    ['language']
     """
+
+    _parameter_constraints: dict = {
+        "method": [StrOptions({*hz.METHODS, "auto"})],
+        "features": [tuple, list],
+        "target": [StrOptions(set(TARGETS))],
+        "pooling": [StrOptions(set(POOLING))],
+        "min_group_size": [Interval(Integral, 2, None, closed="left")],
+        "n_splits": [Interval(Integral, 2, None, closed="left")],
+        "groups": [str, None],
+        "coverage": [Interval(Real, 0, 1, closed="neither")],
+        "min_conformal_size": [Interval(Integral, 1, None, closed="left")],
+        "judge": [str, None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "prior_weight": [Interval(Real, 0, None, closed="left")],
+        "bias_penalty": [Interval(Real, 0, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "metrics": [HasMethods(["get"]), None],
+    }
 
     def __init__(self, method="auto", *, features=("score",), target="consensus", pooling="partial",
                  min_group_size=5, n_splits=5, groups=None, coverage=0.9, min_conformal_size=30,
@@ -112,9 +154,9 @@ class GroupedCalibrator(TransformerMixin, BaseEstimator):
         self.metrics = metrics
 
     # ------------------------------------------------------------------ fit
+    @fit_context
     def fit(self, X: pd.DataFrame, y=None, *, check_input: bool = True):
         """Fit on a ratings table X (human and judge rows); y is ignored."""
-        self._check_params()
         registry = self._registry()
         ratings = _as_ratings(X, registry, check_input)
         ex = build_examples(ratings, judge=self.judge, features=tuple(self.features),
@@ -232,22 +274,10 @@ class GroupedCalibrator(TransformerMixin, BaseEstimator):
         return self.apply(bare_scores_frame(X, language, metric, script), randomize=False)
 
     # ------------------------------------------------------------ fitting
-    def _check_params(self) -> None:
-        if self.method not in (*hz.METHODS, "auto"):
-            raise ConfigError(f"method must be 'isotonic', 'ordinal' or 'auto', not {self.method!r}")
-        if self.target not in TARGETS:
-            raise ConfigError(f"target must be one of {TARGETS}, not {self.target!r}")
-        if self.pooling not in POOLING:
-            raise ConfigError(f"pooling must be one of {POOLING}, not {self.pooling!r}")
-        if not 0 < self.coverage < 1:
-            raise ConfigError(f"coverage must be between 0 and 1, not {self.coverage!r}")
-        if int(self.min_group_size) < 2:
-            raise ConfigError(f"min_group_size must be at least 2, not {self.min_group_size!r}")
-
     def _registry(self) -> MetricRegistry:
         return self.metrics if self.metrics is not None else DEFAULT_REGISTRY
 
-    def _fit_metric(self, ex: Examples, metric: str, folds: np.ndarray, registry) -> _MetricFit:
+    def _fit_metric(self, ex: Examples, metric: str, folds: np.ndarray, registry) -> MetricFit:
         """Cross-fit, choose the method and the shrinkage, and refit one metric's nodes."""
         scale = registry.get(metric)
         mask = (ex.items["metric"] == metric).to_numpy()
@@ -287,7 +317,7 @@ class GroupedCalibrator(TransformerMixin, BaseEstimator):
         }
         levels = np.asarray(scale.levels)
         obs = cf.observed_scores(levels, items["y_level"].to_numpy(), run["E"], run["P"])
-        return _MetricFit(
+        return MetricFit(
             metric=metric, scale=scale, info=info, nodes=keyed_nodes(md, metric, nodes, d_l[0], d_s[0]),
             fold_nodes=[keyed_nodes(md, metric, fn, *off)
                         for fn, off in zip(run["fold_nodes"], run["fold_offsets"], strict=True)],

@@ -54,11 +54,15 @@ def save_calibrator(cal: GroupedCalibrator, path: str | Path) -> Path:
 
     Examples
     --------
-    >>> from judgecal.calibration import GroupedCalibrator, save_calibrator
+    >>> import tempfile, pathlib
+    >>> from judgecal.calibration import GroupedCalibrator, load_calibrator, save_calibrator
     >>> from judgecal.datasets import make_judge_ratings
-    >>> cal = GroupedCalibrator(method="isotonic").fit(make_judge_ratings(n_items=300, random_state=0))
-    >>> save_calibrator(cal, tmp_path / "calibrator.json").name  # doctest: +SKIP
-    'calibrator.json'
+    >>> ratings = make_judge_ratings(300, languages=("hi", "ta"), metrics=("la",), random_state=0)
+    >>> cal = GroupedCalibrator(method="isotonic").fit(ratings)
+    >>> path = save_calibrator(cal, pathlib.Path(tempfile.mkdtemp()) / "calibrator.json")
+    >>> loaded = load_calibrator(path)
+    >>> bool((loaded.predict([0, 1, 2], language="ta", metric="la") == cal.predict([0, 1, 2], language="ta", metric="la")).all())
+    True
     """
     return fileformat.write(calibrator_to_dict(cal), path)
 
@@ -101,7 +105,9 @@ def load_calibrator(
     --------
     >>> import judgecal
     >>> cal = judgecal.load_calibrator("calibrator.json")  # doctest: +SKIP
-    >>> calibrated = cal.apply(judged)  # doctest: +SKIP
+    >>> calibrated = cal.apply(judged)  # judged: a table of judge scores  # doctest: +SKIP
+
+    See :func:`save_calibrator` for a round trip that runs.
     """
     body = fileformat.read(path)
     return calibrator_from_dict(body, source=str(path), expect_judge=expect_judge,

@@ -45,6 +45,19 @@ class FittedGroups:
     cv_quality: pd.DataFrame
 
 
+@dataclass
+class MetricFit:
+    """What fitting one metric gives; ``fit`` gathers them into one FittedGroups."""
+
+    metric: str
+    scale: MetricScale
+    info: dict
+    nodes: dict
+    fold_nodes: list
+    conformal: dict
+    quality: pd.DataFrame
+
+
 def node_key(metric: str, language: str | None, script: str | None) -> str:
     """'la|hi|Deva' for a language node, 'la|*|Deva' for a script node, 'la|*|*' for the metric."""
     return f"{metric}|{language or '*'}|{script or '*'}"
