@@ -8,6 +8,8 @@ import math
 import sys
 from pathlib import Path
 
+from judgecal.errors import ConfigError
+
 HELP = "judge model outputs with an LLM judge and write judge rows of the ratings table"
 
 EXIT_WITH_FAILURES = 3  # the run finished, but some (item, metric) pairs have no score
@@ -76,7 +78,6 @@ def _failures_path(out: Path, given: str | None) -> Path:
 def run(args: argparse.Namespace) -> int:
     from judgecal.data.io import write_ratings
     from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
-    from judgecal.errors import ConfigError
     from judgecal.judges import score_generations
 
     if not args.dry_run and not args.out:
