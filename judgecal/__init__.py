@@ -5,6 +5,7 @@ Heavy parts load on first use, so ``import judgecal`` is cheap.
 
 from __future__ import annotations
 
+from judgecal._lazy import lazy_exports
 from judgecal._version import __version__
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "write_ratings",
     "load_calibrator",
     "validate_ratings",
+    "score_generations",
 ]
 
 _LAZY = {
@@ -21,13 +23,7 @@ _LAZY = {
     "write_ratings": ("judgecal.data.io", "write_ratings"),
     "validate_ratings": ("judgecal.data.validate", "validate_ratings"),
     "load_calibrator": ("judgecal.calibration", "load_calibrator"),
+    "score_generations": ("judgecal.judges.api", "score_generations"),
 }
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(f"module 'judgecal' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

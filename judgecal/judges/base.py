@@ -25,7 +25,6 @@ from dataclasses import dataclass, field, fields
 
 from judgecal.errors import (
     ConfigError,
-    MissingDependencyError,
     ProviderError,
     ProviderTimeoutError,
     RateLimitError,
@@ -112,17 +111,6 @@ def make_adapter(judge: str | JudgeSpec, *, base_url: str | None = None, timeout
     spec = judge if isinstance(judge, JudgeSpec) else parse_judge(judge, base_url)
     module = importlib.import_module(f"judgecal.judges.{PROVIDERS[spec.provider]}_adapter")
     return module.ADAPTER(spec.model, base_url=spec.base_url or base_url, timeout=timeout)
-
-
-def import_sdk(package: str, extra: str, purpose: str):
-    """Import a provider SDK lazily, with an install hint when it is missing."""
-    if package == "litellm":
-        # litellm downloads its price map at import unless told not to.
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    try:
-        return importlib.import_module(package)
-    except ImportError as exc:
-        raise MissingDependencyError(package, extra, purpose) from exc
 
 
 def parse_retry_after(headers) -> float | None:

@@ -15,12 +15,19 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from judgecal.errors import ProviderError, ProviderTimeoutError, RateLimitError
+from judgecal._lazy import require
+from judgecal.errors import (
+    MissingDependencyError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+)
 from judgecal.judges.base import Completion, CompletionRequest, JudgeAdapter
 from judgecal.judges.cache import JudgmentCache, cache_key
 from judgecal.judges.costs import estimate_tokens
 from judgecal.judges.gcpolicy import fewer_collections
 from judgecal.judges.ratelimit import RateLimiter
+from judgecal.judges.workers import WorkerPool
 
 FATAL_STATUS = (401, 403)  # wrong key or no access: every other call would fail too
 
@@ -87,9 +94,9 @@ class Progress:
             enabled = sys.stderr.isatty()
         if enabled and total:
             try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                print("judgecal: install tqdm for a progress bar (pip install 'judgecal[judges]')", file=sys.stderr)
+                tqdm = require("tqdm.auto", "judges", "a progress bar").tqdm
+            except MissingDependencyError as exc:  # the run goes on without one
+                print(f"judgecal: {exc}", file=sys.stderr)
                 return
             self.bar = tqdm(total=total, desc=desc, unit="call", smoothing=0.05, file=sys.stderr)
 
@@ -150,8 +157,6 @@ class Engine:
         than one round of requests); with ``wait``, until they are ready."""
         if self.workers > 1:
             if self._pool is None:
-                from judgecal.judges.workers import WorkerPool
-
                 self._pool = WorkerPool(self.workers - 1, self.adapter, self.cache.path)
             await self._pool.start()
             if wait:

@@ -28,9 +28,8 @@ from string import Template
 from judgecal.data.languages import language_name
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, MetricScale
 from judgecal.errors import ConfigError
+from judgecal.judges.options import MODES, VARIANTS
 
-VARIANTS = ("simple", "detailed")
-MODES = ("single", "compound")
 
 
 def builtin_prompts_dir():

@@ -33,7 +33,9 @@ import sys
 import traceback
 
 from judgecal.errors import JudgecalError, ProviderError, ProviderTimeoutError, RateLimitError
-from judgecal.judges.base import Completion, CompletionRequest, JudgeAdapter
+from judgecal.judges.base import PROVIDERS, Completion, CompletionRequest, JudgeAdapter, make_adapter
+from judgecal.judges.cache import JudgmentCache
+from judgecal.judges.gcpolicy import settle_process
 
 _ERRORS = {cls.__name__: cls for cls in (ProviderError, RateLimitError, ProviderTimeoutError)}
 LINE_LIMIT = 256 * 1024 * 1024  # longest line on the pipes (a request holds the prompt texts)
@@ -153,8 +155,6 @@ class WorkerPool:
     """``n`` helper processes for one adapter and cache (see module docstring)."""
 
     def __init__(self, n: int, adapter: JudgeAdapter, cache_path: str | None):
-        from judgecal.judges.base import PROVIDERS
-
         if adapter.provider not in PROVIDERS:
             raise JudgecalError(f"workers > 1 needs a built-in provider adapter, not {type(adapter).__name__}")
         setup = {"judge": f"{adapter.provider}/{adapter.model}", "base_url": adapter.base_url,
@@ -182,10 +182,6 @@ class WorkerPool:
 
 
 async def _serve() -> None:
-    from judgecal.judges.base import make_adapter
-    from judgecal.judges.cache import JudgmentCache
-    from judgecal.judges.gcpolicy import settle_process
-
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
