@@ -32,12 +32,18 @@ import os
 import sys
 import traceback
 
-from judgecal.errors import JudgecalError, ProviderError, ProviderTimeoutError, RateLimitError
+from judgecal.errors import (
+    JudgecalError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+)
 from judgecal.judges.base import PROVIDERS, Completion, CompletionRequest, JudgeAdapter, make_adapter
 from judgecal.judges.cache import JudgmentCache
 from judgecal.judges.gcpolicy import settle_process
 
-_ERRORS = {cls.__name__: cls for cls in (ProviderError, RateLimitError, ProviderTimeoutError)}
+_ERRORS = {cls.__name__: cls for cls in (ProviderError, RateLimitError, ProviderTimeoutError, ProviderConnectionError)}
 LINE_LIMIT = 256 * 1024 * 1024  # longest line on the pipes (a request holds the prompt texts)
 
 
@@ -56,8 +62,8 @@ def _error_from_payload(err: dict, name: str) -> Exception:
     cls = _ERRORS.get(err["type"])
     if cls is None:
         return WorkerProcessError(f"{name} failed while sending a request:\n{err['message']}")
-    if cls is ProviderTimeoutError:
-        return ProviderTimeoutError(err["message"])
+    if issubclass(cls, ProviderTimeoutError):
+        return cls(err["message"])
     return cls(err["message"], status=err.get("status"), retry_after=err.get("retry_after"))
 
 
