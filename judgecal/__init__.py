@@ -10,20 +10,20 @@ from judgecal._version import __version__
 
 __all__ = [
     "__version__",
+    "score_generations",
     "read_ratings",
     "write_ratings",
     "load_calibrator",
     "validate_ratings",
-    "score_generations",
 ]
 
 _LAZY = {
+    "score_generations": ("judgecal.judges.api", "score_generations"),
     "read_ratings": ("judgecal.data.io", "read_ratings"),
     "load_ratings": ("judgecal.data.io", "load_ratings"),
     "write_ratings": ("judgecal.data.io", "write_ratings"),
     "validate_ratings": ("judgecal.data.validate", "validate_ratings"),
     "load_calibrator": ("judgecal.calibration", "load_calibrator"),
-    "score_generations": ("judgecal.judges.api", "score_generations"),
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
