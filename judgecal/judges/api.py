@@ -14,37 +14,25 @@ the :class:`~judgecal.judges.engine.Engine`, parses the answers and returns
 from __future__ import annotations
 
 import asyncio
-import json
-import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from judgecal.data.metrics import DEFAULT_REGISTRY
-from judgecal.errors import ConfigError, ScoreParseError
-from judgecal.judges.base import CompletionRequest, make_adapter, parse_judge
+from judgecal.errors import ConfigError
+from judgecal.judges.base import make_adapter, parse_judge
 from judgecal.judges.batch import BatchEngine
 from judgecal.judges.cache import JudgmentCache
 from judgecal.judges.costs import cost, estimate_tokens, lookup_prices
 from judgecal.judges.engine import Engine, Outcome, Progress, RetryPolicy
 from judgecal.judges.gcpolicy import no_gc
-from judgecal.judges.generations import read_generations
 from judgecal.judges.litellm_adapter import import_litellm
 from judgecal.judges.options import DEFAULT_METRICS, ScoringOptions, TransportOptions, build_options
-from judgecal.judges.parsing import (
-    ParsedJudgment,
-    expected_score,
-    injection_signals,
-    parse_judgment,
-    score_distribution,
-)
+from judgecal.judges.plan import Answer, Call, Plan
+from judgecal.judges.rows import FAILURE_COLUMNS, judge_rows
 from judgecal.judges.run_summary import DryRunSummary, RunSummary
-from judgecal.judges.templates import PromptLibrary
 
 RENDER_CHUNK = 5000  # requests rendered and sent per round; bounds memory on very large runs
-FAILURE_COLUMNS = ["item_id", "language", "metric", "rater", "sample", "attempt", "kind", "message",
-                   "raw_text", "judge_prompt_hash", "cached", "final"]
 
 
 def default_cache_path() -> Path:
@@ -63,26 +51,6 @@ class ScoreResult:
     failures: pd.DataFrame
     summary: RunSummary | DryRunSummary | None = None
     example: dict | None = None
-
-
-@dataclass
-class _Call:
-    row: int  # generation row
-    metrics: tuple[str, ...]
-    sample: int
-    attempt: int
-    request: CompletionRequest | None  # dropped once answered, to bound memory
-    prompt_hash: str
-
-
-@dataclass
-class _Answer:
-    """One answer, read once: its parsed judgment, or why it has none."""
-
-    call: _Call
-    outcome: Outcome
-    parsed: ParsedJudgment | None = None
-    failure: tuple[str, str | None, str | None] | None = None  # (kind, message, raw text)
 
 
 def score_generations(generations, judge: str, metrics=DEFAULT_METRICS, **options) -> ScoreResult:
@@ -132,7 +100,7 @@ async def ascore_generations(
     scoring, transport = build_options(scoring, transport, options)
     spec = parse_judge(judge, transport.base_url)
     adapter = make_adapter(spec, timeout=transport.timeout)
-    plan = _Plan.make(generations, metrics, scoring, adapter, input_format, encoding)
+    plan = Plan.make(generations, metrics, scoring, adapter, input_format, encoding)
     if prices is None:
         if spec.provider == "litellm" and not dry_run:
             import_litellm()  # loaded anyway; its price map knows the model
@@ -152,83 +120,18 @@ async def ascore_generations(
     # Building one small dict per judgment triggers many full garbage collections
     # (a third of the time of a large cached re-run); these objects hold no cycles.
     with no_gc():
-        result = _assemble(plan, answers, spec.name, prices, include_text, adapter)
+        result = ScoreResult(*judge_rows(plan, answers, spec.name, prices, include_text, adapter))
     result.summary = _summary(engine, result, prices, plan, answers)
     if not isinstance(cache, JudgmentCache):
         store.close()
     return result
 
 
-@dataclass
-class _Plan:
-    """The generations, metrics and rubrics of a run, and how to render its requests."""
-
-    scoring: ScoringOptions
-    library: PromptLibrary
-    metric_ids: tuple[str, ...]
-    scales: dict
-    data: pd.DataFrame
-    records: list[dict]  # row access by index; iloc per call is slow
-    groups: list[tuple[str, ...]]  # metrics asked together (one call each)
-    use_logprobs: bool
-    top_logprobs: int
-
-    @classmethod
-    def make(cls, generations, metrics, scoring: ScoringOptions, adapter, input_format, encoding) -> _Plan:
-        library = PromptLibrary(scoring.prompts_dir, scoring.registry or DEFAULT_REGISTRY)
-        metric_ids = tuple(library.registry.resolve(m) or m for m in metrics)
-        twice = sorted({f"{given!r} -> {m}" for given, m in zip(metrics, metric_ids, strict=True)
-                        if metric_ids.count(m) > 1})
-        if twice:  # one metric asked for twice would be scored once and counted as unscored once
-            raise ConfigError(f"metrics name the same metric more than once: {', '.join(twice)}")
-        scales = {m: library.rubric(m, scoring.variant).scale for m in metric_ids}
-        data = read_generations(generations, task=scoring.task, known_tasks=set(library.tasks), fmt=input_format,
-                                encoding=encoding)
-        if scoring.logprobs == "require" and not adapter.supports_logprobs:
-            raise ConfigError(f"{adapter.name}: the provider returns no logprobs (logprobs='require')")
-        groups = [metric_ids] if scoring.mode == "compound" else [(m,) for m in metric_ids]
-        return cls(scoring, library, metric_ids, scales, data, data.to_dict("records"), groups,
-                   scoring.logprobs != "off" and adapter.supports_logprobs,
-                   max(5, *(len(s.levels) for s in scales.values())))
-
-    def calls(self, attempt_of: dict) -> list[_Call]:
-        """One rendered request per ((row, metric group, sample) -> attempt)."""
-        sc = self.scoring
-        calls = []
-        for (row, group, sample), attempt in attempt_of.items():
-            g = self.records[row]
-            ref = g.get("reference")
-            rendered = self.library.render(metrics=group, variant=sc.variant, task=g["task"], mode=sc.mode,
-                                           language=g["language"], prompt=g["prompt"], response=g["response"],
-                                           reference=ref if isinstance(ref, str) and ref else None)
-            req = CompletionRequest(rendered.system, rendered.user, max_tokens=sc.max_tokens * len(group),
-                                    temperature=sc.effective_temperature,
-                                    schema=rendered.schema if sc.structured else None,
-                                    logprobs=self.use_logprobs, top_logprobs=self.top_logprobs, seed=sc.seed,
-                                    sample=sample, attempt=attempt)
-            calls.append(_Call(row, group, sample, attempt, req, rendered.prompt_hash))
-        return calls
-
-    def read(self, call: _Call, outcome: Outcome) -> _Answer:
-        """The answer's judgment, or the kind of failure it is (parsed here, once)."""
-        c = outcome.completion
-        if c is None:
-            return _Answer(call, outcome, failure=("provider_error", outcome.error, None))
-        if c.refusal or c.text is None:
-            return _Answer(call, outcome, failure=("refused", "the judge refused to answer", c.refusal))
-        try:
-            parsed = parse_judgment(c.text, [self.scales[m] for m in call.metrics],
-                                    compound=self.scoring.mode == "compound")
-        except ScoreParseError as exc:
-            return _Answer(call, outcome, failure=("unparseable", str(exc), c.text))
-        return _Answer(call, outcome, parsed)
-
-
-async def _ask(plan: _Plan, engine, first: dict, progress, rater: str, *, batched: bool) -> dict[tuple, list[_Answer]]:
+async def _ask(plan: Plan, engine, first: dict, progress, rater: str, *, batched: bool) -> dict[tuple, list[Answer]]:
     """Send every request, re-asking after refused or unparseable answers
     (``retry_unparseable`` rounds). Returns (row, group, sample) -> answers over attempts."""
 
-    async def run_all(attempt_of: dict, desc: str) -> list[tuple[_Call, Outcome]]:
+    async def run_all(attempt_of: dict, desc: str) -> list[tuple[Call, Outcome]]:
         """Render and send in chunks: a 100k-item run never holds all its
         prompt texts at once (each is a few KB)."""
         items = list(attempt_of.items())
@@ -250,7 +153,7 @@ async def _ask(plan: _Plan, engine, first: dict, progress, rater: str, *, batche
         return done
 
     retries = plan.scoring.retry_unparseable
-    answers: dict[tuple, list[_Answer]] = {}
+    answers: dict[tuple, list[Answer]] = {}
     pending = first
     for round_ in range(retries + 1):
         again = {}
@@ -266,99 +169,7 @@ async def _ask(plan: _Plan, engine, first: dict, progress, rater: str, *, batche
     return answers
 
 
-def _assemble(plan: _Plan, answers: dict, rater: str, prices, include_text: bool, adapter) -> ScoreResult:
-    """The ratings rows (one per item and metric, over its samples) and the failures rows."""
-    per_item, failures = _sort_answers(plan, answers, rater, adapter)
-    data = plan.data
-    extra_cols = [c for c in ("prompt_id", "system") if c in data.columns]
-    if include_text:
-        extra_cols += [c for c in ("prompt", "response", "reference") if c in data.columns]
-    signals: dict[int, list[str]] = {}
-    rows = [_rating_row(plan, row, m, judged, rater, prices, extra_cols, signals)
-            for (row, m), judged in sorted(per_item.items())]
-    ratings = pd.DataFrame(rows)
-    # A failure is final when no later attempt of that item, metric and sample gave a score.
-    scored = {(row, m, j["call"].sample) for (row, m), judged in per_item.items() for j in judged}
-    for f in failures:
-        row, sample = f.pop("_key")
-        f["final"] = (row, f["metric"], sample) not in scored
-    fails = pd.DataFrame(failures, columns=FAILURE_COLUMNS)
-    return ScoreResult(ratings, fails)
-
-
-def _sort_answers(plan: _Plan, answers: dict, rater: str, adapter) -> tuple[dict, list[dict]]:
-    """(row, metric) -> the scored answers for it, and one failure record per metric of each failed answer."""
-    failures = []
-    per_item: dict[tuple[int, str], list] = {}
-    scales, records = plan.scales, plan.records
-    for (row, group, sample), attempts in answers.items():
-        g = records[row]
-        for answer in attempts:
-            call, outcome, parsed = answer.call, answer.outcome, answer.parsed
-            if parsed is None:
-                kind, message, raw = answer.failure
-                for m in group:
-                    failures.append({"_key": (row, sample), "item_id": g["item_id"], "language": g["language"],
-                                     "rater": rater, "sample": sample, "attempt": call.attempt,
-                                     "judge_prompt_hash": call.prompt_hash, "cached": outcome.cached,
-                                     "metric": m, "kind": kind, "message": message, "raw_text": raw})
-                continue
-            c = outcome.completion
-            share = 1.0 / len(group)  # a compound call's tokens are shared by its metrics
-            for m in group:
-                probs, note = (score_distribution(c.logprobs, parsed.metrics[m].offset, scales[m])
-                               if plan.use_logprobs
-                               else (None, "unavailable: logprobs switched off" if adapter.supports_logprobs
-                                     else f"unavailable: {adapter.provider} returns no logprobs"))
-                per_item.setdefault((row, m), []).append({
-                    "judgment": parsed.metrics[m], "probs": probs, "note": note, "parsed": parsed, "call": call,
-                    "completion": c, "cached": outcome.cached, "share": share})
-    return per_item, failures
-
-
-def _rating_row(plan: _Plan, row: int, m: str, judged: list[dict], rater: str, prices, extra_cols: list[str],
-                signals: dict[int, list[str]]) -> dict:
-    """One ratings row: the lower median of the samples' scores, their mean distribution, tokens and cost."""
-    g = plan.records[row]
-    scores = [j["judgment"].score for j in judged]
-    chosen = scores[0] if len(scores) == 1 else statistics.median_low(scores)
-    pick = next(j for j in judged if j["judgment"].score == chosen)
-    if len(judged) == 1:  # the common case, kept cheap for large cached re-runs
-        probs, notes = pick["probs"], [pick["note"]]
-        tin = pick["completion"].input_tokens * pick["share"]
-        tout = pick["completion"].output_tokens * pick["share"]
-    else:
-        dists = [j["probs"] for j in judged if j["probs"] is not None]
-        probs = ({k: sum(d[k] for d in dists) / len(dists) for k in dists[0]}
-                 if len(dists) == len(judged) else None)
-        notes = sorted({j["note"] for j in judged})
-        tin = sum(j["completion"].input_tokens * j["share"] for j in judged)
-        tout = sum(j["completion"].output_tokens * j["share"] for j in judged)
-    if row not in signals:  # the response is the same for every metric
-        signals[row] = injection_signals(g["response"])
-    reasons = signals[row]
-    if any(j["parsed"].addresses_evaluator for j in judged):
-        reasons = ["the judge reported instructions aimed at it", *reasons]
-    out = {
-        "item_id": g["item_id"], "language": g["language"], "script": g["script"], "task": g["task"],
-        "metric": m, "rater": rater, "rater_kind": "judge", "score": float(chosen),
-        "justification": pick["judgment"].justification,
-        "score_probs": json.dumps({k: round(v, 6) for k, v in probs.items()}) if probs else None,
-        "expected_score": expected_score(probs), "score_probs_note": "; ".join(notes),
-        "judge_prompt_hash": pick["call"].prompt_hash, "prompt_variant": plan.scoring.variant,
-        "judge_mode": plan.scoring.mode, "n_samples": len(judged), "sample_scores": json.dumps(scores),
-        "sample_sd": statistics.pstdev(scores) if len(scores) > 1 else 0.0,
-        "tokens_in": int(round(tin)), "tokens_out": int(round(tout)), "cost_usd": cost(prices, tin, tout),
-        "latency_s": float(sum(j["completion"].latency for j in judged) / len(judged)),
-        "cached": all(j["cached"] for j in judged), "parse_method": pick["parsed"].method,
-        "injection_suspected": bool(reasons), "injection_reasons": "; ".join(reasons),
-    }
-    for col in extra_cols:
-        out[col] = g[col]
-    return out
-
-
-def _summary(engine, result: ScoreResult, prices, plan: _Plan, answers: dict) -> RunSummary:
+def _summary(engine, result: ScoreResult, prices, plan: Plan, answers: dict) -> RunSummary:
     """Counts, tokens and cost of a run (see :class:`RunSummary`)."""
     st = engine.stats
     ratings = result.ratings
@@ -386,7 +197,7 @@ def _summary(engine, result: ScoreResult, prices, plan: _Plan, answers: dict) ->
     )
 
 
-def _dry_run(attempt_of: dict, plan: _Plan, engine, rater: str, prices) -> ScoreResult:
+def _dry_run(attempt_of: dict, plan: Plan, engine, rater: str, prices) -> ScoreResult:
     items = list(attempt_of.items())
     n_send = est_in = budget = 0
     example = None

@@ -31,7 +31,6 @@ from judgecal.errors import ConfigError
 from judgecal.judges.options import MODES, VARIANTS
 
 
-
 def builtin_prompts_dir():
     """The installed templates (a Traversable); the checkout's prompts/ as fallback."""
     try:

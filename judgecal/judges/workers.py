@@ -39,7 +39,13 @@ from judgecal.errors import (
     ProviderTimeoutError,
     RateLimitError,
 )
-from judgecal.judges.base import PROVIDERS, Completion, CompletionRequest, JudgeAdapter, make_adapter
+from judgecal.judges.base import (
+    PROVIDERS,
+    Completion,
+    CompletionRequest,
+    JudgeAdapter,
+    make_adapter,
+)
 from judgecal.judges.cache import JudgmentCache
 from judgecal.judges.gcpolicy import settle_process
 

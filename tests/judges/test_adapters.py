@@ -7,10 +7,10 @@ import json
 
 import pytest
 
+from judgecal._lazy import require
 from judgecal.data.schema import normalize_ratings
 from judgecal.errors import ConfigError, MissingDependencyError
 from judgecal.judges import CompletionRequest, make_adapter, parse_judge, score_generations
-from judgecal._lazy import require
 from judgecal.judges.base import parse_retry_after
 from judgecal.judges.litellm_adapter import import_litellm
 

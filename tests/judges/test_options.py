@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-import judgecal.judges.api as api
+import judgecal.judges.plan as plan
 from judgecal.cli import build_parser, main
 from judgecal.errors import ConfigError
 from judgecal.judges import BatchOptions, ScoringOptions, TransportOptions, score_generations
@@ -95,13 +95,13 @@ def test_cli_summary_json_keys_and_values_match_the_typed_summary(fake, gens, tm
 
 def test_each_answer_is_parsed_once(fake, gens, tmp_path, monkeypatch):
     calls = []
-    real = api.parse_judgment
+    real = plan.parse_judgment
 
     def counting(text, scales, **kw):
         calls.append(text)
         return real(text, scales, **kw)
 
-    monkeypatch.setattr(api, "parse_judgment", counting)
+    monkeypatch.setattr(plan, "parse_judgment", counting)
     fake.configure(rules=[{"fault": "garbage", "contains": "சென்னை", "times": 1}])
     res = score_generations(gens, "openai/fake-judge", ["la", "h"], base_url=openai_url(fake),
                             cache=tmp_path / "c.sqlite", retry_unparseable=1, progress=False)
