@@ -1,4 +1,4 @@
-"""Row bookkeeping for serving (``serving.ServingMixin.apply``): which rows share a
+"""Row bookkeeping for serving (``serving.GroupServer.apply``): which rows share a
 (language, script) pair and which share features, the feature columns a
 calibrator needs, and the output columns collected per row.
 """
