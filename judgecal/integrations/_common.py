@@ -134,9 +134,11 @@ def load_calibrator_cached(path: str | Path):
     p = Path(path).expanduser()
     try:
         st = p.stat()
-        key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
     except OSError:
+        st = None
+    if st is None:
         return load_calibrator(p)  # its own clear error for a missing/unreadable file
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
     with _CACHE_LOCK:
         if key not in _CACHE:
             _CACHE[key] = load_calibrator(p)
