@@ -1,30 +1,40 @@
-"""PARIKSHA judge rows, their human labels, and a calibrator fitted on PARIKSHA,
+"""PARIKSHA items judged by PARIKSHA's judge and a calibrator fitted on PARIKSHA,
 shared by the framework integration tests.
 
-The calibrator records a judge prompt hash (the hash of the grading template the
-inspect test's judge uses), so that prompt mismatches can be tested.
+The items and the inspect task come from the documented example
+docs/integrations/inspect_pariksha.py (so the docs' example is what is tested).
+The calibrator records a judge prompt hash, that of the example's grading
+template, so that prompt mismatches can be tested.
 """
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
+REPO = Path(__file__).resolve().parents[2]
 JUDGE = "pariksha-gpt-judge"  # PARIKSHA's judge rows carry this rater id
-TEMPLATE = (
-    "Rate the linguistic acceptability of the answer in its language from 0 (unacceptable) to 2 "
-    "(fully acceptable).\n\n[Question]\n{question}\n\n[Answer]\n{answer}\n\n{instructions}"
-)
-INSTRUCTIONS = "Finish with the line SCORE: n, n being 0, 1 or 2."
-LANGUAGES = ("hi", "ta", "bn")
-PER_LANGUAGE = 8
 
 
 @pytest.fixture(scope="session")
-def prompt_hash() -> str:
+def example():
+    """docs/integrations/inspect_pariksha.py as a module."""
+    pytest.importorskip("inspect_ai", reason="inspect-ai is not installed: pip install 'judgecal[inspect]'")
+    spec = importlib.util.spec_from_file_location("inspect_pariksha", REPO / "docs" / "integrations" / "inspect_pariksha.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.JUDGE == JUDGE
+    return module
+
+
+@pytest.fixture(scope="session")
+def prompt_hash(example) -> str:
     from judgecal.integrations._common import template_hash
 
-    return template_hash(TEMPLATE)
+    return template_hash(example.TEMPLATE)
 
 
 @pytest.fixture(scope="session")
@@ -41,17 +51,8 @@ def calibrator_path(pariksha, prompt_hash, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def judged_items(pariksha) -> pd.DataFrame:
-    """PER_LANGUAGE items of metric 'la' per language: the judge's score, the
-    response and prompt, and the mean human score (on the first half only: the
-    other half is the unlabelled pool of the prediction-powered estimate)."""
-    la = pariksha[pariksha["metric"] == "la"]
-    human = la[la["rater_kind"] == "human"].groupby("item_id")["score"].mean()
-    judge = la[(la["rater_kind"] == "judge") & la["language"].isin(LANGUAGES) & la["item_id"].isin(human.index)]
-    judge = judge.drop_duplicates("response").sort_values(["language", "item_id"])
-    picked = judge.groupby("language", group_keys=False).head(PER_LANGUAGE).reset_index(drop=True)
-    picked["human_mean"] = picked["item_id"].map(human)
-    rank = picked.groupby("language").cumcount()
-    picked.loc[rank >= PER_LANGUAGE // 2, "human_mean"] = float("nan")
-    assert picked["human_mean"].notna().sum() == len(LANGUAGES) * PER_LANGUAGE // 2
-    return picked
+def judged_items(pariksha, example) -> pd.DataFrame:
+    """8 items of metric 'la' in each of hi, ta, bn; native mean on half of them."""
+    items = example.pariksha_items(pariksha, ("hi", "ta", "bn"), 8)
+    assert len(items) == 24 and items["human_mean"].notna().sum() == 12
+    return items

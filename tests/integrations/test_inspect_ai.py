@@ -15,66 +15,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 pytest.importorskip("inspect_ai", reason="inspect-ai is not installed: pip install 'judgecal[inspect]'")
 
-from .conftest import INSTRUCTIONS, JUDGE, TEMPLATE  # noqa: E402
-
 from judgecal.cli import main as judgecal_main  # noqa: E402
 from judgecal.errors import CalibratorMismatchError, ConfigError, InputError  # noqa: E402
 
-GRADE = r"SCORE:\s*([0-2])"
+from .conftest import JUDGE  # noqa: E402
 
 
-def _task(items: pd.DataFrame, calibrator=None, *, judge_model=JUDGE, prompt_hash=None, language=True):
-    from inspect_ai import Task
-    from inspect_ai.dataset import MemoryDataset, Sample
-    from inspect_ai.model import ModelOutput, ModelUsage, get_model
-    from inspect_ai.scorer import model_graded_qa
-    from inspect_ai.solver import solver
-
-    by_response = dict(zip(items["response"], items["score"], strict=True))
-
-    def judge_answers(messages, tools, tool_choice, config):
-        # The grading prompt holds exactly one of the responses: answer as PARIKSHA's judge did.
-        text = messages[-1].text
-        found = [s for r, s in by_response.items() if r in text]
-        assert len(found) == 1, "the grading prompt must hold one known response"
-        out = ModelOutput.from_content("mockllm/model", f"The answer reads well.\nSCORE: {int(found[0])}")
-        # Usage given: mockllm would otherwise count tokens with tiktoken, which downloads its tables.
-        out.usage = ModelUsage(input_tokens=len(text), output_tokens=len(out.completion),
-                               total_tokens=len(text) + len(out.completion))
-        return out
-
-    def judge():
-        return model_graded_qa(template=TEMPLATE, instructions=INSTRUCTIONS, grade_pattern=GRADE,
-                               model=get_model("mockllm/model", custom_outputs=judge_answers))
-
-    @solver
-    def replay_response():
-        async def solve(state, generate):
-            state.output = ModelOutput.from_content("pariksha-system", state.metadata["response"])
-            return state
-        return solve
-
-    samples = []
-    for row in items.itertuples():
-        meta = {"response": row.response, "item_id": row.item_id}
-        if language:
-            meta["language"] = row.language
-        if not np.isnan(row.human_mean):
-            meta["human_score"] = float(row.human_mean)
-        samples.append(Sample(id=row.item_id, input=row.prompt, target="", metadata=meta))
-    scorers = [judge()]
-    if calibrator is not None:
-        from judgecal.integrations.inspect_ai import calibrated
-
-        scorers.append(calibrated(str(calibrator), "la", judge=judge(), judge_model=judge_model,
-                                  prompt_hash=prompt_hash))
-    return Task(dataset=MemoryDataset(samples), solver=replay_response(), scorer=scorers)
+def _task(example, items, calibrator=None, **kwargs):
+    return example.build_task(items, str(calibrator) if calibrator else None, **kwargs)
 
 
 def _run(task, log_dir: Path):
@@ -86,9 +39,9 @@ def _run(task, log_dir: Path):
 
 
 @pytest.fixture(scope="module")
-def evaluated(judged_items, calibrator_path, prompt_hash, tmp_path_factory):
+def evaluated(example, judged_items, calibrator_path, prompt_hash, tmp_path_factory):
     log_dir = tmp_path_factory.mktemp("inspect-logs")
-    log = _run(_task(judged_items, calibrator_path, prompt_hash=prompt_hash), log_dir)
+    log = _run(_task(example, judged_items, calibrator_path, prompt_hash=prompt_hash), log_dir)
     assert log.status == "success", log.error
     return log
 
@@ -166,26 +119,26 @@ def test_inspect_score_cli_rescores_stored_log_through_entry_point(evaluated, ap
 
 
 # ----------------------------------------------------------------------------- bad input
-def test_other_judge_or_prompt_fails_the_eval_with_a_clear_error(judged_items, calibrator_path, prompt_hash,
+def test_other_judge_or_prompt_fails_the_eval_with_a_clear_error(example, judged_items, calibrator_path, prompt_hash,
                                                                  tmp_path):
     few = judged_items.groupby("language").head(1)
-    log = _run(_task(few, calibrator_path, judge_model="openai/gpt-4o", prompt_hash=prompt_hash), tmp_path)
+    log = _run(_task(example, few, calibrator_path, judge_model="openai/gpt-4o", prompt_hash=prompt_hash), tmp_path)
     assert log.status == "error"
     assert "fitted for judge 'pariksha-gpt-judge'" in log.error.message
     assert "openai/gpt-4o" in log.error.message
-    log = _run(_task(few, calibrator_path, prompt_hash="0123456789abcdef"), tmp_path)
+    log = _run(_task(example, few, calibrator_path, prompt_hash="0123456789abcdef"), tmp_path)
     assert log.status == "error"
     assert "judge prompt 0123456789abcdef" in log.error.message and prompt_hash in log.error.message
-    log = _run(_task(few, calibrator_path, judge_model=None), tmp_path)
+    log = _run(_task(example, few, calibrator_path, judge_model=None), tmp_path)
     assert log.status == "error" and "which judge produced this score is not known" in log.error.message
 
 
-def test_sample_without_language_fails_eval_and_import(judged_items, calibrator_path, prompt_hash, tmp_path,
+def test_sample_without_language_fails_eval_and_import(example, judged_items, calibrator_path, prompt_hash, tmp_path,
                                                        capsys):
     few = judged_items.groupby("language").head(1)
-    log = _run(_task(few, calibrator_path, prompt_hash=prompt_hash, language=False), tmp_path)
+    log = _run(_task(example, few, calibrator_path, prompt_hash=prompt_hash, language=False), tmp_path)
     assert log.status == "error" and "the sample has no language" in log.error.message
-    plain = _run(_task(few, language=False), tmp_path / "plain")
+    plain = _run(_task(example, few, language=False), tmp_path / "plain")
     assert plain.status == "success"
     rc = judgecal_main(["import-inspect", plain.location, "--metric", "la", "--judge", JUDGE,
                         "--out", str(tmp_path / "x.csv")])
