@@ -3,13 +3,13 @@ raw and the calibrated score out, with the same numbers as ``judgecal apply``.
 
 A framework hands over a score (a number, or a numeric string), the metric it
 is on, the sample's language (a tag or a name from its metadata), optionally a
-script and the sample's text, and who judged it. :func:`calibrate_score`
+script and the sample's prompt text, and who judged it. :func:`calibrate_score`
 
 1. reads the score as a number (True/False, empty or non-numeric values are
    errors, never scores);
 2. normalises the language, checks a given script against the tag, and checks
-   the text's own script against it (text in another language's script is the
-   sign of a mislabelled sample, as in PARIKSHA's swapped files);
+   the prompt's own script against it (a prompt in another language's script is
+   the sign of a mislabelled sample, as in PARIKSHA's swapped files);
 3. checks the judge model and judge prompt hash against what the calibrator was
    fitted for;
 4. builds the one-row judged table ``judgecal apply`` would read and calls the
@@ -82,10 +82,13 @@ def sample_language(language: object, script: object = None, text: str | None = 
     """Normalised (language tag, ISO 15924 script) of one sample, checked.
 
     ``script`` None takes the tag's script (``pa`` -> ``Guru``). A given script
-    must be a 4-letter code agreeing with a script subtag of the tag. ``text``
-    (the judged response), when it has enough letters, must be written in that
-    script: otherwise the sample's language label is wrong and calibrating it
-    with that language's group would be too.
+    must be a 4-letter code agreeing with a script subtag of the tag. ``text``,
+    when it has enough letters, must be written in that script: pass a text the
+    dataset's authors wrote in the sample's language (its prompt or question).
+    Then a mismatch means the language label is wrong, and calibrating with that
+    language's group would be too. Not the judged response: a system answering
+    in English or in romanised text is what the judge is there to catch (PARIKSHA
+    has such responses), not a labelling error.
     """
     from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
     from judgecal.data.schema import SCRIPT_CLASH, SCRIPT_INVALID, check_scripts
@@ -112,10 +115,10 @@ def sample_language(language: object, script: object = None, text: str | None = 
         guess = detect_script(text)
         if guess.letters >= MIN_LETTERS and guess.share >= MIN_SHARE and not script_matches(code, guess.script):
             raise InputError(Problem(
-                f"the text is written in {script_name(guess.script)} ({guess.script}, {guess.share:.0%} of "
+                f"the prompt is written in {script_name(guess.script)} ({guess.script}, {guess.share:.0%} of "
                 f"{guess.letters} letters) but the language {tag!r} is written in {script_name(code)} ({code}): "
                 "the sample's language label looks wrong", file=where, column="language", value=language),
-                summary="language and text disagree")
+                summary="language and prompt disagree")
     return tag, code
 
 

@@ -9,7 +9,7 @@
 
 The wrapped score (``Score.value``, or ``Score.metadata[value_key]``) is
 calibrated with the group of the sample's language (``Sample.metadata
-["language"]``, script checked against the tag and the output text) and the
+["language"]``, script checked against the tag and the sample's input text) and the
 result is the new score's value; the raw score and the serving group are kept
 in its metadata. Stored logs are re-scored without calling any model:
 
@@ -142,7 +142,8 @@ def calibrated(
       language_key, script_key: sample metadata keys of language and script.
       human_key: sample metadata key of a human label (number or list), used
         by the metric's prediction-powered interval.
-      check_script: check that the output text is in the language's script.
+      check_script: check that the sample's input is in the language's script
+        (a prompt in another script means the language label is wrong).
       allow_mismatch: calibrate even with another judge or prompt.
     """
     if (judge is None) == (score_name is None):
@@ -165,7 +166,7 @@ def calibrated(
             return Score.unscored(reason="judge_unscored", explanation=getattr(judged, "explanation", None))
         value = (judged.metadata or {}).get(value_key) if value_key else judged.value
         meta = state.metadata or {}
-        text = state.output.completion if check_script and state.output is not None else None
+        text = state.input_text if check_script else None
         result = calibrate_score(
             cal, value, metric=metric, language=meta.get(language_key), script=meta.get(script_key),
             text=text, item_id=state.sample_id, judge_model=judge_model, prompt_hash=prompt_hash,
@@ -240,7 +241,8 @@ def judged_rows(log_path: str, *, metric: str, score_name: str | None = None, va
         response = s.output.completion if s.output is not None else None
         try:
             score = judge_score(value, where=f"{log_path}, {where}")
-            lang, script = sample_language(lang, meta.get(script_key), response, where=f"{log_path}, {where}")
+            lang, script = sample_language(lang, meta.get(script_key), _input_text(s.input),
+                                           where=f"{log_path}, {where}")
         except InputError as exc:
             problems.extend(exc.problems)
             continue

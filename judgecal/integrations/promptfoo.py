@@ -18,11 +18,13 @@ and configure it in the assertion's ``config``::
           judge_model: openai/gpt-4o-mini  # default: the provider's id
           # score_var: judge_score        # take the score from a test var ...
           # score_pattern: 'SCORE:\\s*(\\d+)' # ... or from the output (default)
-          # language_var: language, script_var: script, text_var: response
+          # language_var: language, script_var: script
+          text_var: question              # a var in the test's language (script check)
 
 The judge score (a test var, or parsed from the output when the provider is the
 judge) is calibrated with the group of the test's language (``vars.language``,
-script checked against the tag and against ``vars.response`` when present).
+script checked against the tag and, with ``text_var``, against the script that
+var's text is written in: the question, not the response being judged).
 The result is ``{pass, score, reason, namedScores}``: ``score`` is the
 calibrated score on the metric's scale (the same number as ``judgecal apply``),
 ``pass`` compares it with ``threshold`` in the metric's direction (for a metric
@@ -116,7 +118,7 @@ def grade(output, variables: dict, config: dict, *, provider: str | None = None)
     result = calibrate_score(
         cal, value, metric=str(config["metric"]), language=variables.get(config.get("language_var", "language")),
         script=variables.get(config.get("script_var", "script")),
-        text=variables.get(config.get("text_var", "response")), item_id=variables.get("item_id", where),
+        text=variables.get(config["text_var"]) if config.get("text_var") else None, item_id=variables.get("item_id", where),
         judge_model=config.get("judge_model") or provider, prompt_hash=config.get("prompt_hash"),
         allow_mismatch=bool(config.get("allow_mismatch", False)), where=where, option=OPTION)
     higher = cal.scales_[result.metric].higher_is_better

@@ -21,7 +21,7 @@ import pytest
 pytest.importorskip("inspect_ai", reason="inspect-ai is not installed: pip install 'judgecal[inspect]'")
 
 from judgecal.cli import main as judgecal_main  # noqa: E402
-from judgecal.errors import CalibratorMismatchError, ConfigError, InputError  # noqa: E402
+from judgecal.errors import CalibratorMismatchError, ConfigError, InputError, MissingDependencyError  # noqa: E402
 
 from .conftest import JUDGE  # noqa: E402
 
@@ -149,6 +149,35 @@ def test_sample_without_language_fails_eval_and_import(example, judged_items, ca
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_mislabelled_sample_fails_eval_and_import(example, judged_items, calibrator_path, prompt_hash, tmp_path,
+                                                 capsys):
+    # A Hindi item labelled Tamil (as PARIKSHA's swapped files label Gujarati as Punjabi).
+    few = judged_items.groupby("language").head(1).copy()
+    few.loc[few["language"] == "hi", "language"] = "ta"
+    log = _run(_task(example, few, calibrator_path, prompt_hash=prompt_hash), tmp_path)
+    assert log.status == "error"
+    assert "the prompt is written in Devanagari" in log.error.message
+    assert "the language 'ta' is written in Tamil" in log.error.message
+    plain = _run(_task(example, few), tmp_path / "plain")
+    rc = judgecal_main(["import-inspect", plain.location, "--metric", "la", "--judge", JUDGE,
+                        "--out", str(tmp_path / "x.csv")])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("the prompt is written in Devanagari") == 1
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_import_reads_a_score_from_metadata_and_refuses_other_files(evaluated, tmp_path, capsys):
+    out = tmp_path / "raw.csv"
+    assert judgecal_main(["import-inspect", evaluated.location, "--metric", "la", "--score", "calibrated",
+                          "--value-key", "raw_score", "--judge", JUDGE, "--out", str(out)]) == 0
+    rows = pd.read_csv(out).set_index("item_id")["score"]
+    assert (rows == _scores(evaluated, "model_graded_qa").astype(float).loc[rows.index]).all()
+    (tmp_path / "not.eval").write_text("hello")
+    rc = judgecal_main(["import-inspect", str(tmp_path / "not.eval"), "--metric", "la", "--judge", JUDGE,
+                        "--out", str(tmp_path / "y.csv")])
+    assert rc == 1 and "not a readable inspect log" in capsys.readouterr().err
+
+
 def test_import_needs_the_judge_and_the_score(evaluated, tmp_path, capsys):
     rc = judgecal_main(["import-inspect", evaluated.location, "--metric", "la", "--score", "model_graded_qa",
                         "--out", str(tmp_path / "x.csv")])
@@ -194,6 +223,9 @@ def test_unsupported_inspect_version_is_refused(monkeypatch):
         importlib.reload(integration)
     monkeypatch.setattr(inspect_ai, "__version__", "0.4.0")
     with pytest.raises(ConfigError, match="pip install 'judgecal\\[inspect\\]'"):
+        importlib.reload(integration)
+    monkeypatch.setitem(sys.modules, "inspect_ai", None)  # not installed
+    with pytest.raises(MissingDependencyError, match=r"pip install 'judgecal\[inspect\]'"):
         importlib.reload(integration)
     monkeypatch.undo()
     importlib.reload(integration)

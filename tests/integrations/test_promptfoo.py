@@ -76,12 +76,13 @@ def _has_netns() -> bool:
 def _assertion(calibrator, prompt_hash, **extra) -> dict:
     return {"type": "python", "value": "file://judgecal_assert.py",
             "config": {"calibrator": str(calibrator), "metric": "la", "threshold": THRESHOLD, "judge_model": JUDGE,
-                       "prompt_hash": prompt_hash, **extra}}
+                       "prompt_hash": prompt_hash, "text_var": "question", **extra}}
 
 
 def _test(row, calibrator, prompt_hash, *, answer=None, language=None, **extra) -> dict:
     return {"description": row.item_id,
-            "vars": {"item_id": row.item_id, "language": language or row.language, "response": row.response,
+            "vars": {"item_id": row.item_id, "language": language or row.language, "question": row.prompt,
+                     "response": row.response,
                      "judge_answer": answer or f"The answer reads naturally.\nSCORE: {int(row.score)}"},
             "assert": [_assertion(calibrator, prompt_hash, **extra)]}
 
@@ -94,7 +95,7 @@ def promptfoo_run(judged_items, calibrator_path, prompt_hash, tmp_path_factory):
     hindi, tamil = judged_items[judged_items["language"] == "hi"].iloc[0], judged_items[
         judged_items["language"] == "ta"].iloc[0]
     bad = [
-        # A Hindi response labelled Tamil: the script check refuses it.
+        # A Hindi item labelled Tamil: the script check on its question refuses it.
         {**_test(hindi, calibrator_path, prompt_hash, language="ta"), "description": "bad:script"},
         # A judge answer without a score: no score is made up.
         {**_test(tamil, calibrator_path, prompt_hash, answer="I cannot rate this."), "description": "bad:noscore"},
@@ -135,7 +136,7 @@ def test_promptfoo_scores_equal_judgecal_apply(promptfoo_run, calibrator_path, p
 
 
 @pytest.mark.parametrize("case, message", [
-    ("bad:script", "written in Devanagari"),
+    ("bad:script", "the prompt is written in Devanagari"),
     ("bad:noscore", "holds 0 matches of the score pattern"),
     ("bad:judge", "the score comes from judge 'openai/gpt-4o' but the calibrator was fitted for judge "
                   "'pariksha-gpt-judge'"),
