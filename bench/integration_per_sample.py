@@ -27,17 +27,17 @@ def main() -> None:
     cal = GroupedCalibrator().fit(ratings)
     judged = ratings[(ratings["rater_kind"] == "judge") & (ratings["metric"] == "la")]
     rows = judged.sample(n=args.samples, replace=len(judged) < args.samples, random_state=0).reset_index(drop=True)
-    texts = rows["response"].tolist()
+    texts = rows["prompt"].tolist()  # the script check reads the prompt, as the integrations do
 
     t0 = time.perf_counter()
-    one = [calibrate_score(cal, s, metric="la", language=lang, text=text, item_id=i, judge_model=cal.judge_).calibrated
-           for i, (s, lang, text) in enumerate(zip(rows["score"], rows["language"], texts, strict=True))]
+    one = [calibrate_score(cal, s, metric="la", language=lang, text=text, judge_model=cal.judge_).calibrated
+           for s, lang, text in zip(rows["score"], rows["language"], texts, strict=True)]
     per_sample = time.perf_counter() - t0
     t0 = time.perf_counter()
     batch = cal.apply(rows[["item_id", "language", "script", "metric", "rater", "rater_kind", "score"]])
     batched = time.perf_counter() - t0
     assert np.array_equal(np.asarray(one), batch["score_calibrated"].to_numpy())
-    print(f"{args.samples} samples of PARIKSHA 'la' (with the script check on each response)")
+    print(f"{args.samples} samples of PARIKSHA 'la' (with the script check on each prompt)")
     print(f"one at a time (calibrate_score): {per_sample:.2f} s, {1000 * per_sample / args.samples:.2f} ms/sample")
     print(f"one cal.apply over all rows:      {batched:.3f} s")
     print("calibrated values identical: yes")

@@ -26,6 +26,7 @@ import hashlib
 import math
 import re
 import threading
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -186,18 +187,36 @@ def judge_rater(cal, judge_model: str | None, metric: str, prompt_hash: str | No
     return cal.judge_ if same else judge_model
 
 
+# Per calibrator: metric name -> metric id, and (metric, language, script, judge,
+# prompt hash, score) -> apply's output for that row. Judge scores are discrete,
+# so a whole eval needs a handful of apply calls instead of one per sample
+# (one-row apply costs 10-50 ms of pandas work; see bench/integration_per_sample.py).
+_SERVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _memo(cal) -> dict:
+    with _CACHE_LOCK:
+        return _SERVED.setdefault(cal, {})
+
+
 def _metric_id(cal, metric: str) -> str:
-    return str(cal._resolve_metrics(pd.Series([str(metric)])).iloc[0])
+    memo = _memo(cal)
+    key = ("metric", str(metric))
+    if key not in memo:
+        memo[key] = str(cal._resolve_metrics(pd.Series([str(metric)])).iloc[0])
+    return memo[key]
 
 
 def calibrate_score(cal, score: object, *, metric: str, language: object, script: object = None,
-                    text: str | None = None, item_id: object = "sample", judge_model: str | None = None,
-                    prompt_hash: str | None = None, allow_mismatch: bool = False, where: str = "sample",
+                    text: str | None = None, judge_model: str | None = None, prompt_hash: str | None = None,
+                    allow_mismatch: bool = False, where: str = "sample",
                     option: str = "allow_mismatch=True") -> CalibratedScore:
     """Calibrate one judge score of one sample with a loaded calibrator ``cal``.
 
-    Same numbers as ``judgecal apply`` on the row (item_id, language, script,
-    metric, rater, score): the row goes through ``cal.apply`` itself.
+    The numbers are ``cal.apply``'s on the row (language, script, metric,
+    rater, score), so those of ``judgecal apply``; the prediction set is the
+    conservative one (``judgecal apply --no-randomize``): the randomised set
+    draws its tie-breaks per item, and one sample is calibrated without the others.
     """
     if not str(metric or "").strip():
         raise ConfigError("name the metric the judge scored (metric=...), one of " + ", ".join(sorted(cal.scales_)))
@@ -209,18 +228,24 @@ def calibrate_score(cal, score: object, *, metric: str, language: object, script
         raise CalibratorMismatchError(f"{where}: {exc}") from None
     rater = judge_rater(cal, judge_model, metric_id, prompt_hash, allow_mismatch=allow_mismatch, where=where,
                         option=option)
-    row = {"item_id": str(item_id), "language": tag, "script": code, "metric": metric_id, "rater": rater,
-           "rater_kind": "judge", "score": raw}
-    if prompt_hash:
-        row["judge_prompt_hash"] = str(prompt_hash)
-    try:
-        out = cal.apply(pd.DataFrame([row]), allow_mismatch=allow_mismatch).iloc[0]
-    except InputError as exc:  # e.g. a score off the metric's scale: say which sample
-        raise InputError([Problem(p.message, file=where, column=p.column, value=p.value) for p in exc.problems],
-                         summary=exc.summary) from None
-    return CalibratedScore(raw=raw, calibrated=float(out["score_calibrated"]), metric=metric_id, language=tag,
-                           script=code, level=str(out["calibration_level"]), group=str(out["calibration_group"]),
-                           score_set=str(out["score_set"]), judge=rater)
+    hash_text = str(prompt_hash) if prompt_hash else None
+    key = ("row", metric_id, tag, code, rater, hash_text, raw, bool(allow_mismatch))
+    memo = _memo(cal)
+    if key not in memo:
+        row = {"item_id": "sample", "language": tag, "script": code, "metric": metric_id, "rater": rater,
+               "rater_kind": "judge", "score": raw}
+        if hash_text:
+            row["judge_prompt_hash"] = hash_text
+        try:
+            out = cal.apply(pd.DataFrame([row]), allow_mismatch=allow_mismatch, randomize=False).iloc[0]
+        except InputError as exc:  # e.g. a score off the metric's scale: say which sample
+            raise InputError([Problem(p.message, file=where, column=p.column, value=p.value) for p in exc.problems],
+                             summary=exc.summary) from None
+        memo[key] = (float(out["score_calibrated"]), str(out["calibration_level"]), str(out["calibration_group"]),
+                     str(out["score_set"]))
+    calibrated, level, group, score_set = memo[key]
+    return CalibratedScore(raw=raw, calibrated=calibrated, metric=metric_id, language=tag, script=code, level=level,
+                           group=group, score_set=score_set, judge=rater)
 
 
 def parse_version(text: str) -> tuple[int, ...]:

@@ -169,7 +169,7 @@ def calibrated(
         text = state.input_text if check_script else None
         result = calibrate_score(
             cal, value, metric=metric, language=meta.get(language_key), script=meta.get(script_key),
-            text=text, item_id=state.sample_id, judge_model=judge_model, prompt_hash=prompt_hash,
+            text=text, judge_model=judge_model, prompt_hash=prompt_hash,
             allow_mismatch=allow_mismatch, where=where, option=OPTION)
         return Score(
             value=result.calibrated,

@@ -118,7 +118,7 @@ def grade(output, variables: dict, config: dict, *, provider: str | None = None)
     result = calibrate_score(
         cal, value, metric=str(config["metric"]), language=variables.get(config.get("language_var", "language")),
         script=variables.get(config.get("script_var", "script")),
-        text=variables.get(config["text_var"]) if config.get("text_var") else None, item_id=variables.get("item_id", where),
+        text=variables.get(config["text_var"]) if config.get("text_var") else None,
         judge_model=config.get("judge_model") or provider, prompt_hash=config.get("prompt_hash"),
         allow_mismatch=bool(config.get("allow_mismatch", False)), where=where, option=OPTION)
     higher = cal.scales_[result.metric].higher_is_better

@@ -61,7 +61,7 @@ def applied(evaluated, calibrator_path, prompt_hash, tmp_path_factory):
     return pd.read_parquet(calibrated).set_index("item_id")
 
 
-def test_eval_scorer_equals_judgecal_apply(evaluated, applied, judged_items):
+def test_eval_scorer_equals_judgecal_apply(evaluated, applied, judged_items, calibrator_path):
     raw = _scores(evaluated, "model_graded_qa").astype(float)
     cal = _scores(evaluated, "calibrated")
     expected = judged_items.set_index("item_id")["score"]
@@ -73,6 +73,14 @@ def test_eval_scorer_equals_judgecal_apply(evaluated, applied, judged_items):
     # Calibrated values are exactly judgecal apply's, and calibration moved them.
     assert (cal == applied.loc[cal.index, "score_calibrated"]).all()
     assert (cal != raw).any()
+    # The prediction set is the conservative one, judgecal apply --no-randomize's.
+    sets = pd.Series({s.id: s.scores["calibrated"].metadata["score_set"] for s in evaluated.samples})
+    from judgecal.calibration import load_calibrator
+
+    plain = load_calibrator(calibrator_path).apply(applied.reset_index()[["item_id", "language", "script", "metric",
+                                                                            "rater", "rater_kind", "score"]],
+                                                   randomize=False).set_index("item_id")
+    assert (sets == plain.loc[sets.index, "score_set"].astype(str)).all()
     groups = pd.Series({s.id: s.scores["calibrated"].metadata["group"] for s in evaluated.samples})
     assert (groups == applied.loc[cal.index, "calibration_group"].astype(str)).all()
     assert set(groups.str.split("|").str[1]) == {"hi", "ta", "bn"}
