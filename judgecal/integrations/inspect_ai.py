@@ -44,7 +44,6 @@ check_version("inspect-ai", _inspect_ai.__version__, MIN_VERSION, BELOW_VERSION,
               "pip install 'judgecal[inspect]'")
 
 
-
 def _registered(short: str) -> str:
     """The name to register ``short`` under so that it is ``judgecal/<short>``.
 
