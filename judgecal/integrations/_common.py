@@ -164,8 +164,6 @@ def judge_rater(cal, judge_model: str | None, metric: str, prompt_hash: str | No
     ``openai/gpt-4o-mini`` and ``gpt-4o-mini`` name the same model. ``option``
     is how the calling framework spells "apply anyway", for the error message.
     """
-    from judgecal.calibration.wrapper import _model
-
     if judge_model is None or not str(judge_model).strip():
         if allow_mismatch:
             return cal.judge_
@@ -173,7 +171,7 @@ def judge_rater(cal, judge_model: str | None, metric: str, prompt_hash: str | No
             f"{where}: which judge produced this score is not known; the calibrator was fitted for judge "
             f"{cal.judge_!r}. Name the judge (judge_model=...), or pass {option} to apply it anyway.")
     judge_model = str(judge_model)
-    same = _model(judge_model) == _model(cal.judge_)
+    same = _model_name(judge_model) == _model_name(cal.judge_)
     if not same and not allow_mismatch:
         raise CalibratorMismatchError(
             f"{where}: the score comes from judge {judge_model!r} but the calibrator was fitted for judge "
@@ -199,11 +197,22 @@ def _memo(cal) -> dict:
         return _SERVED.setdefault(cal, {})
 
 
+def _model_name(judge: str) -> str:
+    """'openai/gpt-4o-mini' -> 'gpt-4o-mini' (as judgecal.calibrated_judge compares judges)."""
+    return str(judge).split("/", 1)[-1]
+
+
 def _metric_id(cal, metric: str) -> str:
+    """The calibrator's id of ``metric`` (an id or one of its scale's aliases)."""
     memo = _memo(cal)
     key = ("metric", str(metric))
     if key not in memo:
-        memo[key] = str(cal._resolve_metrics(pd.Series([str(metric)])).iloc[0])
+        name = str(metric).strip().lower()
+        found = [mid for mid, scale in cal.scales_.items() if name in (mid.lower(), *map(str.lower, scale.aliases))]
+        if not found:
+            raise CalibratorMismatchError(f"metric {str(metric)!r} is not in this calibrator "
+                                          f"(it covers {sorted(cal.scales_)})")
+        memo[key] = found[0]
     return memo[key]
 
 

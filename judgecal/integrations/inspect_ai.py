@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import math
 
-from judgecal.errors import ConfigError, InputError, MissingDependencyError, Problem
+from judgecal._lazy import require
+from judgecal.errors import ConfigError, InputError, Problem
 from judgecal.integrations._common import calibrate_score, check_version, load_calibrator_cached
 
-try:
-    import inspect_ai as _inspect_ai
-    from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
-    from inspect_ai.solver import TaskState
-except ImportError as exc:  # pragma: no cover - exercised in a venv without the extra
-    raise MissingDependencyError("inspect-ai", "inspect", "judgecal.integrations.inspect_ai") from exc
+_inspect_ai = require("inspect_ai", "inspect", "judgecal's inspect_ai scorer")
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer  # noqa: E402
+from inspect_ai.solver import TaskState  # noqa: E402
 
 # Made against 0.3.285, the only version tested. The lower bound: Score.unscored
 # (a NaN score with a reason, for a judge without a verdict) needs Score.reason,
