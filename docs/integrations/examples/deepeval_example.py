@@ -50,7 +50,7 @@ geval = GEval(name="Acceptability", evaluation_steps=["Judge whether the answer 
               rubric=[Rubric(score_range=(0, 0), expected_outcome="unacceptable"),
                       Rubric(score_range=(1, 1), expected_outcome="partly acceptable"),
                       Rubric(score_range=(2, 2), expected_outcome="fully acceptable")],
-              model=ReplayJudge(dict(zip(items["response"], items["score"]))), async_mode=False)
+              model=ReplayJudge(dict(zip(items["response"], items["score"], strict=True))), async_mode=False)
 metric = CalibratedMetric(geval, str(calibrator), "la", threshold=1.5)
 cases = [LLMTestCase(name=r.item_id, input=r.prompt, actual_output=r.response,
                      additional_metadata={"language": r.language}) for r in items.itertuples()]

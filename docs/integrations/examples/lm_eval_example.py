@@ -56,7 +56,7 @@ metric_list:
 class ReplayJudge(LM):
     """Answers each grading prompt with PARIKSHA's judge score for the response in it."""
 
-    scores = dict(zip(items["response"], items["score"]))
+    scores = dict(zip(items["response"], items["score"], strict=True))
 
     def generate_until(self, requests, disable_tqdm=False):
         return [f"SCORE: {int(next(s for r, s in self.scores.items() if r in req.args[0]))}" for req in requests]

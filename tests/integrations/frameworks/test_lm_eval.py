@@ -20,8 +20,7 @@ import pytest
 
 from judgecal.errors import CalibratorMismatchError, ConfigError, InputError
 
-from .pariksha_judged import (  # noqa: F401 - fixtures
-    JUDGE, OTHER_HASH, PROMPT_HASH, calibrator_file, judged_la, judgecal_apply)
+from .pariksha_judged import JUDGE, OTHER_HASH, PROMPT_HASH, judgecal_apply
 
 pytest.importorskip("lm_eval", reason="lm-eval is not installed: pip install 'judgecal[lmeval]' "
                                       "(.ci/run installs it in its frameworks venv)")

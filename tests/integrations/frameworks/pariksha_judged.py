@@ -1,10 +1,7 @@
-"""Fixtures and helpers shared by the MLflow, DeepEval and lm-eval integration
-tests, which run in a venv without inspect_ai (.ci/run's frameworks step), so
-they cannot use conftest's fixtures built on the inspect example.
-
-Import the fixtures into a test module with
-``from .pariksha_judged import calibrator_file, judged_la  # noqa: F401``.
-"""
+"""Constants and the ``judgecal apply`` reference shared by the MLflow, DeepEval
+and lm-eval integration tests (their fixtures are in this folder's conftest.py).
+They run in a venv without inspect_ai (.ci/run's frameworks step), so they do not
+use the parent conftest's fixtures built on the inspect example."""
 
 from __future__ import annotations
 
@@ -12,7 +9,6 @@ import os
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from judgecal.cli import main as judgecal_main
 from judgecal.integrations._common import template_hash
@@ -28,31 +24,6 @@ JUDGE_PROMPT = ("Rate the linguistic acceptability of the answer in its language
                 "2 fully acceptable.")
 PROMPT_HASH = template_hash(JUDGE_PROMPT)
 OTHER_HASH = "0123456789abcdef"
-
-
-@pytest.fixture(scope="session")
-def calibrator_file(pariksha, tmp_path_factory) -> Path:
-    """A calibrator fitted on all of PARIKSHA, its judge rows stamped with PROMPT_HASH."""
-    from judgecal.calibration import GroupedCalibrator
-
-    ratings = pariksha.copy()
-    ratings["judge_prompt_hash"] = pd.Series(pd.NA, index=ratings.index, dtype=object)
-    ratings.loc[ratings["rater_kind"] == "judge", "judge_prompt_hash"] = PROMPT_HASH
-    path = tmp_path_factory.mktemp("frameworks") / "calibrator.json"
-    GroupedCalibrator().fit(ratings).save(path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def judged_la(pariksha) -> pd.DataFrame:
-    """3 judged items of metric 'la' in each of hi, ta, bn (distinct responses):
-    item_id, language, prompt, response, score (PARIKSHA's judge)."""
-    la = pariksha[(pariksha["metric"] == "la") & (pariksha["rater_kind"] == "judge")
-                  & pariksha["language"].isin(["hi", "ta", "bn"])]
-    la = la.drop_duplicates("response").sort_values(["language", "item_id"])
-    picked = la.groupby("language", group_keys=False).head(3).reset_index(drop=True)
-    assert len(picked) == 9 and picked["score"].nunique() > 1
-    return picked[["item_id", "language", "prompt", "response", "score"]]
 
 
 def judgecal_apply(calibrator: Path, items: pd.DataFrame, work: Path) -> pd.DataFrame:

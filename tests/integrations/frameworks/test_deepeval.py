@@ -15,8 +15,7 @@ import pytest
 
 from judgecal.errors import CalibratorMismatchError, ConfigError, InputError
 
-from .pariksha_judged import (  # noqa: F401 - fixtures
-    JUDGE, OTHER_HASH, PROMPT_HASH, calibrator_file, judged_la, judgecal_apply)
+from .pariksha_judged import JUDGE, OTHER_HASH, PROMPT_HASH, judgecal_apply
 
 deepeval = pytest.importorskip("deepeval", reason="deepeval is not installed: pip install 'judgecal[deepeval]' "
                                                   "(.ci/run installs it in its frameworks venv)")
