@@ -43,7 +43,12 @@ from __future__ import annotations
 from judgecal._lazy import require
 from judgecal.errors import ConfigError
 from judgecal.integrations._common import (
-    calibrate_score, check_version, judge_score as _judge_score, load_calibrator_cached, score_in_text)
+    calibrate_score,
+    check_version,
+    load_calibrator_cached,
+    score_in_text,
+)
+from judgecal.integrations._common import judge_score as _judge_score
 
 # Made against lm-eval 0.4.13 (the version tested). Filter.apply(resps, docs),
 # register_filter and register_metric(metric, higher_is_better, aggregation) are
