@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from judgecal._atomic import atomic_path
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.data.schema import normalize_ratings
 from judgecal.errors import ConfigError, InputError, Problem
@@ -90,11 +91,13 @@ def write_annotation_sheet(batch: pd.DataFrame, ratings: pd.DataFrame, path: str
         if key["sheet_item_id"].duplicated().any():
             raise ConfigError("two items share a blinded id; write the sheet with blind=False")
         sheet["item_id"] = sheet["item_id"].map(blind_id)
-        key.to_csv(key_path(path), index=False, encoding="utf-8")
-    if suffix == ".csv":
-        sheet.to_csv(path, index=False, encoding="utf-8-sig")
-    else:
-        sheet.to_json(path, orient="records", lines=True, force_ascii=False)
+        with atomic_path(key_path(path), private=True) as tmp:
+            key.to_csv(tmp, index=False, encoding="utf-8")
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            sheet.to_csv(tmp, index=False, encoding="utf-8-sig")
+        else:
+            sheet.to_json(tmp, orient="records", lines=True, force_ascii=False)
     return path
 
 

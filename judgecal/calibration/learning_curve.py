@@ -141,7 +141,10 @@ def main(argv=None) -> int:
                            repeats=args.repeats,
                            progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
     if args.out:
-        curve.to_csv(args.out, index=False)
+        from judgecal._atomic import atomic_path
+
+        with atomic_path(args.out) as tmp:
+            curve.to_csv(tmp, index=False)
     summary = summarize_curve(curve)
     print(f"Learning curve on {source}, {args.method} calibrators, folds grouped by prompt, "
           f"{time.perf_counter() - start:.0f} s")

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from judgecal._atomic import atomic_write_text
 from judgecal._version import __version__
 from judgecal.data.metrics import MetricRegistry, MetricScale
 from judgecal.errors import (
@@ -72,8 +73,7 @@ def save_calibrator(cal, path: str | Path) -> Path:
     """Write a fitted calibrator as JSON; returns the path."""
     path = Path(path)
     body = calibrator_to_dict(cal)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(body, ensure_ascii=False, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(body, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
     return path
 
 

@@ -84,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
         print(table_text(wide))
         table = result.table
     if args.cv_out:
-        table.to_csv(args.cv_out, index=False)
+        from judgecal._atomic import atomic_path
+
+        with atomic_path(args.cv_out) as tmp:
+            table.to_csv(tmp, index=False)
     print(f"\nwrote {path}")
     return 0
