@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from judgecal._atomic import atomic_path
+from judgecal.data.delimited import delimited_bytes, restore_formulas, write_delimited
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.data.schema import normalize_ratings
 from judgecal.errors import ConfigError, InputError, Problem
@@ -73,7 +74,9 @@ def blind_id(item_id: str) -> str:
 def write_annotation_sheet(batch: pd.DataFrame, ratings: pd.DataFrame, path: str | Path,
                            metrics: Sequence[str] | None = None, *, blind: bool = True) -> Path:
     """Write :func:`annotation_sheet` as CSV (UTF-8 with BOM so spreadsheet apps
-    show Indic scripts correctly) or JSONL, by extension.
+    show Indic scripts correctly) or JSONL, by extension. In the CSV sheet and
+    key, text a spreadsheet would run as a formula gets a leading quote
+    (:mod:`judgecal.data.delimited`); :func:`read_annotation_sheet` removes it.
 
     With ``blind`` (default) the sheet carries opaque item ids and the key back
     to the real ids (and systems) goes to :func:`key_path`, kept by whoever runs
@@ -91,12 +94,11 @@ def write_annotation_sheet(batch: pd.DataFrame, ratings: pd.DataFrame, path: str
         if key["sheet_item_id"].duplicated().any():
             raise ConfigError("two items share a blinded id; write the sheet with blind=False")
         sheet["item_id"] = sheet["item_id"].map(blind_id)
-        with atomic_path(key_path(path), private=True) as tmp:
-            key.to_csv(tmp, index=False, encoding="utf-8")
-    with atomic_path(path) as tmp:
-        if suffix == ".csv":
-            sheet.to_csv(tmp, index=False, encoding="utf-8-sig")
-        else:
+        write_delimited(key, key_path(path), private=True)
+    if suffix == ".csv":
+        write_delimited(sheet, path, encoding="utf-8-sig")
+    else:
+        with atomic_path(path) as tmp:
             sheet.to_json(tmp, orient="records", lines=True, force_ascii=False)
     return path
 
@@ -111,7 +113,7 @@ def sheet_bytes(batch: pd.DataFrame, ratings: pd.DataFrame, metrics: Sequence[st
     sheet = annotation_sheet(batch, ratings, metrics)
     if blind:
         sheet["item_id"] = sheet["item_id"].map(blind_id)
-    return sheet.to_csv(index=False).encode("utf-8-sig")
+    return delimited_bytes(sheet)
 
 
 @dataclass
@@ -134,7 +136,7 @@ def read_annotation_sheet(path: str | Path, *, key: str | Path | None = None, ra
     """
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        df = restore_formulas(pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig"))
         rows = np.arange(2, len(df) + 2)  # line 1 is the header
     elif path.suffix.lower() == ".jsonl":
         df = pd.read_json(path, lines=True, dtype=False).astype(object)
@@ -148,7 +150,7 @@ def read_annotation_sheet(path: str | Path, *, key: str | Path | None = None, ra
     key = Path(key) if key else key_path(path)
     mapping, source = None, f"the key file {key.name}"
     if key.exists():
-        table = pd.read_csv(key, dtype=str, keep_default_na=False)
+        table = restore_formulas(pd.read_csv(key, dtype=str, keep_default_na=False))
         mapping = dict(zip(table["sheet_item_id"], table["item_id"], strict=True))
     elif ratings is not None and df["item_id"].astype(str).str.startswith("item-").all():
         known = pd.unique(ratings["item_id"].astype(str))

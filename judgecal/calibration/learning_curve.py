@@ -141,10 +141,9 @@ def main(argv=None) -> int:
                            repeats=args.repeats,
                            progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
     if args.out:
-        from judgecal._atomic import atomic_path
+        from judgecal.data.delimited import write_delimited
 
-        with atomic_path(args.out) as tmp:
-            curve.to_csv(tmp, index=False)
+        write_delimited(curve, args.out)
     summary = summarize_curve(curve)
     print(f"Learning curve on {source}, {args.method} calibrators, folds grouped by prompt, "
           f"{time.perf_counter() - start:.0f} s")

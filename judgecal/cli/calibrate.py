@@ -84,9 +84,8 @@ def run(args: argparse.Namespace) -> int:
         print(table_text(wide))
         table = result.table
     if args.cv_out:
-        from judgecal._atomic import atomic_path
+        from judgecal.data.delimited import write_delimited
 
-        with atomic_path(args.cv_out) as tmp:
-            table.to_csv(tmp, index=False)
+        write_delimited(table, args.cv_out)
     print(f"\nwrote {path}")
     return 0

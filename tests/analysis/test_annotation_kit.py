@@ -86,3 +86,46 @@ def test_export_batch_bytes_map_back_through_the_ratings(tmp_path):
     other = synthetic_ratings(3, languages=("hi",))
     with pytest.raises(InputError, match="ratings table"):
         read_annotation_sheet(path, ratings=other)
+
+
+FORMULAS = ["=cmd|' /C calc'!A0", "+1+cmd|' /C calc'!A0", "-2+cmd|' /C calc'!A0", "@SUM(1)", "\t=1", "'=x"]
+
+
+def _formula_cells(path: Path) -> list[str]:
+    import csv
+
+    rows = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))
+    return [c for row in rows for c in row if c and c[0] in "=+-@\t\r" and c not in ("-1", "+1")]
+
+
+def test_sheet_and_key_hold_no_formula_and_read_back(tmp_path):
+    df = synthetic_ratings(6, languages=("hi",), systems=("sys",))
+    ids = {old: f"{FORMULAS[i % len(FORMULAS)]}#{i}" for i, old in enumerate(df["item_id"].unique())}
+    df["item_id"] = df["item_id"].map(ids)
+    df["system"] = FORMULAS[0]
+    df["prompt"] = FORMULAS[1]
+    df["response"] = FORMULAS[2]
+    batch = df[df["rater_kind"] == "judge"][["item_id", "system"]]
+    path = write_annotation_sheet(batch, df, tmp_path / "batch.csv", metrics=["tq"])
+    assert _formula_cells(path) == [] and _formula_cells(key_path(path)) == []
+    sheet = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert set(sheet["prompt"]) == {"'" + FORMULAS[1]}
+    # an annotator fills it in a spreadsheet, which keeps the quoted text as it was
+    sheet["annotator_id"], sheet["tq"], sheet["tq_reason"] = "a1", "1", FORMULAS[3]
+    filled = tmp_path / "filled.csv"
+    sheet.to_csv(filled, index=False, encoding="utf-8-sig")
+    res = read_annotation_sheet(filled, key=key_path(path))
+    # the ratings table strips ids of surrounding white space ("\t=1#4" -> "=1#4")
+    assert sorted(res.table["item_id"]) == sorted(batch["item_id"].str.strip().unique())
+    assert set(res.table["justification"]) == {FORMULAS[3]}
+
+
+def test_downloaded_sheet_holds_no_formula(tmp_path):
+    from judgecal.analysis.budget import export_batch
+
+    df = synthetic_ratings(4, languages=("ta",), systems=("m",))
+    df["response"] = FORMULAS[0]
+    batch = df[df["rater_kind"] == "judge"][["item_id", "system"]]
+    out = tmp_path / "download.csv"
+    out.write_bytes(export_batch(batch, df, ["tq"], blind=False))
+    assert _formula_cells(out) == []
