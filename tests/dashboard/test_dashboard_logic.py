@@ -257,34 +257,19 @@ def test_upload_size_cap():
 
 def test_the_upload_cap_reaches_the_streamlit_server(tmp_path):
     """`judgecal dashboard --max-upload-mb 3`: the server that answers runs with that cap."""
-    import socket
-    import time
-    import urllib.request
+    from .test_dashboard_browser import free_port, wait_healthy  # the browser test's server helpers
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     data = tmp_path / "r.csv"
     data.write_text("item_id,language,metric,rater,rater_kind,score\ni,hi,la,a,human,1\n", encoding="utf-8")
     proc = subprocess.Popen([sys.executable, "-m", "judgecal", "dashboard", str(data), "--port", str(port),
                              "--max-upload-mb", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                time.sleep(0.2)
+        wait_healthy(proc, f"http://127.0.0.1:{port}/_stcore/health")
         # the command became the Streamlit server (exec): its command line is the server's options
         args = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
         assert args[args.index(b"--server.maxUploadSize") + 1] == b"3"
         assert args[args.index(b"--server.address") + 1] == b"127.0.0.1"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.kill()  # nothing to shut down gracefully: the server holds no state of the test
+        proc.wait()
