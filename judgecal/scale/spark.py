@@ -29,7 +29,8 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 
-from judgecal.errors import InputError, MissingDependencyError, Problem
+from judgecal._lazy import require
+from judgecal.errors import InputError, Problem
 from judgecal.scale.partition import STRING_OUTPUT, PartitionCalibrator
 
 REQUIRED = ("item_id", "language", "metric", "score")
@@ -37,13 +38,8 @@ BUCKET = "__judgecal_bucket"
 
 
 def _import_pyspark():
-    try:
-        import pyspark.sql  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError("pyspark", "spark", "applying calibrators on Spark") from exc
-    import pyspark
-
-    return pyspark
+    require("pyspark.sql", "spark", "applying calibrators on Spark")
+    return require("pyspark", "spark", "applying calibrators on Spark")
 
 
 PYSPARK_DEFAULT_PYTHON = "python3"  # what PySpark's SparkContext runs when nothing says otherwise
