@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from judgecal.cli._analysis_args import load, write_table
     from judgecal.data.render import table_text
     from judgecal.errors import ConfigError
-    from judgecal.report.summary import ci
+    from judgecal.report.render import ci
 
     if args.statistics:
         unknown = sorted(set(args.statistics) - set(STATISTICS))

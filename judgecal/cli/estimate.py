@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from judgecal.cli._analysis_args import load, write_table
     from judgecal.data.render import table_text
     from judgecal.errors import ConfigError
-    from judgecal.report.summary import ci
+    from judgecal.report.render import ci
 
     if args.next_batch and not args.batch_out:
         raise ConfigError("--next-batch needs --batch-out FILE (where to write the annotation sheet)")

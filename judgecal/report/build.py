@@ -2,8 +2,8 @@
 
 :func:`build_report` runs the analyses of :mod:`judgecal.analysis` on a
 ratings table (raw judge scores, and out-of-fold calibrated ones) and returns
-a :class:`Report`; :mod:`judgecal.report.html` and
-:mod:`judgecal.report.summary` only format it.
+a :class:`Report`; :mod:`judgecal.report.render` only formats it
+(HTML, Markdown, JSON).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from judgecal import analysis as an
@@ -207,12 +206,13 @@ def headline(agreement: pd.DataFrame, bias: pd.DataFrame, levels: pd.DataFrame) 
     return out.sort_values(keys).reset_index(drop=True) if out is not None else pd.DataFrame(columns=keys)
 
 
-def finite_or_none(value):
-    """JSON-friendly number: NaN and infinities become None."""
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
+def ppi_summary(systems: pd.DataFrame) -> pd.DataFrame:
+    """Per language and metric: lambda, effective sample size gain, labelled and total items."""
+    ppi = systems[systems["estimator"] == "ppi"]
+    if ppi.empty:
+        return pd.DataFrame(columns=["language", "metric", "systems", "labelled", "items", "lam", "ess_gain"])
+    keys = [c for c in ("language", "script", "metric", "judge") if c in ppi.columns]
+    return (ppi.groupby(keys, sort=True)
+            .agg(systems=("system", "nunique"), labelled=("n", "sum"), items=("N", "sum"),
+                 lam=("lam", "first"), ess_gain=("ess_gain", "first"))
+            .reset_index())

@@ -160,7 +160,7 @@ def test_saved_calibrator_on_a_table_of_two_judges(ratings, tmp_path):
 
 
 def test_ppi_summary_table(report):
-    from judgecal.report.summary import ppi_summary
+    from judgecal.report.build import ppi_summary
 
     p = ppi_summary(report.systems)
     assert len(p) == 6 and (p["systems"] == 4).all() and (p["ess_gain"] > 1).all()
