@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise ConfigError(f"unknown statistic(s) {unknown}; choose from {', '.join(STATISTICS)}")
     ratings, registry = load(args)
-    calibrated = out_of_fold_table(ratings, random_state=args.seed, judge=args.judge) if args.calibrated else None
+    calibrated = out_of_fold_table(ratings, random_state=args.seed, judge=args.judge,
+                                   registry=registry) if args.calibrated else None
     table = before_after(agreement_table, ratings, calibrated, by=args.by, judge=args.judge, confidence=args.confidence,
                          n_resamples=args.resamples, random_state=args.seed, registry=registry)
     if args.statistics:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from judgecal import analysis as an
 from judgecal._version import __version__
-from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, MetricScale
 from judgecal.errors import ConfigError
 
 
@@ -39,6 +39,8 @@ class Report:
     simulation_summary: pd.DataFrame | None = None
     agreement_by_task: pd.DataFrame | None = None
     timings: dict = field(default_factory=dict)
+    # The declared scale of each metric shown (built-in or from a metrics file), for level names.
+    scales: dict[str, MetricScale] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         names = ("headline", "agreement", "bias", "bias_by_script", "levels", "systems", "rankings", "learning",
@@ -46,7 +48,7 @@ class Report:
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
-def _calibrated_table(ratings, calibration, calibrator, random_state, judge, notes):
+def _calibrated_table(ratings, calibration, calibrator, random_state, judge, notes, registry):
     """The ratings with calibrated judge scores, or None; describes what was done in ``notes``."""
     if calibration not in (None, "none", False) or calibrator is not None:
         notes.append("Calibration targets the expected human score, so it mainly removes bias; categorical "
@@ -67,7 +69,7 @@ def _calibrated_table(ratings, calibration, calibrator, random_state, judge, not
         notes.append("No calibration requested: raw judge scores only.")
         return None
     if calibration == "oof":
-        table = an.out_of_fold_table(ratings, random_state=random_state, judge=judge)
+        table = an.out_of_fold_table(ratings, random_state=random_state, judge=judge, registry=registry)
         notes.append("Calibrated values are out of fold (5 folds grouped by prompt): no item's calibrated score "
                      "was fitted on its own human labels.")
         return table
@@ -121,7 +123,8 @@ def build_report(
 
     common = {"n_resamples": n_resamples, "random_state": random_state, "confidence": confidence, "registry": registry,
               "judge": judge}
-    calibrated = timed("calibration", _calibrated_table, ratings, calibration, calibrator, random_state, judge, notes)
+    calibrated = timed("calibration", _calibrated_table, ratings, calibration, calibrator, random_state, judge, notes,
+                       registry)
     agreement = timed("agreement", an.before_after, an.agreement_table, ratings, calibrated, **common)
     bias = timed("bias", an.before_after, an.bias_table, ratings, calibrated, **common)
     bias_script = timed("bias_by_script", an.before_after, an.bias_table, ratings, calibrated,
@@ -170,7 +173,7 @@ def build_report(
     return Report(meta=meta, headline=headline(agreement, bias, levels), agreement=agreement, bias=bias,
                   bias_by_script=bias_script, levels=levels, systems=systems, rankings=rankings, learning=learning,
                   needed=needed, simulation=sim, simulation_summary=sim_summary, agreement_by_task=by_task_table,
-                  timings=timings)
+                  timings=timings, scales={metric: registry.get(metric) for metric in meta["metrics"]})
 
 
 def headline(agreement: pd.DataFrame, bias: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricScale
 from judgecal.report import svg
 from judgecal.report.build import Report, ppi_summary
 
@@ -144,9 +144,8 @@ def _bias_chart(bias: pd.DataFrame, metric: str) -> str:
                       reference=0.0)
 
 
-def _levels_chart(levels: pd.DataFrame, metric: str, registry: MetricRegistry) -> str:
+def _levels_chart(levels: pd.DataFrame, metric: str, scale: MetricScale) -> str:
     lv = levels[levels["metric"] == metric]
-    scale = registry.get(metric)
     names = [f"{level:g} {scale.label(level)}" for level in scale.levels]
     rows = []
     for (language, _script), g in lv.groupby(["language", "script"], sort=True):
@@ -170,7 +169,8 @@ def _systems_chart(systems: pd.DataFrame, language: str, metric: str) -> str:
     return svg.forest(rows, title=f"{language} · {metric}: mean score per system", x_label="mean score", width=520)
 
 
-def render_html(report: Report, registry: MetricRegistry = DEFAULT_REGISTRY) -> str:
+def render_html(report: Report) -> str:
+    """The report as one HTML page (level names from the scales the report was built with)."""
     m = report.meta
     metrics = m["metrics"]
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(m['title'])}</title>",
@@ -203,7 +203,7 @@ def render_html(report: Report, registry: MetricRegistry = DEFAULT_REGISTRY) -> 
     parts.append("<h2>Bias and level distributions</h2><div class=\"charts\">")
     for metric in metrics:
         parts.append(_bias_chart(report.bias, metric))
-        parts.append(_levels_chart(report.levels, metric, registry))
+        parts.append(_levels_chart(report.levels, metric, report.scales.get(metric) or DEFAULT_REGISTRY.get(metric)))
     parts.append("</div><h3>Bias by script</h3>")
     bs = report.bias_by_script[report.bias_by_script["subset"] == "all"]
     parts.append(_table(["stage", "script", "metric", "bias", "items"],

@@ -166,3 +166,25 @@ def test_ppi_summary_table(report):
     assert len(p) == 6 and (p["systems"] == 4).all() and (p["ess_gain"] > 1).all()
     assert "effective sample size gain" in render_html(report)
     assert "System estimates: PPI++ per language" in to_markdown(report)
+
+
+def test_report_and_agreement_take_metrics_declared_in_a_file(ratings, tmp_path, capsys):
+    # `report` refused metrics declared with --metrics (the HTML's level chart and the
+    # out-of-fold calibration looked them up among the built-ins only), and so did
+    # `agreement --calibrated`, while every other command accepted them.
+    declared = tmp_path / "metrics.json"
+    declared.write_text(json.dumps([{"id": "fluency", "levels": [0, 1, 2], "labels": ["halting", "fair", "native"],
+                                     "measurement": "ordinal"}]))
+    path = tmp_path / "fluency.csv"
+    ratings[ratings["metric"] == "tq"].assign(metric="fluency").to_csv(path, index=False)
+    html = tmp_path / "rep" / "report.html"
+    assert main(["report", str(path), "--metrics", str(declared), "--out", str(html), "--resamples", "30"]) == 0, \
+        capsys.readouterr().err
+    page = html.read_text(encoding="utf-8")
+    assert "Levels given, fluency" in page and "2 native" in page and "judge + humans (calibrated)" in page
+    assert "| fluency |" in html.with_suffix(".md").read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["agreement", str(path), "--metrics", str(declared), "--calibrated", "--resamples", "30"]) == 0, \
+        capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "fluency" in out and "calibrated" in out
