@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from judgecal.data.render import table_text
     from judgecal.errors import ConfigError
     from judgecal.report.render import ci
+    from judgecal.sanitize import terminal_text
 
     if args.next_batch and not args.batch_out:
         raise ConfigError("--next-batch needs --batch-out FILE (where to write the annotation sheet)")
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Mean human score per system, {100 * args.confidence:.0f} % intervals. ppi = PPI++ (human labels + judge), "
           "human = labels only, judge = raw judge mean.")
     for values, g in est.groupby(group, sort=True):
-        label = ", ".join(f"{k}={v}" for k, v in zip(group, values, strict=True))
+        label = terminal_text(", ".join(f"{k}={v}" for k, v in zip(group, values, strict=True)))
         ppi = g[g["estimator"] == "ppi"]
         gain = ppi["ess_gain"].iloc[0] if len(ppi) else float("nan")
         print(f"\n{label}  (lambda {ppi['lam'].iloc[0]:.2f}, effective sample size gain x{gain:.2f})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from html import escape
 
@@ -19,6 +20,7 @@ import pandas as pd
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricScale
 from judgecal.report import svg
 from judgecal.report.build import Report, ppi_summary
+from judgecal.sanitize import markdown_text as md
 
 # --- table cells ----------------------------------------------------------------
 
@@ -47,7 +49,8 @@ def ci(est, low, high, digits: int = 2) -> str:
 
 def md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     def cell(text: str) -> str:
-        return str(text).replace("|", "\\|").replace("\n", " ")
+        # A pipe splits the row unless escaped; markdown_text has escaped those of data already.
+        return re.sub(r"(?<!\\)\|", r"\|", str(text)).replace("\n", " ")
 
     lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
@@ -273,26 +276,27 @@ def _clean(text: str) -> str:
 # --- Markdown and JSON ----------------------------------------------------------
 
 def to_markdown(report: Report) -> str:
+    """The report's main tables as Markdown; text from the data (title, names, notes) is escaped."""
     m = report.meta
-    out = [f"# {m['title']}", "",
+    out = [f"# {md(m['title'])}", "",
            f"{m['n_ratings']:,} ratings ({m['n_human_ratings']:,} human, {m['n_judge_ratings']:,} judge) on "
-           f"{m['n_items']:,} items; languages {', '.join(m['languages'])}; metrics {', '.join(m['metrics'])}; "
-           f"judge(s) {', '.join(m['judges']) or 'none'}. Generated {m['generated']} by judgecal {m['judgecal_version']}.",
+           f"{m['n_items']:,} items; languages {md(', '.join(m['languages']))}; metrics {md(', '.join(m['metrics']))}; "
+           f"judge(s) {md(', '.join(m['judges']) or 'none')}. Generated {m['generated']} by judgecal {m['judgecal_version']}.",
            ""]
-    out += [f"- {n}" for n in m["notes"]]
+    out += [f"- {md(n)}" for n in m["notes"]]
     out += ["", f"## Agreement and bias ({100 * m['confidence']:.0f} % bootstrap intervals over items)", ""]
     header, rows = headline_rows(report.headline, m["calibrated"])
-    out += [md_table(rows, header), ""]
+    out += [md_table([[*map(md, row[:3]), *row[3:]] for row in rows], header), ""]
     b = report.bias_by_script[report.bias_by_script["subset"] == "all"]
     if len(b):
         out += ["## Bias by script", ""]
-        out.append(md_table([[r.stage, r.script, r.metric, ci(r.estimate, r.ci_low, r.ci_high), str(r.n)]
+        out.append(md_table([[r.stage, md(r.script), md(r.metric), ci(r.estimate, r.ci_low, r.ci_high), str(r.n)]
                              for r in b.itertuples()], ["stage", "script", "metric", "bias", "items"]))
         out.append("")
     if len(report.systems):
         p = ppi_summary(report.systems)
         out += [f"## System estimates: PPI++ per language ({100 * m['estimate_confidence']:.0f} % intervals)", ""]
-        out.append(md_table([[r.language, r.metric, str(r.systems), f"{r.labelled}/{r.items}", fmt(r.lam),
+        out.append(md_table([[md(r.language), md(r.metric), str(r.systems), f"{r.labelled}/{r.items}", fmt(r.lam),
                               fmt(r.ess_gain)] for r in p.itertuples(index=False)],
                             ["language", "metric", "systems", "labelled/items", "lambda", "ESS gain"]))
         out.append("")
@@ -300,14 +304,14 @@ def to_markdown(report: Report) -> str:
         s = report.simulation_summary
         out += [f"## PPI++ check: labels hidden except n per language ({100 * m['estimate_confidence']:.0f} % intervals)", ""]
         out.append(md_table([[str(r.n), fmt(r.coverage_ppi, 3), fmt(r.coverage_human, 3), fmt(r.width_ratio, 3),
-                              fmt(r.ess_gain_median, 3), f"{r.cells_outside}/{r.cells}", r.outside or "-",
-                              r.exhaustive or "-"] for r in s.itertuples()],
+                              fmt(r.ess_gain_median, 3), f"{r.cells_outside}/{r.cells}", md(r.outside) if r.outside else "-",
+                              md(r.exhaustive) if r.exhaustive else "-"] for r in s.itertuples()],
                             ["n", "coverage PPI++", "coverage human-only", "width PPI/human", "ESS gain (median)",
                              "cells outside 87-93 %", "which", "all items labelled (not scored)"]))
         out.append("")
     if len(report.needed):
         out += [f"## Labels needed for {m['target_width']:g}-wide intervals on every system", ""]
-        out.append(md_table([[r.language, r.metric, str(r.labels_now), fmt(r.width_now), fmt(r.more_ppi, 0),
+        out.append(md_table([[md(r.language), md(r.metric), str(r.labels_now), fmt(r.width_now), fmt(r.more_ppi, 0),
                               fmt(r.more_human, 0)] for r in report.needed.itertuples()],
                             ["language", "metric", "labels now", "width now", "more (with judge)", "more (human only)"]))
         out.append("")

@@ -188,3 +188,47 @@ def test_report_and_agreement_take_metrics_declared_in_a_file(ratings, tmp_path,
         capsys.readouterr().err
     out = capsys.readouterr().out
     assert "fluency" in out and "calibrated" in out
+
+
+HOSTILE_JUDGE = "gpt\x1b[31m<script>x</script>\u202e"
+HOSTILE_SYSTEM = "sys\x1b]8;;https://evil.example/\x1b\\[click](https://evil.example)\x1b]8;;\x1b\\"
+TERMINAL_CONTROLS = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+
+
+@pytest.fixture(scope="module")
+def hostile_ratings(ratings):
+    judge = ratings["rater_kind"] == "judge"
+    out = ratings[ratings["language"] == "hi"].copy()
+    out.loc[judge, "rater"] = HOSTILE_JUDGE
+    out["system"] = [HOSTILE_SYSTEM + str(s) for s in out["system"]]
+    return out
+
+
+def test_estimate_and_agreement_print_no_escape_sequences_from_names(hostile_ratings, tmp_path, capsys):
+    path = tmp_path / "hostile.parquet"
+    hostile_ratings.to_parquet(path)
+    assert main(["estimate", str(path)]) == 0
+    assert main(["agreement", str(path), "--resamples", "20", "--statistics", "alpha"]) == 0
+    assert main(["agreement", str(path), "--judge", "other\x1b[2J"]) == 2
+    captured = capsys.readouterr()
+    for stream in (captured.out, captured.err):
+        assert not re.search(TERMINAL_CONTROLS, stream), re.findall(f".{{0,20}}{TERMINAL_CONTROLS}.{{0,20}}", stream)[:3]
+        assert "evil.example/" not in stream
+    assert "gpt<script>x</script>" in captured.out and "sys[click]" in captured.out
+
+
+def test_report_markdown_escapes_title_and_judge_names(hostile_ratings, tmp_path):
+    import markdown_it
+
+    rep = build_report(hostile_ratings, calibration="none", n_resamples=20, learning_repeats=2,
+                       title="# Title [x](https://evil.example) <img src=x onerror=alert(1)>\x1b[31m")
+    md = to_markdown(rep)
+    assert not re.search(TERMINAL_CONTROLS, md)
+    tokens = markdown_it.MarkdownIt("commonmark").enable(["table"]).parse(md)
+    inline = [c for t in tokens for c in (t.children or [])]
+    assert not {c.type for c in inline} & {"link_open", "image", "html_inline", "html_block"}
+    assert not {t.type for t in tokens} & {"html_block"}
+    heading = next(t for t in tokens if t.type == "inline")
+    assert "".join(c.content for c in heading.children) == "# Title [x](https://evil.example) <img src=x onerror=alert(1)>"
+    html = render_html(rep)
+    assert "<script>x" not in html and "&lt;script&gt;x" in html and "<img src=x" not in html
