@@ -51,7 +51,7 @@ def calibrator_section(ctx: session.Context) -> None:
         return
     grid = shaping.score_grid(ctx.view, judge, levels)
     try:
-        curves = session.compute(ctx, "fitted_curves", frame=grid, tag=("curves", ctx.calibrator_label),
+        curves = session.compute(ctx, results.fitted_curves, frame=grid, tag=("curves", ctx.calibrator_label),
                                  extra={"calibrator": cal})
     except results.NotAvailable:
         raise
@@ -86,28 +86,20 @@ def before_after_section(ctx: session.Context) -> None:
                     key=session.persist("calibration_run_oof", True))
     if not run:
         return
-    oof = session.compute(ctx, "out_of_fold", method=method)
-    bias = session.compute(ctx, "before_after", tag=("ba-bias", method), extra={"calibrated": oof},
-                           table="bias", confidence=ctx.confidence, n_resamples=ctx.n_resamples)
+    oof = session.compute(ctx, results.out_of_fold, method=method)
+    bias = session.compute(ctx, results.bias_before_after, tag=("ba-bias", method), extra={"calibrated": oof},
+                           confidence=ctx.confidence, n_resamples=ctx.n_resamples)
     bias = bias[bias["subset"] == "all"]
-    bias = bias.assign(value=[shaping.signed_ci_text(e, lo, hi) for e, lo, hi in
-                              zip(bias["estimate"], bias["ci_low"], bias["ci_high"], strict=True)])
-    wide = bias.pivot_table(index=["language", "script", "metric"], columns="stage", values="value",
-                            aggfunc="first").reset_index()
-    wide.columns.name = None
+    wide = shaping.interval_pivot(bias, ["language", "script", "metric"], "stage", signed=True)
     st.markdown("**Bias (judge - humans' mean)**")
     st.dataframe(shaping.columns_first(wide.rename(columns={"raw": "raw judge"}),
                                        ["language", "script", "metric", "raw judge", "calibrated"]), hide_index=True)
 
-    agreement = session.compute(ctx, "before_after", tag=("ba-agreement", method),
-                                extra={"calibrated": oof}, table="agreement", confidence=ctx.confidence,
+    agreement = session.compute(ctx, results.agreement_before_after, tag=("ba-agreement", method),
+                                extra={"calibrated": oof}, confidence=ctx.confidence,
                                 n_resamples=ctx.n_resamples)
     a = agreement[(agreement["comparison"] == "judge-consensus") & (agreement["statistic"] == "alpha")]
-    a = a.assign(value=[shaping.ci_text(e, lo, hi) for e, lo, hi in
-                        zip(a["estimate"], a["ci_low"], a["ci_high"], strict=True)])
-    wide = a.pivot_table(index=["language", "script", "metric"], columns="stage", values="value",
-                         aggfunc="first").reset_index()
-    wide.columns.name = None
+    wide = shaping.interval_pivot(a, ["language", "script", "metric"], "stage")
     st.markdown("**Krippendorff's alpha, judge vs the humans' consensus**")
     st.dataframe(shaping.columns_first(wide.rename(columns={"raw": "raw judge"}),
                                        ["language", "script", "metric", "raw judge", "calibrated"]), hide_index=True)
@@ -115,7 +107,7 @@ def before_after_section(ctx: session.Context) -> None:
     st.subheader("Reliability diagrams")
     st.caption("Mean human score against the judge's score, per bin of judge scores, raw and calibrated "
                f"(out of fold), with {100 * ctx.confidence:g}% intervals. A calibrated judge sits on the diagonal.")
-    rel = session.compute(ctx, "reliability", frame=oof, tag=("reliability", method), confidence=ctx.confidence)
+    rel = session.compute(ctx, results.reliability, frame=oof, tag=("reliability", method), confidence=ctx.confidence)
     for metric in sorted(rel["metric"].unique()):
         r = rel[rel["metric"] == metric]
         levels = results.metric_levels(metric)
@@ -141,7 +133,7 @@ def learning_section(ctx: session.Context) -> None:
     st.subheader("Learning curves")
     st.caption("Held-out calibration error of a per-language calibrator fitted on n labelled items "
                "(drawn from the current labels, repeated), by language.")
-    curves = session.compute(ctx, "learning_curves", confidence=ctx.confidence)
+    curves = session.compute(ctx, results.learning_curves, confidence=ctx.confidence)
     if curves.empty:
         st.info("Too few labelled items per language for learning curves.")
         return

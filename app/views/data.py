@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from judgecal.dashboard import session
+from judgecal.dashboard import results, session
 from judgecal.dashboard.sources import CALIBRATOR_SUFFIXES, RATINGS_SUFFIXES
 
 st.title("Data and uploads")
@@ -49,7 +49,7 @@ if st.session_state.get(session.UPLOAD_RATINGS_KEY) or st.session_state.get(sess
 
 def body(ctx: session.Context) -> None:
     st.subheader("What the selection holds, per language")
-    checked = session.compute(ctx, "validation", texts=True)
+    checked = session.compute(ctx, results.validation, texts=True)
     st.dataframe(checked["summary"], hide_index=True)
     if len(checked["script_mismatches"]):
         st.subheader("Texts written in another script than declared")

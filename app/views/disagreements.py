@@ -25,7 +25,7 @@ def body(ctx: session.Context) -> None:
     search = c5.text_input("Search the texts (prompt, response, justifications)",
                            key=session.persist("disagree_search", ""))
 
-    items = session.compute(ctx, "disagreements", metric=metric, judge=judge)
+    items = session.compute(ctx, results.disagreements, metric=metric, judge=judge)
     if direction == "judge higher":
         items = items[items["gap"] > 0]
     elif direction == "judge lower":

@@ -89,16 +89,17 @@ def _calibrator_from_upload(name: str, digest: str, _data: bytes):
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _cached_result(name: str, data_key: tuple, filter_key: tuple, tag, params: tuple, _frame: pd.DataFrame,
-                   _extra: dict):
-    return getattr(results, name)(_frame, **dict(params), **_extra)
+def _cached_result(name: str, data_key: tuple, filter_key: tuple, tag, params: tuple, _fn: Callable,
+                   _frame: pd.DataFrame, _extra: dict):
+    return _fn(_frame, **dict(params), **_extra)
 
 
-def compute(ctx: Context, name: str, frame: pd.DataFrame | None = None, *, tag=None, extra: dict | None = None,
-            texts: bool = False, **params):
-    """``results.<name>(view, **params, **extra)``, cached per data, filters, ``tag`` and ``params``.
+def compute(ctx: Context, fn: Callable[..., object], frame: pd.DataFrame | None = None, *, tag=None,
+            extra: dict | None = None, texts: bool = False, **params):
+    """``fn(view, **params, **extra)``, cached per function, data, filters, ``tag`` and ``params``.
 
-    The filtered view goes in without its long text columns unless ``texts``.
+    ``fn`` is one of :mod:`judgecal.dashboard.results`' functions. The filtered
+    view goes in without its long text columns unless ``texts``.
     ``frame`` replaces the view (a page's own narrower or derived table) and
     ``extra`` passes objects that are not hashed (a calibrator, a derived
     table); both then need a ``tag`` saying what they are, because the cache
@@ -108,9 +109,10 @@ def compute(ctx: Context, name: str, frame: pd.DataFrame | None = None, *, tag=N
         raise ValueError("compute(frame=..., extra=...) needs tag=... naming them (they are not hashed)")
     if frame is None:
         frame = ctx.view if texts else analysis_columns(ctx.view)
-    with st.spinner(f"Computing {name.replace('_', ' ')}..."):
+    name = f"{fn.__module__}.{fn.__qualname__}"  # the cache key: the function itself is not hashed
+    with st.spinner(f"Computing {fn.__name__.replace('_', ' ')}..."):
         return _cached_result(name, ctx.data_key, ctx.filters.key(), (tag, texts), tuple(sorted(params.items())),
-                              frame, extra or {})
+                              fn, frame, extra or {})
 
 
 def _load_ratings() -> tuple[pd.DataFrame | None, tuple, str, str | None]:

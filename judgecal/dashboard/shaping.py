@@ -33,6 +33,24 @@ def signed_ci_text(estimate: float, low: float, high: float, digits: int = 2) ->
     return f"{estimate:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
 
 
+def interval_text(frame: pd.DataFrame, *, signed: bool = False, estimate: str = "estimate", low: str = "ci_low",
+                  high: str = "ci_high") -> list[str]:
+    """Each row's estimate with its interval as text (:func:`ci_text`; ``signed``: :func:`signed_ci_text`)."""
+    text = signed_ci_text if signed else ci_text
+    return [text(e, lo, hi) for e, lo, hi in zip(frame[estimate], frame[low], frame[high], strict=True)]
+
+
+def interval_pivot(frame: pd.DataFrame, index: str | Sequence[str], columns: str, *,
+                   signed: bool = False) -> pd.DataFrame:
+    """One row per ``index`` value, one column per value of ``columns``; each cell
+    the estimate with its interval as text (see :func:`interval_text`)."""
+    index = [index] if isinstance(index, str) else list(index)
+    wide = frame.assign(value=interval_text(frame, signed=signed)).pivot_table(
+        index=index, columns=columns, values="value", aggfunc="first").reset_index()
+    wide.columns.name = None
+    return wide
+
+
 def pick_agreement(agreement: pd.DataFrame, statistic: str, comparison: str = "judge-consensus") -> pd.DataFrame:
     """Rows of an agreement table for one statistic and comparison."""
     return agreement[(agreement["statistic"] == statistic) & (agreement["comparison"] == comparison)]
@@ -62,10 +80,8 @@ def overview_matrix(
     b = bias[bias["subset"] == "all"][[*keys, "judge", "estimate", "ci_low", "ci_high"]].rename(
         columns={"estimate": "bias", "ci_low": "bias_low", "ci_high": "bias_high"})
     out = a.merge(b, on=[*keys, "judge"], how="outer").merge(ceiling, on=keys, how="left")
-    out["agreement_ci"] = [ci_text(e, lo, hi) for e, lo, hi in
-                           zip(out["agreement"], out["agreement_low"], out["agreement_high"], strict=True)]
-    out["bias_ci"] = [signed_ci_text(e, lo, hi) for e, lo, hi in
-                      zip(out["bias"], out["bias_low"], out["bias_high"], strict=True)]
+    out["agreement_ci"] = interval_text(out, estimate="agreement", low="agreement_low", high="agreement_high")
+    out["bias_ci"] = interval_text(out, signed=True, estimate="bias", low="bias_low", high="bias_high")
     # Worst first: a group's rank is its lowest agreement over metrics (a
     # language that fails on one metric is a problem even if fine on others).
     worst = out.groupby([*rows, "judge"], dropna=False)["agreement"].min().sort_values(na_position="first")
