@@ -10,6 +10,7 @@ import altair as alt
 import streamlit as st
 
 from judgecal.dashboard import results, session, shaping
+from judgecal.sanitize import markdown_text as md
 
 
 def calibrator_section(ctx: session.Context) -> None:
@@ -17,22 +18,22 @@ def calibrator_section(ctx: session.Context) -> None:
     st.subheader("The calibrator")
     if cal is None:
         if ctx.calibrator_error:
-            st.error(f"The calibrator {ctx.calibrator_label} could not be loaded:\n\n"
+            st.error(f"The calibrator {md(ctx.calibrator_label)} could not be loaded:\n\n"
                      f"{session.as_markdown(ctx.calibrator_error)}")
         else:
             st.info("No calibrator loaded: start `judgecal dashboard RATINGS --calibrator calibrator.json` or "
                     "upload one on the Data page. The out-of-fold sections below work without one.")
         return
     fitted_for = getattr(cal, "judge_", None)
-    st.caption(f"{ctx.calibrator_label}: fitted for judge {fitted_for or '?'}")
+    st.caption(f"{md(ctx.calibrator_label)}: fitted for judge {md(fitted_for or '?')}")
     shown = set(ctx.view.loc[ctx.view["rater_kind"] == "judge", "rater"].astype(str))
     if fitted_for is not None and fitted_for not in shown:
-        st.warning(f"This calibrator was fitted for judge {fitted_for}, but the selection shows "
-                   f"{', '.join(sorted(shown))}: a calibrator does not transfer between judges.")
+        st.warning(f"This calibrator was fitted for judge {md(fitted_for)}, but the selection shows "
+                   f"{md(', '.join(sorted(shown)))}: a calibrator does not transfer between judges.")
     info = getattr(cal, "metric_info_", {})
     for metric, meta in sorted(info.items()):
         shrink = meta.get("shrinkage", {})
-        st.markdown(f"**{metric}**: {meta.get('method', '?')} - {meta.get('selection', '')}  \n"
+        st.markdown(f"**{md(metric)}**: {md(meta.get('method', '?'))} - {md(meta.get('selection', ''))}  \n"
                     f"shrinkage pseudo-counts: script toward metric {shrink.get('script')}, "
                     f"language toward script {shrink.get('language')}")
     quality = getattr(cal, "cv_quality_", None)
@@ -56,7 +57,7 @@ def calibrator_section(ctx: session.Context) -> None:
     except results.NotAvailable:
         raise
     except Exception as exc:  # e.g. a calibrator whose features need texts the grid does not have
-        st.info(f"not available: fitted curves for this calibrator ({type(exc).__name__}: {exc})")
+        st.info(f"not available: fitted curves for this calibrator ({type(exc).__name__}: {md(exc)})")
         return
     for metric in sorted(levels):
         c = curves[curves["metric"] == metric]

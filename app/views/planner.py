@@ -55,7 +55,7 @@ def batch_section(ctx: session.Context) -> None:
     try:
         batch = session.compute(ctx, results.next_batch, size=int(size), metric=metric)
     except ConfigError as exc:  # e.g. every judged item already has human ratings: nothing to plan
-        st.info(str(exc))
+        st.info(session.as_markdown(str(exc)))
         return
     st.caption(f"{len(batch)} item(s), spread over languages, systems and judge levels; "
                "the judge's least certain items first.")
