@@ -71,11 +71,9 @@ def calibrator_section(ctx: session.Context) -> None:
         )
         st.markdown(f"**{metric}**")
         st.altair_chart(line.properties(height=260), width="stretch")
-    served = curves.drop_duplicates(["language", "script", "metric"])[
-        ["language", "script", "metric", "calibration_level", "calibration_group", "calibration_weight"]]
     st.markdown("Back-off level serving each group (language: its own calibrator, shrunk toward its script; "
                 "script or metric: too few items of its own):")
-    st.dataframe(served.rename(columns={"calibration_weight": "own weight"}), hide_index=True)
+    st.dataframe(shaping.served_levels(curves), hide_index=True)
 
 
 def before_after_section(ctx: session.Context) -> None:

@@ -27,15 +27,8 @@ def body(ctx: session.Context) -> None:
                            key=session.persist("disagree_search", ""))
 
     items = session.compute(ctx, results.disagreements, metric=metric, judge=judge)
-    if direction == "judge higher":
-        items = items[items["gap"] > 0]
-    elif direction == "judge lower":
-        items = items[items["gap"] < 0]
-    if agree_only:
-        items = items[items["humans_agree"]]
-    if search.strip():
-        hits = shaping.items_matching(view[view["metric"] == metric], search)
-        items = items[items["item_id"].isin(hits)]
+    hits = shaping.items_matching(view[view["metric"] == metric], search) if search.strip() else None
+    items = shaping.select_disagreements(items, direction=direction, agree_only=agree_only, item_ids=hits)
     if items.empty:
         st.warning("No item matches these choices. Change the direction, the search or the sidebar filters.")
         return

@@ -35,8 +35,7 @@ def body(ctx: session.Context) -> None:
 
     level = f"{100 * ctx.confidence:g}%"
     st.subheader(f"Mean human score per system ({metric}, {language}), {level} intervals")
-    order = ppi.sort_values("estimate", ascending=not bool(ppi["higher_is_better"].iloc[0]) if len(ppi) else False)
-    sort = list(order["system"])
+    sort = shaping.system_order(est)
     points = alt.Chart(est).mark_point(filled=True, size=60).encode(
         x=alt.X("estimate:Q", title=f"mean {metric} score"),
         y=alt.Y("system:N", sort=sort, title=None, axis=alt.Axis(labelLimit=360)),
@@ -49,10 +48,7 @@ def body(ctx: session.Context) -> None:
     st.altair_chart((rules + points).properties(height=max(200, 45 * len(sort))), width="stretch")
     st.caption("The raw judge's interval covers item sampling only, not the judge's bias.")
 
-    wide = shaping.interval_pivot(est, "system", "estimator").set_index("system")
-    wide = wide.rename(columns=ESTIMATORS).reindex(sort).reset_index()
-    counts = ppi.set_index("system")[["n", "N"]].rename(columns={"n": "labelled items", "N": "judged items"})
-    st.dataframe(wide.merge(counts, left_on="system", right_index=True, how="left"), hide_index=True)
+    st.dataframe(shaping.systems_side_by_side(est, sort, ESTIMATORS), hide_index=True)
 
     st.subheader("Ranking")
     estimator = st.radio("Rank by", list(ESTIMATORS), format_func=ESTIMATORS.get, horizontal=True,

@@ -51,6 +51,67 @@ def interval_pivot(frame: pd.DataFrame, index: str | Sequence[str], columns: str
     return wide
 
 
+def agreement_rows(agreement: pd.DataFrame, statistic: str) -> pd.DataFrame:
+    """Rows of ``statistic``, plus the human ceiling (human-human alpha) when it is another statistic."""
+    keep = agreement["statistic"] == statistic
+    if statistic != "alpha":
+        keep |= (agreement["comparison"] == "human-human") & (agreement["statistic"] == "alpha")
+    return agreement[keep]
+
+
+def agreement_by_language(rows: pd.DataFrame) -> pd.DataFrame:
+    """One metric's agreement rows as one row per (language, script): each comparison's
+    estimate with its interval as text, and the humans' and the judge's level shares."""
+    table = interval_pivot(rows, ["language", "script"], "comparison")
+    levels = rows[rows["comparison"] != "human-human"].drop_duplicates(["language", "script"])
+    return table.merge(levels[["language", "script", "human_levels", "judge_levels"]],
+                       on=["language", "script"], how="left")
+
+
+def select_disagreements(items: pd.DataFrame, *, direction: str = "both", agree_only: bool = False,
+                         item_ids: set[str] | None = None) -> pd.DataFrame:
+    """Rows of :func:`judgecal.dashboard.results.disagreements` the reader asked for.
+
+    direction : ``both``, ``judge higher`` or ``judge lower`` (sign of ``gap``)
+    agree_only : only items where every human gave the same level
+    item_ids : only these items (e.g. :func:`items_matching` a search); None for all
+    """
+    if direction == "judge higher":
+        items = items[items["gap"] > 0]
+    elif direction == "judge lower":
+        items = items[items["gap"] < 0]
+    if agree_only:
+        items = items[items["humans_agree"]]
+    if item_ids is not None:
+        items = items[items["item_id"].astype(str).isin(item_ids)]
+    return items
+
+
+def system_order(estimates: pd.DataFrame) -> list[str]:
+    """The systems of one language and metric, best first by their PPI++ estimate (the metric's polarity)."""
+    ppi = estimates[estimates["estimator"] == "ppi"]
+    if ppi.empty:
+        return []
+    return list(ppi.sort_values("estimate", ascending=not bool(ppi["higher_is_better"].iloc[0]))["system"])
+
+
+def systems_side_by_side(estimates: pd.DataFrame, order: Sequence[str], names: dict[str, str]) -> pd.DataFrame:
+    """One row per system in ``order``: each estimator's estimate and interval as text
+    (columns named by ``names``), and the labelled and judged items of the PPI++ estimate."""
+    wide = interval_pivot(estimates, "system", "estimator").set_index("system")
+    wide = wide.rename(columns=names).reindex(list(order)).reset_index()
+    ppi = estimates[estimates["estimator"] == "ppi"]
+    counts = ppi.set_index("system")[["n", "N"]].rename(columns={"n": "labelled items", "N": "judged items"})
+    return wide.merge(counts, left_on="system", right_index=True, how="left")
+
+
+def served_levels(curves: pd.DataFrame) -> pd.DataFrame:
+    """The back-off level serving each (language, script, metric) of a calibrator's fitted curves."""
+    served = curves.drop_duplicates(["language", "script", "metric"])[
+        ["language", "script", "metric", "calibration_level", "calibration_group", "calibration_weight"]]
+    return served.rename(columns={"calibration_weight": "own weight"})
+
+
 def pick_agreement(agreement: pd.DataFrame, statistic: str, comparison: str = "judge-consensus") -> pd.DataFrame:
     """Rows of an agreement table for one statistic and comparison."""
     return agreement[(agreement["statistic"] == statistic) & (agreement["comparison"] == comparison)]

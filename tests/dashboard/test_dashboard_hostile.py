@@ -6,6 +6,7 @@ import re
 
 import markdown_it
 import pytest
+
 from tests.dashboard.conftest import open_page
 
 HOSTILE = "[click](https://evil.example) ![px](https://evil.example/p.png) <script>alert(1)</script> **b** \x1b[31m\u202e"
