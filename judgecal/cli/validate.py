@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from judgecal.data.render import table_text
+    from judgecal.sanitize import terminal_text
     from judgecal.data.validate import validate_ratings
 
     path = Path(args.path)
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     print(table_text(report.script_mismatches))
     print("\nFindings:")
     for f in report.findings or ["none"]:
-        print(f"  - {f}")
+        print(f"  - {terminal_text(f)}")
     if args.json:
         out = report.to_dict()
         out["dropped"] = [] if dropped is None else dropped.to_dict(orient="records")
@@ -76,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_problems(problems, limit: int = 50) -> None:
+    from judgecal.sanitize import terminal_text
+
     for p in problems[:limit]:
-        print(f"  - {p}")
+        print(f"  - {terminal_text(p)}")  # problems quote values from the file
     if len(problems) > limit:
         print(f"  ... {len(problems) - limit} more problems (use --json for all)")

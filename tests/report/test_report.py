@@ -210,6 +210,10 @@ def test_estimate_and_agreement_print_no_escape_sequences_from_names(hostile_rat
     assert main(["estimate", str(path)]) == 0
     assert main(["agreement", str(path), "--resamples", "20", "--statistics", "alpha"]) == 0
     assert main(["agreement", str(path), "--judge", "other\x1b[2J"]) == 2
+    bad = tmp_path / "bad.csv"
+    hostile_ratings.head(40).assign(rater_kind=["\x1b]0;title\x07judge\u202e"] * 40).to_csv(bad, index=False)
+    assert main(["validate", str(bad)]) != 0
+    assert main(["validate", str(bad), "--drop-bad-rows"]) != 0
     captured = capsys.readouterr()
     for stream in (captured.out, captured.err):
         assert not re.search(TERMINAL_CONTROLS, stream), re.findall(f".{{0,20}}{TERMINAL_CONTROLS}.{{0,20}}", stream)[:3]
