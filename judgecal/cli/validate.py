@@ -25,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from judgecal.data.render import table_text
-    from judgecal.sanitize import terminal_text
     from judgecal.data.validate import validate_ratings
+    from judgecal.sanitize import terminal_text
 
     path = Path(args.path)
     dropped = None
