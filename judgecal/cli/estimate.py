@@ -6,6 +6,7 @@ import argparse
 
 from judgecal.cli._analysis_args import add_common, columns, fraction, positive_int
 from judgecal.cli._common import add_input_options
+from judgecal.sanitize import terminal_text
 
 HELP = "system-level mean human scores by PPI++ next to human-only and raw-judge estimates; labels needed; next batch"
 
@@ -35,7 +36,6 @@ def run(args: argparse.Namespace) -> int:
     from judgecal.data.render import table_text
     from judgecal.errors import ConfigError
     from judgecal.report.render import ci
-    from judgecal.sanitize import terminal_text
 
     if args.next_batch and not args.batch_out:
         raise ConfigError("--next-batch needs --batch-out FILE (where to write the annotation sheet)")

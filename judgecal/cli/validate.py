@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from judgecal.cli._common import add_input_options
+from judgecal.sanitize import terminal_text
 
 HELP = "check a ratings file (or a PARIKSHA folder) and report per language, including script mismatches"
 
@@ -26,7 +27,6 @@ def run(args: argparse.Namespace) -> int:
 
     from judgecal.data.render import table_text
     from judgecal.data.validate import validate_ratings
-    from judgecal.sanitize import terminal_text
 
     path = Path(args.path)
     dropped = None
@@ -77,8 +77,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_problems(problems, limit: int = 50) -> None:
-    from judgecal.sanitize import terminal_text
-
     for p in problems[:limit]:
         print(f"  - {terminal_text(p)}")  # problems quote values from the file
     if len(problems) > limit:
