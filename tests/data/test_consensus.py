@@ -203,10 +203,7 @@ def test_one_majority_rule_on_pariksha(pariksha):
     # documented rule, consensus(method="majority"): they used to break ties
     # differently (nearest the mean in the analyses), 178 la/tq items apart.
     from judgecal.analysis.items import item_table, scales_for
-    try:  # the calibration machinery's place after issue 14's move into calibration/_fit
-        from judgecal.calibration._fit.examples import build_examples
-    except ImportError:
-        from judgecal.calibration.examples import build_examples
+    from judgecal.calibration._fit.examples import build_examples
 
     expected = consensus(pariksha, "majority").set_index(["item_id", "metric"])["consensus"]
     assert expected.index.is_unique
