@@ -8,20 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ..conftest import fit_stamped_calibrator
 from .pariksha_judged import PROMPT_HASH
 
 
 @pytest.fixture(scope="session")
 def calibrator_file(pariksha, tmp_path_factory) -> Path:
     """A calibrator fitted on all of PARIKSHA, its judge rows stamped with PROMPT_HASH."""
-    from judgecal.calibration import GroupedCalibrator
-
-    ratings = pariksha.copy()
-    ratings["judge_prompt_hash"] = pd.Series(pd.NA, index=ratings.index, dtype=object)
-    ratings.loc[ratings["rater_kind"] == "judge", "judge_prompt_hash"] = PROMPT_HASH
-    path = tmp_path_factory.mktemp("frameworks") / "calibrator.json"
-    GroupedCalibrator().fit(ratings).save(path)
-    return path
+    return fit_stamped_calibrator(pariksha, PROMPT_HASH, tmp_path_factory.mktemp("frameworks") / "calibrator.json")
 
 
 @pytest.fixture(scope="session")
