@@ -41,7 +41,7 @@ from scipy.sparse import csgraph, csr_matrix
 
 from judgecal.analysis.resample import check_confidence
 from judgecal.errors import CalibratorError, ConfigError, InputError
-from judgecal.pairwise import _boot, _bt
+from judgecal.pairwise import _boot, _bt, _ppi
 from judgecal.pairwise._inputs import as_outcome_probs, check_battles
 
 
@@ -150,6 +150,87 @@ class DavidsonBT:
             out[start : start + len(counts)] = params[:, :m] - params[:, :m].mean(axis=1, keepdims=True)
             start += len(counts)
         return out
+
+
+class HumanAnchoredBT:
+    """Davidson strengths anchored on natives: PPI++ over a few human-labelled battles and many judged ones.
+
+    ``fit(i, j, judge, human)``: ``judge`` (n,) codes or (n, 3) probabilities for
+    every battle (the judge's prediction of the native outcome: a raw verdict,
+    or a calibrated distribution); ``human`` (n, 3) native vote shares for the
+    labelled battles and rows of NaN for the others (or codes with NaN).
+    The estimator and its covariance are documented in
+    :mod:`judgecal.pairwise._ppi`. ``lam`` None tunes the power-tuning
+    parameter (PPI++); 0 gives the human-only fit, 1 plain PPI.
+
+    Learned: ``strengths_`` (m,), ``nu_``, ``cov_`` (m+1, m+1) over (strengths,
+    log nu), ``se_``, ``lam_``, ``n_labelled_``, ``n_unlabelled_``,
+    ``ess_gain_`` (variance of the human-only fit over this one, trace of the
+    strengths' block, at the same strengths) and ``effective_n_`` (labelled
+    battles times that gain: how many human battles alone would match it).
+    """
+
+    def __init__(self, *, lam: float | None = None, tol: float = 1e-10, max_iter: int = 100):
+        self.lam = lam
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def fit(self, i, j, judge, human, *, n_systems: int | None = None) -> HumanAnchoredBT:
+        i, j, _, _, m = check_battles(i, j, n_systems=n_systems)
+        f = as_outcome_probs(judge, len(i), name="judge")
+        y = as_outcome_probs(human, len(i), name="human", allow_missing=True)
+        lab = ~np.isnan(y).any(axis=1)
+        n, big_n = int(lab.sum()), int((~lab).sum())
+        if n < 2 or big_n < 1:
+            raise InputError(f"human-anchored strengths need at least 2 labelled and 1 unlabelled battle "
+                             f"(got {n} and {big_n})")
+        if self.lam is not None and not 0.0 <= self.lam <= 1.0:
+            raise ConfigError(f"lam must be between 0 and 1, got {self.lam}")
+        cells, inverse, flipped = _bt.make_cells(i, j, m)
+        fo, yo = _bt.oriented(f, flipped), _bt.oriented(np.where(lab[:, None], y, 0.0), flipped)
+        inv_l, inv_u = inverse[lab], inverse[~lab]
+
+        def solve(lam: float, init: np.ndarray) -> np.ndarray:
+            counts = _ppi.objective_counts(cells, inv_l, inv_u, yo[lab], fo[lab], fo[~lab], lam)
+            params, ok, _ = _bt.newton(cells, counts[None] * n, init=init, tol=self.tol, max_iter=self.max_iter)
+            if not ok[0]:
+                raise InputError("the human-anchored fit did not converge: some strengths are not "
+                                 "identified by the battles (a system never met the others?)")
+            return params[0]
+
+        init = np.zeros(m + 1)
+        init[m] = np.log(max(np.nanmean(y[lab][:, 1]), 1e-3))
+        params = solve(1.0 if self.lam is None else self.lam, init)
+        parts = self._parts(cells, inverse, i, j, lab, f, y, params, m)
+        lam = _ppi.tuned_lambda(parts[0], parts[2], parts[4], n, big_n, m) if self.lam is None else self.lam
+        if self.lam is None:
+            params = solve(lam, params)
+            parts = self._parts(cells, inverse, i, j, lab, f, y, params, m)
+        a_pinv = parts[0]
+        self.cov_ = _ppi.covariance(a_pinv, *parts[1:], lam, n, big_n)
+        human_only = _ppi.covariance(a_pinv, *parts[1:], 0.0, n, big_n)
+        self.strengths_ = params[:m] - params[:m].mean()
+        self.nu_ = float(np.exp(params[m]))
+        self.se_ = np.sqrt(np.clip(np.diag(self.cov_)[:m], 0, None))
+        self.lam_, self.n_labelled_, self.n_unlabelled_, self.n_systems_ = float(lam), n, big_n, m
+        self.ess_gain_ = float(np.trace(human_only[:m, :m]) / np.trace(self.cov_[:m, :m]))
+        self.effective_n_ = n * self.ess_gain_
+        return self
+
+    @staticmethod
+    def _parts(cells, inverse, i, j, lab, f, y, params, m):
+        a_pinv = centred_inverse(_ppi.information(cells, inverse, params), m)
+        gy = _ppi.scores(i[lab], j[lab], y[lab], params, m)
+        gf_l = _ppi.scores(i[lab], j[lab], f[lab], params, m)
+        gf_all = _ppi.scores(i, j, f, params, m)
+        return (a_pinv, *_ppi.variances(gy, gf_l, gf_all))
+
+    def intervals(self, confidence: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """Normal intervals (low, high) for the centred strengths, each (m,)."""
+        _check_fitted(self)
+        check_confidence(confidence)
+        z = sps.norm.ppf(0.5 + confidence / 2)
+        return self.strengths_ - z * self.se_, self.strengths_ + z * self.se_
 
 
 def _kept(cells: _bt.Cells, fit_ties: bool) -> np.ndarray:
