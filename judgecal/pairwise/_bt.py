@@ -37,9 +37,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
-# Resamples solved together; bounds the (block, k, k) Hessian array.
-_BLOCK = 128
+# Resamples solved together: small enough that the (block, C) work arrays stay in cache.
+_BLOCK = 16
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,21 @@ def make_cells(
     flipped = i > j
     a = np.where(flipped, j, i)
     b = np.where(flipped, i, j)
-    keys = [a, b] if x is None else [a, b, np.where(flipped, -x, x)]
-    stacked = np.column_stack(keys).astype(float)
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    cx = None if x is None else uniq[:, 2]
-    cells = Cells(a=uniq[:, 0].astype(np.int64), b=uniq[:, 1].astype(np.int64), x=cx, n_systems=n_systems)
+    if x is None:
+        key = a * n_systems + b
+        if n_systems * n_systems <= 4 * len(key) + 1_000_000:  # bounded keys: O(n) instead of a sort
+            present = np.bincount(key, minlength=n_systems * n_systems) > 0
+            uniq = np.flatnonzero(present)
+            lookup = np.cumsum(present) - 1
+            inverse = lookup[key]
+        else:
+            uniq, inverse = np.unique(key, return_inverse=True)
+        cells = Cells(a=uniq // n_systems, b=uniq % n_systems, x=None, n_systems=n_systems)
+    else:
+        stacked = np.column_stack([a, b, np.where(flipped, -x, x)]).astype(float)
+        uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+        cells = Cells(a=uniq[:, 0].astype(np.int64), b=uniq[:, 1].astype(np.int64), x=uniq[:, 2],
+                      n_systems=n_systems)
     return cells, inverse.reshape(-1), flipped
 
 
@@ -95,18 +106,35 @@ def cell_counts(inverse: np.ndarray, y: np.ndarray, n_cells: int) -> np.ndarray:
     return np.column_stack([np.bincount(inverse, weights=y[:, k], minlength=n_cells) for k in range(3)])
 
 
-def _terms(d: np.ndarray, nu: np.ndarray):
-    """Stable pieces of Z = 2cosh(d/2) + nu, elementwise; nu broadcast to d.
+def evaluate(cells: Cells, counts: np.ndarray, params: np.ndarray, alpha: float, derivatives: bool = True):
+    """Penalised log-likelihood (R,) and, if asked, per-cell derivatives in (d, phi), each (R, C).
 
-    Returns (log Z, sinh(d/2)/Z, cosh(d/2)/Z, nu/Z).
+    counts (R, C, 3), params (R, k). Returns (loglik, derivs) with derivs None or
+    (g_d, g_phi, h_dd, h_dphi, h_phiphi); the h are the concave (<= 0) second
+    derivatives and depend on the total weight per cell only, not on the outcomes.
+    Written with e = exp(-|d|/2), so Z = (1 + e^2 + nu e) / e never overflows.
     """
-    e = np.exp(-0.5 * np.abs(d))
-    q = 1.0 + e * e + nu * e
-    log_z = 0.5 * np.abs(d) + np.log(q)
-    s = np.sign(d) * (1.0 - e * e) / (2.0 * q)
-    c = (1.0 + e * e) / (2.0 * q)
-    t = nu * e / q
-    return log_z, s, c, t
+    m = cells.n_systems
+    d = linear_predictor(cells, params)
+    phi = params[:, m : m + 1]
+    nu = np.exp(phi)
+    abs_half = 0.5 * np.abs(d)
+    e = np.exp(-abs_half)
+    e2 = e * e
+    inv_q = 1.0 / (1.0 + e2 + nu * e)
+    w, tie, lose = counts[..., 0], counts[..., 1], counts[..., 2]
+    tot = w + tie + lose
+    with np.errstate(invalid="ignore"):  # phi = -inf (no ties fitted) times zero tie weight
+        tie_term = np.where(tie != 0, tie * phi, 0.0)
+    ll = ((w - lose) * 0.5 * d + tie_term - tot * (abs_half - np.log(inv_q))).sum(axis=1)
+    ll -= 0.5 * alpha * (params[:, :m] ** 2).sum(axis=1)
+    if not derivatives:
+        return ll, None
+    s = np.copysign(0.5 * (1.0 - e2) * inv_q, d)  # sinh(d/2) / Z
+    c = 0.5 * (1.0 + e2) * inv_q  # cosh(d/2) / Z
+    t = nu * e * inv_q  # nu / Z
+    tot_t = tot * t
+    return ll, (0.5 * (w - lose) - tot * s, tie - tot_t, -tot * (0.5 * c - s * s), tot_t * s, -2.0 * tot_t * c)
 
 
 def linear_predictor(cells: Cells, params: np.ndarray) -> np.ndarray:
@@ -120,36 +148,7 @@ def linear_predictor(cells: Cells, params: np.ndarray) -> np.ndarray:
 
 def loglik(cells: Cells, counts: np.ndarray, params: np.ndarray, alpha: float) -> np.ndarray:
     """Penalised log-likelihood per resample, shape (R,). counts (R, C, 3), params (R, k)."""
-    m = cells.n_systems
-    d = linear_predictor(cells, params)
-    phi = params[:, m : m + 1]
-    log_z, _, _, _ = _terms(d, np.exp(phi))
-    w, t, l_ = counts[..., 0], counts[..., 1], counts[..., 2]
-    tot = w + t + l_
-    with np.errstate(invalid="ignore"):  # phi = -inf (no ties fitted) times zero tie weight
-        tie_term = np.where(t != 0, t * phi, 0.0)
-    ll = ((w - l_) * 0.5 * d + tie_term - tot * log_z).sum(axis=1)
-    return ll - 0.5 * alpha * (params[:, :m] ** 2).sum(axis=1)
-
-
-def cell_derivatives(cells: Cells, counts: np.ndarray, params: np.ndarray):
-    """Per-cell first and second derivatives in (d, phi); each shape (R, C).
-
-    Returns g_d, g_phi, h_dd, h_dphi, h_phiphi (the h are <= 0 / concave parts).
-    The h depend on the total weight per cell only, not on the outcomes.
-    """
-    m = cells.n_systems
-    d = linear_predictor(cells, params)
-    nu = np.exp(params[:, m : m + 1])
-    _, s, c, t = _terms(d, nu)
-    w, tie, l_ = counts[..., 0], counts[..., 1], counts[..., 2]
-    tot = w + tie + l_
-    g_d = 0.5 * (w - l_) - tot * s
-    g_phi = tie - tot * t
-    h_dd = -tot * (0.5 * c - s * s)
-    h_dphi = tot * s * t
-    h_pp = -tot * t * (2.0 * c)
-    return g_d, g_phi, h_dd, h_dphi, h_pp
+    return evaluate(cells, counts, params, alpha, derivatives=False)[0]
 
 
 def incidence(cells: Cells) -> sparse.csr_matrix:
@@ -162,12 +161,14 @@ def incidence(cells: Cells) -> sparse.csr_matrix:
 
 
 def grad_hess(cells: Cells, counts: np.ndarray, params: np.ndarray, alpha: float, fit_ties: bool,
-              inc: sparse.csr_matrix | None = None):
-    """Gradient (R, k) and Hessian (R, k, k) of the penalised log-likelihood."""
+              inc: sparse.csr_matrix | None = None, derivs=None):
+    """Gradient (R, k) and Hessian (R, k, k) of the penalised log-likelihood (derivs from :func:`evaluate`)."""
     m, k = cells.n_systems, cells.n_params
     r = params.shape[0]
     inc = incidence(cells) if inc is None else inc
-    g_d, g_phi, h_dd, h_dphi, h_pp = cell_derivatives(cells, counts, params)
+    if derivs is None:
+        derivs = evaluate(cells, counts, params, alpha)[1]
+    g_d, g_phi, h_dd, h_dphi, h_pp = derivs
     grad = np.zeros((r, k))
     grad[:, :m] = (inc.T @ g_d.T).T - alpha * params[:, :m]
     hess = np.zeros((r, k, k))
@@ -220,33 +221,48 @@ def newton(
     Returns (params (R, k), converged (R,) bool, iterations used).
     ``fit_ties=False`` keeps phi at its starting value (use -inf-like phi for no ties).
     """
+    # Many small (k, k) solves: BLAS threads only add contention (10x slower on a busy 2-core machine).
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _newton(cells, counts, alpha, fit_ties, init, tol, max_iter)
+
+
+def _newton(cells, counts, alpha, fit_ties, init, tol, max_iter):
     r = counts.shape[0]
     k, m = cells.n_params, cells.n_systems
     params = np.zeros((r, k)) if init is None else np.broadcast_to(init, (r, k)).astype(float).copy()
     inc = incidence(cells)
     converged = np.zeros(r, dtype=bool)
-    it = 0
-    for it in range(1, max_iter + 1):
-        live = np.flatnonzero(~converged)
-        if len(live) == 0:
-            it -= 1
-            break
-        for start in range(0, len(live), _BLOCK):
-            rows = live[start : start + _BLOCK]
-            p, cnt = params[rows], counts[rows]
-            grad, hess = grad_hess(cells, cnt, p, alpha, fit_ties, inc)
+    used = 0
+    for start in range(0, r, _BLOCK):
+        rows = np.arange(start, min(start + _BLOCK, r))
+        p, cnt = params[rows], counts[rows]
+        limit = tol * np.maximum(1.0, cnt.sum(axis=(1, 2)))
+        ll, derivs = evaluate(cells, cnt, p, alpha)
+        live = np.ones(len(rows), dtype=bool)
+        for it in range(1, max_iter + 1):
+            used = max(used, it)
+            grad, hess = grad_hess(cells, cnt, p, alpha, fit_ties, inc, derivs)
             step = centred_solve(hess, grad, m)
             if not fit_ties:
                 step[:, m] = 0.0
-            old = loglik(cells, cnt, p, alpha)
+            decrement = np.einsum("rk,rk->r", grad, step)  # Newton decrement, >= 0
+            trial = p + step
+            new_ll, new_derivs = evaluate(cells, cnt, trial, alpha)
             size = np.ones(len(rows))
             for _ in range(40):  # step halving where the objective did not increase
-                new = loglik(cells, cnt, p + size[:, None] * step, alpha)
-                bad = ~(new >= old - 1e-12 * np.abs(old)) & (size > 1e-10)
+                bad = ~(new_ll >= ll - 1e-12 * np.abs(ll)) & (size > 1e-10)
                 if not bad.any():
                     break
                 size[bad] *= 0.5
-            params[rows] = p + size[:, None] * step
-            decrement = np.einsum("rk,rk->r", grad, step)  # Newton decrement, >= 0
-            converged[rows] = decrement < tol * np.maximum(1.0, counts[rows].sum(axis=(1, 2)))
-    return params, converged, it
+                trial[bad] = p[bad] + size[bad, None] * step[bad]
+                part_ll, part = evaluate(cells, cnt[bad], trial[bad], alpha)
+                new_ll[bad] = part_ll
+                for full, sub in zip(new_derivs, part):
+                    full[bad] = sub
+            p, ll, derivs = trial, new_ll, new_derivs
+            live = decrement >= limit
+            if not live.any():
+                break
+        params[rows] = p
+        converged[rows] = ~live
+    return params, converged, used

@@ -35,11 +35,9 @@ from judgecal.pairwise import _bt
 
 def scores(i: np.ndarray, j: np.ndarray, y: np.ndarray, params: np.ndarray, m: int) -> sparse.csr_matrix:
     """Per-battle gradients of l(theta; y) in (theta (m), phi), sparse (n, m + 1)."""
-    d = params[i] - params[j]
-    nu = np.exp(params[m])
-    _, s, _, t = _bt._terms(d, nu)
-    g_d = 0.5 * (y[:, 0] - y[:, 2]) - y.sum(axis=1) * s
-    g_phi = y[:, 1] - y.sum(axis=1) * t
+    battles = _bt.Cells(a=i, b=j, x=None, n_systems=m)  # one "cell" per battle
+    _, derivs = _bt.evaluate(battles, y[None], params[None], 0.0)
+    g_d, g_phi = derivs[0][0], derivs[1][0]
     n = len(i)
     rows = np.repeat(np.arange(n), 3)
     cols = np.column_stack([i, j, np.full(n, m)]).reshape(-1)

@@ -140,10 +140,13 @@ class DavidsonBT:
         mat, mult = _boot.cluster_matrix(self._inverse, self._yw, len(cells.a), clusters)
         rng = np.random.default_rng(random_state)
         out = np.empty((n_resamples, m))
+        # Refits stop once the last Newton step taken gained < 0.01 in log-likelihood: the
+        # remaining gap is then of order 1e-6 or less (quadratic convergence), far below resampling noise.
+        tol = max(self.tol, 1e-2 / max(float(self._yw.sum()), 1.0))
         start = 0
         for counts in _boot.resampled_counts(mat, mult, n_resamples, rng):
             params, converged, _ = _bt.newton(cells, counts, alpha=self.alpha, fit_ties=self.fit_ties_,
-                                              init=self.params_, tol=self.tol, max_iter=self.max_iter)
+                                              init=self.params_, tol=tol, max_iter=self.max_iter)
             if not converged.all():
                 raise InputError(f"{int((~converged).sum())} bootstrap resample(s) have no finite strengths "
                                  "(a system won or lost all its battles in the resample): pass alpha > 0")
