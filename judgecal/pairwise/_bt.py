@@ -41,6 +41,8 @@ from threadpoolctl import threadpool_limits
 
 # Resamples solved together: small enough that the (block, C) work arrays stay in cache.
 _BLOCK = 16
+# Lowest log nu: P(tie) of equal systems >= 5e-9. Only reached when the tie weight is <= 0.
+PHI_FLOOR = float(np.log(1e-8))
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,10 @@ def centred_solve(hess: np.ndarray, grad: np.ndarray, m: int) -> np.ndarray:
     neg = -hess
     scale = np.maximum(np.abs(np.diagonal(neg, axis1=1, axis2=2)[:, :m]).mean(axis=1), 1e-12) / m
     neg[:, :m, :m] += scale[:, None, None]
+    # A whisper of damping keeps the solve defined when a direction has no curvature left
+    # (a strength or nu running off); such fits then fail to converge and are reported.
+    k = neg.shape[1]
+    neg[:, np.arange(k), np.arange(k)] += 1e-12 * (1.0 + scale[:, None] * m)
     return np.linalg.solve(neg, grad[..., None])[..., 0]
 
 
@@ -242,11 +248,21 @@ def _newton(cells, counts, alpha, fit_ties, init, tol, max_iter):
         for it in range(1, max_iter + 1):
             used = max(used, it)
             grad, hess = grad_hess(cells, cnt, p, alpha, fit_ties, inc, derivs)
+            if fit_ties:
+                # nu held at its floor where the objective still pulls it down (signed PPI weights
+                # can make the total tie weight <= 0: the maximum is then on the boundary).
+                held = (p[:, m] <= PHI_FLOOR + 1e-9) & (grad[:, m] < 0)
+                if held.any():
+                    grad[held, m] = 0.0
+                    hess[held, m, :] = hess[held, :, m] = 0.0
+                    hess[held, m, m] = -1.0
             step = centred_solve(hess, grad, m)
             if not fit_ties:
                 step[:, m] = 0.0
             decrement = np.einsum("rk,rk->r", grad, step)  # Newton decrement, >= 0
             trial = p + step
+            if fit_ties:
+                trial[:, m] = np.maximum(trial[:, m], PHI_FLOOR)
             new_ll, new_derivs = evaluate(cells, cnt, trial, alpha)
             size = np.ones(len(rows))
             for _ in range(40):  # step halving where the objective did not increase
@@ -255,6 +271,8 @@ def _newton(cells, counts, alpha, fit_ties, init, tol, max_iter):
                     break
                 size[bad] *= 0.5
                 trial[bad] = p[bad] + size[bad, None] * step[bad]
+                if fit_ties:
+                    trial[bad, m] = np.maximum(trial[bad, m], PHI_FLOOR)
                 part_ll, part = evaluate(cells, cnt[bad], trial[bad], alpha)
                 new_ll[bad] = part_ll
                 for full, sub in zip(new_derivs, part):

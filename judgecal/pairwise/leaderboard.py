@@ -164,7 +164,9 @@ class HumanAnchoredBT:
     labelled battles and rows of NaN for the others (or codes with NaN).
     The estimator and its covariance are documented in
     :mod:`judgecal.pairwise._ppi`. ``lam`` None tunes the power-tuning
-    parameter (PPI++); 0 gives the human-only fit, 1 plain PPI.
+    parameter (PPI++); 0 gives the human-only fit, 1 plain PPI. ``alpha`` is a
+    ridge penalty as in :class:`DavidsonBT`, on the scale of the labelled battles
+    (the objective is multiplied by their number); the covariance ignores it.
 
     Learned: ``strengths_`` (m,), ``nu_``, ``cov_`` (m+1, m+1) over (strengths,
     log nu), ``se_``, ``lam_``, ``n_labelled_``, ``n_unlabelled_``,
@@ -173,8 +175,9 @@ class HumanAnchoredBT:
     battles times that gain: how many human battles alone would match it).
     """
 
-    def __init__(self, *, lam: float | None = None, tol: float = 1e-10, max_iter: int = 100):
+    def __init__(self, *, lam: float | None = None, alpha: float = 0.0, tol: float = 1e-10, max_iter: int = 100):
         self.lam = lam
+        self.alpha = alpha
         self.tol = tol
         self.max_iter = max_iter
 
@@ -187,6 +190,8 @@ class HumanAnchoredBT:
         if n < 2 or big_n < 1:
             raise InputError(f"human-anchored strengths need at least 2 labelled and 1 unlabelled battle "
                              f"(got {n} and {big_n})")
+        if self.alpha < 0:
+            raise ConfigError(f"alpha must be >= 0, got {self.alpha}")
         if self.lam is not None and not 0.0 <= self.lam <= 1.0:
             raise ConfigError(f"lam must be between 0 and 1, got {self.lam}")
         cells, inverse, flipped = _bt.make_cells(i, j, m)
@@ -195,10 +200,12 @@ class HumanAnchoredBT:
 
         def solve(lam: float, init: np.ndarray) -> np.ndarray:
             counts = _ppi.objective_counts(cells, inv_l, inv_u, yo[lab], fo[lab], fo[~lab], lam)
-            params, ok, _ = _bt.newton(cells, counts[None] * n, init=init, tol=self.tol, max_iter=self.max_iter)
+            params, ok, _ = _bt.newton(cells, counts[None] * n, alpha=self.alpha, init=init, tol=self.tol,
+                                       max_iter=self.max_iter)
             if not ok[0]:
                 raise InputError("the human-anchored fit did not converge: some strengths are not "
-                                 "identified by the battles (a system never met the others?)")
+                                 "identified by the battles (a system never won, never lost or never met "
+                                 "the others): pass alpha > 0")
             return params[0]
 
         init = np.zeros(m + 1)
