@@ -58,7 +58,7 @@ def objective_counts(cells, inv_l, inv_u, y_l, f_l, f_u, lam: float) -> np.ndarr
     n, big_n = len(inv_l), len(inv_u)
     human = _bt.cell_counts(inv_l, y_l, n_cells) / n
     judge_l = _bt.cell_counts(inv_l, f_l, n_cells) / n
-    judge_u = _bt.cell_counts(inv_u, f_u, n_cells) / big_n
+    judge_u = _bt.cell_counts(inv_u, f_u, n_cells) / max(big_n, 1)
     return lam * judge_u + human - lam * judge_l
 
 

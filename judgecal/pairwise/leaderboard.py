@@ -187,9 +187,8 @@ class HumanAnchoredBT:
         y = as_outcome_probs(human, len(i), name="human", allow_missing=True)
         lab = ~np.isnan(y).any(axis=1)
         n, big_n = int(lab.sum()), int((~lab).sum())
-        if n < 2 or big_n < 1:
-            raise InputError(f"human-anchored strengths need at least 2 labelled and 1 unlabelled battle "
-                             f"(got {n} and {big_n})")
+        if n < 2:
+            raise InputError(f"human-anchored strengths need at least 2 labelled battles (got {n})")
         if self.alpha < 0:
             raise ConfigError(f"alpha must be >= 0, got {self.alpha}")
         if self.lam is not None and not 0.0 <= self.lam <= 1.0:
@@ -210,15 +209,17 @@ class HumanAnchoredBT:
 
         init = np.zeros(m + 1)
         init[m] = np.log(max(np.nanmean(y[lab][:, 1]), 1e-3))
-        params = solve(1.0 if self.lam is None else self.lam, init)
+        # Every battle labelled: the judge adds nothing the natives did not say; the fit is human-only.
+        fixed = 0.0 if big_n == 0 else self.lam
+        params = solve(1.0 if fixed is None else fixed, init)
         parts = self._parts(cells, inverse, i, j, lab, f, y, params, m)
-        lam = _ppi.tuned_lambda(parts[0], parts[2], parts[4], n, big_n, m) if self.lam is None else self.lam
-        if self.lam is None:
+        lam = _ppi.tuned_lambda(parts[0], parts[2], parts[4], n, big_n, m) if fixed is None else fixed
+        if fixed is None:
             params = solve(lam, params)
             parts = self._parts(cells, inverse, i, j, lab, f, y, params, m)
         a_pinv = parts[0]
-        self.cov_ = _ppi.covariance(a_pinv, *parts[1:], lam, n, big_n)
-        human_only = _ppi.covariance(a_pinv, *parts[1:], 0.0, n, big_n)
+        self.cov_ = _ppi.covariance(a_pinv, *parts[1:], lam, n, max(big_n, 1))
+        human_only = _ppi.covariance(a_pinv, *parts[1:], 0.0, n, max(big_n, 1))
         self.strengths_ = params[:m] - params[:m].mean()
         self.nu_ = float(np.exp(params[m]))
         self.se_ = np.sqrt(np.clip(np.diag(self.cov_)[:m], 0, None))

@@ -77,7 +77,7 @@ def test_a_useless_judge_gets_little_weight():
 
 def test_bad_input():
     i, j, judge, human, m = world(2, n=200, n_labelled=20)
-    with pytest.raises(InputError, match="at least 2 labelled"):
+    with pytest.raises(InputError, match="at least 2 labelled battles"):
         HumanAnchoredBT().fit(i, j, judge, np.full((len(i), 3), np.nan))
     broken = human.copy()
     row = int(np.flatnonzero(~np.isnan(human).any(axis=1))[0])
