@@ -67,7 +67,9 @@ def language_leaderboards(
             try:
                 table = _one(part, source, judge, calibrated, n_resamples, confidence, alpha, random_state)
             except InputError as exc:
-                raise InputError(exc.problems, summary=f"{language}, {source} leaderboard: {exc.summary}") from exc
+                names = sorted(set(part["system_1"]) | set(part["system_2"]))
+                key = Problem("systems by index: " + ", ".join(f"{k} = {s}" for k, s in enumerate(names)))
+                raise InputError([*exc.problems, key], summary=f"{language}, {source} leaderboard: {exc.summary}") from exc
             boards.append(table.assign(language=language, source=source))
             strengths[source] = table.set_index("system")["strength"]
         for a, b in itertools.combinations(strengths, 2):
