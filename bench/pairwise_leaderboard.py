@@ -82,9 +82,27 @@ def one_draw(d: dict, labelled: np.ndarray, m: int, alpha: float) -> dict[str, o
         rest[k] = False
         pred[k] = verdict_table(judge[rest], counts[rest])[judge[k]]
     out["ppi-table"] = HumanAnchoredBT(alpha=alpha).fit(i, j, pred, human, n_systems=m)
+    for name, base in (("shrunk-judge", DavidsonBT(alpha=alpha).fit(i, j, judge, n_systems=m)),
+                       ("shrunk-table", out["table-50"])):
+        out[name] = shrunk(base, out["ppi-table" if name == "shrunk-table" else "ppi-judge"], m)
     if "calibrated" in d:
         out["ppi-calibrated"] = HumanAnchoredBT(alpha=alpha).fit(i, j, d["calibrated"], human, n_systems=m)
     return out
+
+
+class _Strengths:
+    def __init__(self, strengths):
+        self.strengths_ = strengths
+
+
+def shrunk(base, ppi, m: int) -> _Strengths:
+    """Experiment (not in the package): the judge-based strengths moved toward the PPI++ ones by a
+    positive-part James-Stein factor, 1 - (m - 3) / (delta' Cov^+ delta), delta = PPI - judge."""
+    delta = ppi.strengths_ - base.strengths_
+    cov = ppi.cov_[:m, :m]
+    stat = float(delta @ np.linalg.pinv(cov) @ delta)
+    c = max(0.0, 1.0 - (m - 3) / stat) if stat > 0 else 0.0
+    return _Strengths(base.strengths_ + c * delta)
 
 
 def split_half_tau(d: dict, rng: np.random.Generator, m: int) -> float:
@@ -151,7 +169,7 @@ def main() -> None:
     with pd.option_context("display.width", 250, "display.max_columns", 40, "display.float_format", "{:.2f}".format):
         cols = ["language", "systems", "pairs", "votes", "split-half", "judge"] + (
             ["calibrated"] if calibrated is not None else []) + [c for c in table.columns if c.startswith(
-                ("human-50", "table-50", "ppi-"))]
+                ("human-50", "table-50", "ppi-", "shrunk-"))]
         print(table[[c for c in cols if c in table.columns]].to_string(index=False))
     beats = (table["ppi-table"] >= table["judge"])[:-1]
     print(f"ppi-table >= judge in {int(beats.sum())}/{len(beats)} languages; mean tau ppi-table "
