@@ -126,8 +126,9 @@ def evaluate(cells: Cells, counts: np.ndarray, params: np.ndarray, alpha: float,
     inv_q = 1.0 / (1.0 + e2 + nu * e)
     w, tie, lose = counts[..., 0], counts[..., 1], counts[..., 2]
     tot = w + tie + lose
-    with np.errstate(invalid="ignore"):  # phi = -inf (no ties fitted) times zero tie weight
-        tie_term = np.where(tie != 0, tie * phi, 0.0)
+    # Without a tie parameter (phi = -inf) a tie counts half a win each way; with Z = 2 cosh(d/2)
+    # that is exactly the remaining terms, so the tie term drops out.
+    tie_term = tie * np.where(np.isfinite(phi), phi, 0.0)
     ll = ((w - lose) * 0.5 * d + tie_term - tot * (abs_half - np.log(inv_q))).sum(axis=1)
     ll -= 0.5 * alpha * (params[:, :m] ** 2).sum(axis=1)
     if not derivatives:
@@ -228,7 +229,8 @@ def newton(
     ``fit_ties=False`` keeps phi at its starting value (use -inf-like phi for no ties).
     """
     # Many small (k, k) solves: BLAS threads only add contention (10x slower on a busy 2-core machine).
-    with threadpool_limits(limits=1, user_api="blas"):
+    # Trial points far out overflow exp(); the line search rejects their non-finite objective.
+    with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
         return _newton(cells, counts, alpha, fit_ties, init, tol, max_iter)
 
 
@@ -245,6 +247,7 @@ def _newton(cells, counts, alpha, fit_ties, init, tol, max_iter):
         limit = tol * np.maximum(1.0, cnt.sum(axis=(1, 2)))
         ll, derivs = evaluate(cells, cnt, p, alpha)
         live = np.ones(len(rows), dtype=bool)
+        failed = np.zeros(len(rows), dtype=bool)
         for it in range(1, max_iter + 1):
             used = max(used, it)
             grad, hess = grad_hess(cells, cnt, p, alpha, fit_ties, inc, derivs)
@@ -277,10 +280,16 @@ def _newton(cells, counts, alpha, fit_ties, init, tol, max_iter):
                 new_ll[bad] = part_ll
                 for full, sub in zip(new_derivs, part):
                     full[bad] = sub
+            # A row whose step could not improve a finite objective stays where it was and fails.
+            stuck = ~(np.isfinite(new_ll) & (new_ll >= ll - 1e-12 * np.abs(ll))) | ~np.isfinite(decrement)
+            trial[stuck], new_ll[stuck] = p[stuck], ll[stuck]
+            for full, old in zip(new_derivs, derivs):
+                full[stuck] = old[stuck]
+            failed |= stuck & ~(decrement < limit)
             p, ll, derivs = trial, new_ll, new_derivs
-            live = decrement >= limit
+            live = ~failed & ~(decrement < limit)
             if not live.any():
                 break
         params[rows] = p
-        converged[rows] = ~live
+        converged[rows] = ~live & ~failed
     return params, converged, used
