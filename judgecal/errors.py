@@ -14,6 +14,7 @@ of these with ``raise ... from exc`` so callers catch one family.
     │   ├── ProviderError        the provider answered with an error
     │   │   └── RateLimitError   429 / overloaded
     │   ├── ProviderTimeoutError the provider did not answer in time
+    │   │   └── ProviderConnectionError  could not connect (refused)
     │   └── ScoreParseError      the answer holds no usable score
     └── CalibratorError          calibrators: not fitted, bad file, wrong judge
         ├── CalibratorFileError  damaged, edited or unknown-version file
@@ -138,6 +139,11 @@ class RateLimitError(ProviderError):
 
 class ProviderTimeoutError(JudgeError):
     """The provider did not answer in time or the connection dropped."""
+
+
+class ProviderConnectionError(ProviderTimeoutError):
+    """No connection to the provider could be made (refused: nothing listens at
+    that address). Retried like a timeout: a local server may still be starting."""
 
 
 class ScoreParseError(JudgeError):
