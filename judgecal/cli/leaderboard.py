@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha", type=float, default=0.0,
                         help="ridge penalty on log-strengths; needed when a system never wins or never loses")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
+    parser.add_argument("--length-control", action="store_true",
+                        help="compare systems at equal response length (log length ratio in grapheme clusters "
+                             "as a covariate; not for 'anchored')")
     parser.add_argument("--out", metavar="FILE", action="append", default=[],
                         help="write the leaderboards: .csv (one row per language, source, system) or .json "
                              "(leaderboards, Kendall taus and settings); repeat for both")
@@ -30,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
+
+    import pandas as pd
 
     from judgecal.data.render import table_text
     from judgecal.errors import ConfigError
@@ -48,10 +53,13 @@ def run(args: argparse.Namespace) -> int:
         calibrated = PairwiseCalibrator.load(args.calibrator, expect_judge=args.judge).apply(battles)
     boards, taus = language_leaderboards(battles, tuple(args.sources), judge=args.judge, calibrated=calibrated,
                                          n_resamples=args.resamples, confidence=args.confidence,
-                                         alpha=args.alpha, random_state=args.seed)
+                                         alpha=args.alpha, random_state=args.seed,
+                                         length_control=args.length_control)
     level = f"{100 * args.confidence:.0f} %"
     for (language, source), part in boards.groupby(["language", "source"], sort=False):
-        print(f"\n{language}, {source}: {level} intervals, {part['interval'].iloc[0]}")
+        coef = part["length_coef"].iloc[0] if "length_coef" in part.columns else None
+        length = f"; length coefficient {coef:.2f} per e-fold longer answer" if pd.notna(coef) else ""
+        print(f"\n{language}, {source}: {level} intervals, {part['interval'].iloc[0]}{length}")
         shown = part[["rank", "system", "strength", "ci_low", "ci_high", "rank_best", "rank_worst", "battles"]]
         print(table_text(shown, floatfmt="{:.2f}"))
     if not taus.empty:
@@ -92,6 +100,7 @@ def _write(path, boards, taus, args) -> None:
                         "kendall_tau": json.loads(taus.to_json(orient="records", force_ascii=False)),
                         "settings": {"sources": list(args.sources), "confidence": args.confidence,
                                      "resamples": args.resamples, "alpha": args.alpha, "seed": args.seed,
+                                     "length_control": args.length_control,
                                      "model": "Davidson Bradley-Terry with ties, centred log-strengths"}}
                 json.dump(body, fh, ensure_ascii=False, indent=1)
         os.replace(tmp, path)

@@ -22,7 +22,7 @@ concave (a multinomial logit), and ``nu = 0`` is exactly Bradley-Terry.
 Strengths are log-strengths centred to mean 0 (only differences are
 identified). Optional length control adds ``beta * x`` to ``theta_i -
 theta_j`` for a per-battle covariate ``x``; we suggest
-:func:`length_covariate`, the difference of log lengths, so ``beta`` is the
+:func:`length_covariate`, the difference of log(1 + length), so ``beta`` is the
 log-odds bonus per e-fold longer response, and strengths are then compared at
 equal length.
 
@@ -290,16 +290,17 @@ def _check_connected(cells: _bt.Cells, counts: np.ndarray) -> None:
 
 
 def length_covariate(len_i, len_j) -> np.ndarray:
-    """log(len_i) - log(len_j) per battle, shape (n,), for length control; lengths > 0.
+    """log(1 + len_i) - log(1 + len_j) per battle, shape (n,), for length control; lengths >= 0.
 
-    Measure lengths in grapheme clusters for scripts where characters mislead.
+    The 1 keeps an empty response (length 0) usable. Measure lengths in
+    grapheme clusters for scripts where characters mislead.
     """
     a, b = np.asarray(len_i, dtype=float), np.asarray(len_j, dtype=float)
-    bad = ~(np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0))
+    bad = ~(np.isfinite(a) & np.isfinite(b) & (a >= 0) & (b >= 0))
     if bad.any():
-        raise InputError(f"response lengths must be positive numbers; {int(bad.sum())} battle(s) are not, "
+        raise InputError(f"response lengths must be numbers >= 0; {int(bad.sum())} battle(s) are not, "
                          f"first at row {int(np.flatnonzero(bad)[0])}")
-    return np.log(a) - np.log(b)
+    return np.log1p(a) - np.log1p(b)
 
 
 def rank_ranges(samples: np.ndarray, confidence: float = 0.9) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,10 @@ Sources:
   carries the judge's prediction (the calibrated probabilities when given, else
   the raw verdict).
 
-Strengths are Davidson log-strengths, centred per language. ``human``, ``judge``
+Strengths are Davidson log-strengths, centred per language. ``length_control``
+adds log(1 + graphemes of response_1) - log(1 + graphemes of response_2) as a
+covariate (``human``, ``judge``, ``calibrated``), so systems are compared at equal
+length; the fitted coefficient is reported as ``length_coef``. ``human``, ``judge``
 and ``calibrated`` intervals are percentiles of a bootstrap clustered by prompt;
 ``anchored`` intervals are normal, from the PPI++ covariance. Only pairs with
 both systems count (see ``battle_counts`` for how many lack them).
@@ -25,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from judgecal.errors import ConfigError, InputError, Problem
-from judgecal.pairwise.leaderboard import DavidsonBT, HumanAnchoredBT, kendall_tau, leaderboard_table
+from judgecal.pairwise.leaderboard import DavidsonBT, HumanAnchoredBT, kendall_tau, leaderboard_table, length_covariate
 from judgecal.pairwise.verdicts import battle_arrays, human_votes, judged_pairs
 
 SOURCES = ("human", "judge", "calibrated", "anchored")
@@ -41,6 +44,7 @@ def language_leaderboards(
     confidence: float = 0.9,
     alpha: float = 0.0,
     random_state: int = 0,
+    length_control: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(leaderboards, taus) for each language of a normalised battles table.
 
@@ -65,7 +69,8 @@ def language_leaderboards(
         strengths: dict[str, pd.Series] = {}
         for source in sources:
             try:
-                table = _one(part, source, judge, calibrated, n_resamples, confidence, alpha, random_state)
+                table = _one(part, source, judge, calibrated, n_resamples, confidence, alpha, random_state,
+                             length_control)
             except InputError as exc:
                 names = sorted(set(part["system_1"]) | set(part["system_2"]))
                 key = Problem("systems by index: " + ", ".join(f"{k} = {s}" for k, s in enumerate(names)))
@@ -81,20 +86,23 @@ def language_leaderboards(
     return out[front + [c for c in out.columns if c not in front]], pd.DataFrame(taus)
 
 
-def _one(part, source, judge, calibrated, n_resamples, confidence, alpha, seed) -> pd.DataFrame:
+def _one(part, source, judge, calibrated, n_resamples, confidence, alpha, seed, length_control) -> pd.DataFrame:
     if source == "anchored":
+        if length_control:
+            raise ConfigError("length control is not available for the anchored (PPI++) leaderboard")
         return _anchored(part, judge, calibrated, confidence, alpha)
     arr = battle_arrays(part, source, judge=judge,
                         probabilities=calibrated if source == "calibrated" else None)
     if len(arr.i) == 0:
         raise InputError(f"no {source} battles with both systems")
     m = len(arr.systems)
-    model = DavidsonBT(alpha=alpha).fit(arr.i, arr.j, arr.outcome, weights=arr.weight, n_systems=m)
+    x = _length_ratio(part, _row_pairs(part, source, judge, calibrated)) if length_control else None
+    model = DavidsonBT(alpha=alpha).fit(arr.i, arr.j, arr.outcome, weights=arr.weight, n_systems=m, length_diff=x)
     samples = model.bootstrap(arr.cluster, n_resamples=n_resamples, random_state=seed)
     table = leaderboard_table(model.strengths_, names=arr.systems, samples=samples, confidence=confidence)
     counts = np.bincount(arr.i, minlength=m) + np.bincount(arr.j, minlength=m)
     return table.assign(battles=table["system"].map(dict(zip(arr.systems, counts))),
-                        interval="bootstrap by prompt", nu=model.nu_)
+                        interval="bootstrap by prompt", nu=model.nu_, length_coef=model.length_coef_)
 
 
 def _anchored(part, judge, calibrated, confidence, alpha) -> pd.DataFrame:
@@ -123,3 +131,32 @@ def _anchored(part, judge, calibrated, confidence, alpha) -> pd.DataFrame:
     return table.assign(battles=table["system"].map(dict(zip(systems, n_battles))),
                         interval=f"normal (PPI++, lambda {model.lam_:.2f}, effective human battles "
                                  f"{model.effective_n_:.0f} of {model.n_labelled_})", nu=model.nu_)
+
+
+def _row_pairs(part: pd.DataFrame, source: str, judge, calibrated) -> np.ndarray:
+    """pair_id of each battle, in the order battle_arrays gives them."""
+    if source == "human":
+        return human_votes(part)["pair_id"].to_numpy()
+    if source == "judge":
+        return judged_pairs(part, judge)["pair_id"].to_numpy()
+    return calibrated.loc[calibrated["pair_id"].isin(set(part["pair_id"])), "pair_id"].to_numpy()
+
+
+def _length_ratio(part: pd.DataFrame, pair_ids: np.ndarray) -> np.ndarray:
+    """length_covariate of the two responses' grapheme lengths, per battle; an empty response counts 0."""
+    from judgecal.pairwise.bias import grapheme_lengths
+
+    if not {"response_1", "response_2"} <= set(part.columns):
+        raise InputError(Problem("length control needs response_1 and response_2", column="response_1"),
+                         summary="no response texts")
+    texts = part.drop_duplicates("pair_id").set_index("pair_id")[["response_1", "response_2"]]
+    missing = texts.index[~(texts["response_1"].map(_is_text) & texts["response_2"].map(_is_text))]
+    if len(missing):
+        raise InputError([Problem("length control needs both responses' texts", column="response_1", value=p)
+                          for p in missing], summary=f"{len(missing)} pair(s) without both responses")
+    per_battle = texts.loc[pair_ids]
+    return length_covariate(grapheme_lengths(per_battle["response_1"]), grapheme_lengths(per_battle["response_2"]))
+
+
+def _is_text(value) -> bool:
+    return isinstance(value, str)

@@ -168,8 +168,9 @@ def test_bad_battles_list_every_problem():
         DavidsonBT().fit([0, 1], [1, 0], [1, 1])
     with pytest.raises(CalibratorError, match="not fitted"):
         DavidsonBT().predict_proba([0], [1])
-    with pytest.raises(InputError, match="positive"):
-        length_covariate([10, 0], [5, 5])
+    with pytest.raises(InputError, match=">= 0"):
+        length_covariate([10, -1], [5, 5])
+    assert length_covariate([0, 9], [0, 0]) == pytest.approx([0.0, np.log(10)])
 
 
 def test_length_control_recovers_the_length_effect():

@@ -110,3 +110,22 @@ def test_pariksha_leaderboards(pariksha_path):
     assert 0.72 <= taus["kendall_tau"].mean() <= 0.80
     systems = boards[boards["source"] == "human"].groupby("language").size()
     assert systems["hi"] == 20 and systems["pa"] == 13
+
+
+def test_pariksha_length_control(pariksha_path):
+    # The GPT judge rewards length far more than natives do (measured: hi 2.7 vs 1.3,
+    # bn 2.4 vs 0.5 log-odds per e-fold longer answer).
+    from judgecal.datasets import load_pariksha_battles
+
+    battles = load_pariksha_battles(pariksha_path, languages=("hindi", "bengali"))
+    boards, _ = language_leaderboards(battles, ("human", "judge"), n_resamples=20, alpha=0.1, length_control=True)
+    coef = boards.groupby(["language", "source"])["length_coef"].first()
+    for lang in ("hi", "bn"):
+        assert coef[(lang, "judge")] > coef[(lang, "human")] + 0.8 > 0.8
+    with pytest.raises(ConfigError, match="not available for the anchored"):
+        language_leaderboards(battles, ("anchored",), length_control=True)
+    no_text = battles.assign(response_2=np.where(battles["pair_id"] == battles["pair_id"].iloc[0], None,
+                                                 battles["response_2"]))
+    with pytest.raises(InputError, match="without both responses"):
+        language_leaderboards(no_text[no_text["language"] == battles["language"].iloc[0]], ("human",),
+                              n_resamples=5, alpha=0.1, length_control=True)
