@@ -129,3 +129,23 @@ def test_pariksha_length_control(pariksha_path):
     with pytest.raises(InputError, match="without both responses"):
         language_leaderboards(no_text[no_text["language"] == battles["language"].iloc[0]], ("human",),
                               n_resamples=5, alpha=0.1, length_control=True)
+
+
+def test_cli_calibrated_and_anchored_sources(tmp_path, synthetic, capsys):
+    from judgecal.pairwise.calibration import PairwiseCalibrator
+
+    battles, _ = synthetic
+    cal_path = PairwiseCalibrator().fit(battles).save(tmp_path / "pairwise.json")
+    path = write_battles(battles, tmp_path / "battles.parquet")
+    out = tmp_path / "board.json"
+    code = main(["leaderboard", str(path), "--sources", "human,calibrated,anchored", "--calibrator", str(cal_path),
+                 "--resamples", "30", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    body = json.loads(out.read_text(encoding="utf-8"))
+    sources = {row["source"] for row in body["leaderboards"]}
+    assert sources == {"human", "calibrated", "anchored"}
+    # Every pair of make_battles has native votes: anchored is then the human-only fit (lambda 0).
+    anchored = [row for row in body["leaderboards"] if row["source"] == "anchored"]
+    assert all("lambda 0.00" in row["interval"] for row in anchored)
+    taus = {(t["language"], t["source_a"], t["source_b"]): t["kendall_tau"] for t in body["kendall_tau"]}
+    assert taus[("hi", "human", "anchored")] > 0.7
