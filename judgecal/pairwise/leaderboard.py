@@ -50,8 +50,9 @@ class DavidsonBT:
 
     Parameters: ``alpha`` ridge penalty on the centred log-strengths (0 = plain
     maximum likelihood); ``ties`` True fits ``nu``, False fits plain
-    Bradley-Terry (ties then count half a win each way); ``tol``, ``max_iter``
-    for Newton.
+    Bradley-Terry (ties then count half a win each way; data without a single
+    tie also give ``nu_ = 0``, the maximum-likelihood value); ``tol``,
+    ``max_iter`` for Newton.
 
     Learned: ``strengths_`` (m,) centred log-strengths; ``nu_``; ``length_coef_``
     (None without a covariate); ``cov_`` model-based covariance of
