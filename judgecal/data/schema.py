@@ -152,7 +152,8 @@ def normalize_ratings(
         raise InputError(problems, summary=f"{len(problems)} problem(s) in {source or 'the ratings table'}")
     dropped = pd.DataFrame({"row": rows[bad], "reason": reasons[bad]})
     table = out.loc[~bad].reset_index(drop=True)
-    table["score"] = table["score"].astype(float)
+    # + 0.0 turns -0.0 into 0.0: the same level, which would otherwise print as "-0"
+    table["score"] = table["score"].astype(float) + 0.0
     return CheckResult(table=_order_columns(table), problems=problems, dropped=dropped, n_input_rows=n)
 
 
