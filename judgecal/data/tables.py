@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from judgecal.data._delimited import read_delimited
 from judgecal.errors import ConfigError, InputError, Problem
 
 FORMATS = {
@@ -69,7 +70,7 @@ def read_table(path: str | Path, fmt: str | None = None, *, encoding: str = "utf
         raise InputError(Problem("the file is empty", file=str(path)), summary="cannot read input")
     text = _decode(raw, str(path), encoding)
     if fmt in ("csv", "tsv"):
-        return _read_delimited(text, str(path), "," if fmt == "csv" else "\t", skipped)
+        return read_delimited(text, str(path), "," if fmt == "csv" else "\t", skipped)
     if fmt == "jsonl":
         return _read_jsonl(text, str(path), skipped)
     return _read_json(text, str(path))
@@ -114,50 +115,6 @@ def _decode(raw: bytes, source: str, encoding: str) -> str:
                 )
             )
     raise InputError(problems, summary=f"{source} mixes text encodings or is not {encoding}")
-
-
-def _read_delimited(text: str, source: str, sep: str, skipped: list[Problem] | None) -> tuple[pd.DataFrame, np.ndarray]:
-    import csv
-    import io
-
-    # Model responses can be longer than the csv module's default field limit
-    # (128 KiB); the whole file is in memory already, so no limit is needed.
-    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    # Row numbers are the file line each record starts on, so that problems point
-    # at the right line even after blank lines or quoted fields spanning lines.
-    records, starts = [], []
-    try:
-        while True:
-            start = reader.line_num + 1
-            try:
-                record = next(reader)
-            except StopIteration:
-                break
-            if record:  # blank lines carry no record
-                records.append(record)
-                starts.append(start)
-    except csv.Error as exc:
-        raise InputError(Problem(f"malformed {'TSV' if sep == chr(9) else 'CSV'}: {exc}", file=source, row=reader.line_num), summary="cannot read input") from exc
-    header, body = records[0], records[1:]
-    problems = []
-    if len(set(header)) != len(header) or any(not h.strip() for h in header):
-        dupes = sorted({h for h in header if header.count(h) > 1 or not h.strip()})
-        problems.append(Problem("header has empty or repeated column names", file=source, row=starts[0], value=dupes))
-    if problems:
-        raise InputError(problems, summary=f"{source} is not a well-formed table")
-    ragged = [Problem(f"has {len(rec)} fields, the header has {len(header)}", file=source, row=line)
-              for line, rec in zip(starts[1:], body, strict=True) if len(rec) != len(header)]
-    if ragged and skipped is None:
-        raise InputError(ragged, summary=f"{source} is not a well-formed table")
-    if ragged:
-        skipped.extend(ragged)
-        keep = [i for i, rec in enumerate(body) if len(rec) == len(header)]
-        body_starts = starts[1:]  # sliced once: slicing inside the loop made drop mode quadratic in the lines
-        body, starts = [body[i] for i in keep], [starts[0]] + [body_starts[i] for i in keep]
-    df = pd.DataFrame(body, columns=header, dtype=object)
-    df = df.replace({"": None})
-    return df, np.asarray(starts[1:], dtype=int)
 
 
 def _read_jsonl(text: str, source: str, skipped: list[Problem] | None) -> tuple[pd.DataFrame, np.ndarray]:
