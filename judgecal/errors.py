@@ -69,7 +69,10 @@ class InputError(JudgecalError):
     exit_code = 1
     max_listed = 50
 
-    def __init__(self, problems: list[Problem] | Problem | str, *, summary: str | None = None):
+    def __init__(self, problems: list[Problem] | Problem | str, *, summary: str | None = None,
+                 hint: str | None = None, droppable: bool = False):
+        self.hint = hint  # what to do about it (a ready-to-edit declaration, say), shown after the list
+        self.droppable = droppable  # the problems are rows that could be left out (on_bad_rows="drop")
         if isinstance(problems, str):
             problems = [Problem(problems)]
         elif isinstance(problems, Problem):
@@ -79,6 +82,10 @@ class InputError(JudgecalError):
         super().__init__(self._render())
 
     def _render(self) -> str:
+        text = self._listed()
+        return f"{text}\n{self.hint}" if self.hint else text
+
+    def _listed(self) -> str:
         lines = [self.summary + ":"]
         if len(self.problems) <= self.max_listed:
             lines += [f"  - {p}" for p in self.problems]
@@ -96,6 +103,11 @@ class InputError(JudgecalError):
             example = f" (e.g. value {_short(items[0].value)})" if items[0].value is not None else ""
             lines.append(f"  - {where}: {message}{row_text}{example}")
         return "\n".join(lines)
+
+
+class DroppedRowsWarning(UserWarning):
+    """Rows were left out on request (``drop_bad_rows=True``); the message says
+    how many and why, and the table's ``attrs["dropped"]`` lists each."""
 
 
 class ConfigError(JudgecalError):

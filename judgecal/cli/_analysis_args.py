@@ -38,11 +38,9 @@ def columns(text: str) -> tuple[str, ...]:
 
 def load(args: argparse.Namespace):
     """(ratings table, metric registry) as the options say."""
-    from judgecal.cli._common import load_table
-    from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
+    from judgecal.cli._common import load_table, registry_from_args
 
-    registry = MetricRegistry(load_metric_file(args.metrics)) if args.metrics else DEFAULT_REGISTRY
-    return load_table(args, args.ratings), registry
+    return load_table(args, args.ratings), registry_from_args(args)
 
 
 def write_table(frame, path: str) -> None:

@@ -43,11 +43,10 @@ def run(args: argparse.Namespace) -> int:
     import math
 
     from judgecal.calibration import GroupedCalibrator
-    from judgecal.cli._common import load_table
-    from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
+    from judgecal.cli._common import load_table, registry_from_args
     from judgecal.data.render import table_text
 
-    registry = MetricRegistry(load_metric_file(args.metrics)) if args.metrics else DEFAULT_REGISTRY
+    registry = registry_from_args(args)
     ratings = load_table(args, args.ratings)
     features = tuple(f.strip() for f in args.features.split(",") if f.strip())
     params = dict(method=args.method, pooling=args.pooling, features=features, target=args.target,

@@ -8,6 +8,8 @@ import math
 import sys
 from pathlib import Path
 
+from judgecal.cli._common import add_levels_option
+
 HELP = "judge model outputs with an LLM judge and write judge rows of the ratings table"
 
 EXIT_WITH_FAILURES = 3  # the run finished, but some (item, metric) pairs have no score
@@ -48,6 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--price-out", type=float, help="USD per million output tokens")
     p.add_argument("--prompts-dir", help="folder with extra or replacement metrics/ and tasks/ templates")
     p.add_argument("--metrics-file", help="JSON/TOML metric declarations for user-defined metrics")
+    add_levels_option(p)
     p.add_argument("--format", choices=["csv", "tsv", "jsonl", "json", "parquet"],
                    help="format of the input file (default: from its extension)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of a CSV/TSV/JSON input (default utf-8)")
@@ -75,7 +78,7 @@ def _failures_path(out: Path, given: str | None) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from judgecal.data.io import write_ratings
-    from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
+    from judgecal.data.metrics import build_registry
     from judgecal.errors import ConfigError
     from judgecal.judges import score_generations
 
@@ -83,9 +86,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--out is required (or use --dry-run)")
     if (args.price_in is None) != (args.price_out is None):
         raise ConfigError("give both --price-in and --price-out, or neither")
-    registry = DEFAULT_REGISTRY
-    if args.metrics_file:
-        registry = MetricRegistry(load_metric_file(args.metrics_file))
+    registry = build_registry(args.metrics_file, args.levels)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if not metrics:
         raise ConfigError("--metrics is empty")

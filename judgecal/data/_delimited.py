@@ -89,7 +89,7 @@ def read_delimited(text: str, source: str, sep: str, skipped: list[Problem] | No
                          summary=f"{source} is not a well-formed table")
     bad = _ragged(body, starts, ends, header, spanning, source)
     if bad and skipped is None:
-        raise InputError([p for _, p in bad], summary=f"{source} is not a well-formed table")
+        raise InputError([p for _, p in bad], summary=f"{source} is not a well-formed table", droppable=True)
     if bad:
         skipped.extend(p for _, p in bad)
         drop = {i for i, _ in bad}

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
-from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, declaration_for
 from judgecal.errors import ConfigError, InputError, Problem
 
 REQUIRED = ("item_id", "language", "script", "metric", "rater", "rater_kind", "score")
@@ -54,6 +54,7 @@ class CheckResult:
     problems: list[Problem] = field(default_factory=list)
     dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["row", "reason"]))
     n_input_rows: int = 0
+    hint: str | None = None  # what to do about the problems (e.g. a declaration of unknown metrics)
 
     @property
     def ok(self) -> bool:
@@ -136,7 +137,7 @@ def normalize_ratings(
     out["rater_kind"] = kind.astype(object)
 
     _normalize_languages(out, flag)
-    _normalize_metrics_and_scores(out, metrics, flag)
+    hint = _normalize_metrics_and_scores(out, metrics, flag)
     if "task" in out.columns:
         out["task"] = out["task"].astype("string").str.strip().astype(object)
 
@@ -149,12 +150,13 @@ def normalize_ratings(
     flag(dup, "item_id", "duplicate rating: this item, metric and rater appear on an earlier row", key_text)
 
     if problems and on_bad_rows == "error":
-        raise InputError(problems, summary=f"{len(problems)} problem(s) in {source or 'the ratings table'}")
+        raise InputError(problems, summary=f"{len(problems)} problem(s) in {source or 'the ratings table'}", hint=hint,
+                         droppable=True)
     dropped = pd.DataFrame({"row": rows[bad], "reason": reasons[bad]})
     table = out.loc[~bad].reset_index(drop=True)
     # + 0.0 turns -0.0 into 0.0: the same level, which would otherwise print as "-0"
     table["score"] = table["score"].astype(float) + 0.0
-    return CheckResult(table=_order_columns(table), problems=problems, dropped=dropped, n_input_rows=n)
+    return CheckResult(table=_order_columns(table), problems=problems, dropped=dropped, n_input_rows=n, hint=hint)
 
 
 def _normalize_languages(out: pd.DataFrame, flag) -> None:
@@ -200,16 +202,25 @@ def check_scripts(lang: pd.Series, given: pd.Series) -> tuple[pd.Series, np.ndar
     return text.where(~empty, implied).astype(object), invalid, clash
 
 
-def _normalize_metrics_and_scores(out: pd.DataFrame, metrics: MetricRegistry, flag) -> None:
+def _normalize_metrics_and_scores(out: pd.DataFrame, metrics: MetricRegistry, flag) -> str | None:
+    """Metric ids and scores checked in place; returns a ready-to-edit declaration
+    of the metrics that are not known (from the scores seen), or None."""
     raw_metric = out["metric"]
     ids = {v: metrics.resolve(str(v)) for v in pd.unique(raw_metric.dropna())}
     metric = raw_metric.map(ids)
     known = ", ".join(metrics.ids())
-    flag(metric.isna().to_numpy(), "metric", f"unknown metric (known: {known}; declare others in a metrics file)", raw_metric)
+    unknown = metric.isna().to_numpy()
+    flag(unknown, "metric", f"unknown metric (known: {known}; declare others in a metrics file)", raw_metric)
     out["metric"] = metric.astype(object)
 
     raw = out["score"]
     score = _to_number(raw)
+    hint = None
+    names = raw_metric[unknown & raw_metric.notna().to_numpy()].astype(str).str.strip()
+    names = names[names != ""]
+    if len(names):
+        seen = score[names.index].groupby(names.to_numpy(), sort=False).agg(lambda s: s.dropna().unique().tolist())
+        hint = declaration_for(dict(list(seen.items())[:20]))
     missing = raw.isna() | (raw.astype("string").str.strip() == "").fillna(True)
     flag(missing.to_numpy(), "score", "missing score", raw)
     flag((~missing & score.isna()).to_numpy(), "score", "not a number", raw)
@@ -233,6 +244,7 @@ def _normalize_metrics_and_scores(out: pd.DataFrame, metrics: MetricRegistry, fl
                 mask = boolean & (metric == mid).to_numpy()
                 flag(mask, "score", f"true/false is only a score on 0/1 scales; {mid} has levels {tuple(f'{x:g}' for x in lv)}", raw)
     out["score"] = score
+    return hint
 
 
 def _decode_bytes(value: object) -> object:

@@ -136,7 +136,7 @@ def _read_jsonl(text: str, source: str, skipped: list[Problem] | None) -> tuple[
         records.append(obj)
         rows.append(number)
     if problems and skipped is None:
-        raise InputError(problems, summary=f"{source} has lines that are not JSON objects")
+        raise InputError(problems, summary=f"{source} has lines that are not JSON objects", droppable=True)
     if skipped is not None:
         skipped.extend(problems)
     return _records_frame(records), np.asarray(rows, dtype=int)
