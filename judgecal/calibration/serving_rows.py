@@ -106,7 +106,12 @@ def distinct_rows(x: np.ndarray, X: np.ndarray | None) -> tuple[np.ndarray, np.n
 
 def pair_codes(sub: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Code of each row's normalised (language, script) pair (n,), and the pairs."""
-    from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
+    from judgecal.data.languages import (
+        UnknownLanguage,
+        default_script,
+        normalize_language,
+        with_script,
+    )
 
     l_codes, l_uniq = pd.factorize(sub["language"], sort=False)
     problems, tags = [], []
@@ -131,7 +136,7 @@ def pair_codes(sub: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
         lc, sc = divmod(int(c), len(scripts) + 1)
         tag = tags[lc]
         script = scripts[sc - 1] if sc > 0 and scripts[sc - 1] else default_script(tag)
-        pairs.append((tag, script))
+        pairs.append((with_script(tag, script), script))  # pa + Arab is pa-Arab, as the ratings table says
     # Different raw spellings can normalise to the same pair: merge them.
     uniq = list(dict.fromkeys(pairs))
     remap = np.array([uniq.index(p) for p in pairs], dtype=np.int64)

@@ -19,8 +19,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
+from judgecal.data.languages import (
+    UnknownLanguage,
+    default_script,
+    normalize_language,
+    parse_language,
+    with_script,
+)
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, declaration_for
+from judgecal.data.scripts import MIN_LETTERS, MIN_SHARE, detect_scripts
 from judgecal.errors import ConfigError, InputError, Problem
 
 REQUIRED = ("item_id", "language", "script", "metric", "rater", "rater_kind", "score")
@@ -34,6 +41,7 @@ OPTIONAL = (
     "justification",  # judge's justification, or the human rater's reasoning
     "score_probs",  # judge's distribution over levels, JSON text {"0": p, ...}
     "judge_prompt_hash",
+    "locale",  # the full language tag where the language column dropped its region or variant (zh-TW)
 )
 TEXT_COLUMNS = ("response", "prompt", "reference", "justification")
 RATER_KINDS = ("human", "judge")
@@ -160,24 +168,80 @@ def normalize_ratings(
 
 
 def _normalize_languages(out: pd.DataFrame, flag) -> None:
+    """Language tags and scripts, one rule for all: the script is the script
+    column's, else the tag's script subtag, else the one its region or language
+    implies (CLDR likely subtags), else (``und``, private use) the script the
+    row's texts are written in; the language becomes the minimal tag that keeps
+    that script (``zh-TW``, ``zh-Hant-HK`` -> ``zh-Hant``; ``hi-Deva`` -> ``hi``).
+    A region or variant the tag loses is kept in a ``locale`` column."""
     raw = out["language"]
-    mapping: dict = {}
+    parsed: dict = {}
     for value in pd.unique(raw.dropna()):
         try:
-            mapping[value] = normalize_language(str(value))
+            parsed[value] = parse_language(str(value))
         except UnknownLanguage:
-            mapping[value] = None
-    lang = raw.map(mapping)
-    flag(lang.isna().to_numpy(), "language", "not a BCP-47 tag or a known language name", raw)
-    out["language"] = lang.astype(object)
+            parsed[value] = None
+    known = {v: p for v, p in parsed.items() if p is not None}
+    language = raw.map({v: p.language for v, p in known.items()})
+    flag(language.isna().to_numpy(), "language", "not a BCP-47 tag or a known language name", raw)
+    explicit = raw.map({v: p.explicit for v, p in known.items()})
+    implied = raw.map({v: p.script for v, p in known.items()})
 
-    if "script" not in out.columns:
-        out["script"] = lang.map({t: default_script(t) for t in pd.unique(lang.dropna())}).astype(object)
-        return
-    script, invalid, clash = check_scripts(lang, out["script"])
-    flag(invalid, "script", SCRIPT_INVALID, out["script"])
-    flag(clash, "script", SCRIPT_CLASH, out["script"])
-    out["script"] = script
+    given = out["script"] if "script" in out.columns else pd.Series(None, index=out.index, dtype=object)
+    text = given.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
+    text = text.str.title()
+    valid = text.str.fullmatch(r"[A-Z][a-z]{3}").fillna(False).to_numpy(dtype=bool)
+    flag(~empty & ~valid, "script", SCRIPT_INVALID, given)
+    clash = ~empty & valid & explicit.notna().to_numpy() & (text != explicit).fillna(False).to_numpy(dtype=bool)
+    flag(clash, "script", SCRIPT_CLASH, given)
+    script = text.astype(object).where(~empty & valid, implied)
+
+    # und (undetermined) says nothing of its script: read it from the row's text.
+    # Private-use codes (qaa..qtz) need a script subtag or column: no guessing.
+    need = (script.isna() & (language == "und")).to_numpy() & empty
+    if need.any():
+        script = script.where(~need, _script_from_texts(out, need))
+    lost = (script.isna() & language.notna()).to_numpy() & empty
+    if lost.any():
+        tags = raw[lost].map(lambda v: normalize_language(str(v)))
+        messages = {t: _no_script_message(t) for t in pd.unique(tags)}
+        for tag, message in messages.items():
+            mask = np.zeros(len(out), dtype=bool)
+            mask[np.flatnonzero(lost)[(tags == tag).to_numpy()]] = True
+            flag(mask, "language", message, raw)
+
+    pairs = pd.Series(list(zip(language, script, strict=True)), index=out.index)
+    group = {p: (with_script(*p) if isinstance(p[0], str) else None) for p in pd.unique(pairs)}
+    out["language"] = pairs.map(group).astype(object)
+    out["script"] = script.astype(object)
+    if "locale" not in out.columns and any(p.has_more for p in known.values()):
+        # zh-TW and zh-Hant-TW share the group zh-Hant; the region stays here
+        out["locale"] = raw.map({v: p.full for v, p in known.items()}).astype(object)
+
+
+def _script_from_texts(out: pd.DataFrame, rows: np.ndarray) -> pd.Series:
+    """The script of the first text (response, prompt, reference, reasoning) of
+    each row in ``rows`` (bool mask) that is long and clear enough to tell."""
+    found = pd.Series(None, index=out.index, dtype=object)
+    todo = rows.copy()
+    for col in TEXT_COLUMNS:
+        if col not in out.columns or not todo.any():
+            continue
+        idx = np.flatnonzero(todo)
+        scripts, share, letters = detect_scripts(out[col].to_numpy(dtype=object)[idx].tolist())
+        ok = (letters >= MIN_LETTERS) & (share >= MIN_SHARE)
+        found.iloc[idx[ok]] = scripts[ok]
+        todo[idx[ok]] = False
+    return found
+
+
+def _no_script_message(tag: str) -> str:
+    try:
+        default_script(tag)
+    except UnknownLanguage as exc:
+        return f"{exc}" + (", or texts (response, prompt) long enough to read it from" if tag == "und" else "")
+    return "no script could be found for this language"
 
 
 SCRIPT_INVALID = "not an ISO 15924 script code such as 'Deva'"
@@ -191,7 +255,7 @@ def check_scripts(lang: pd.Series, given: pd.Series) -> tuple[pd.Series, np.ndar
     default script) as an object Series, and two bool (n,) masks: the value is
     not an ISO 15924 code; it differs from a script subtag of the tag (sr-Latn).
     """
-    implied = lang.map({t: default_script(t) for t in pd.unique(lang.dropna())})
+    implied = lang.map({t: _script_or_none(t) for t in pd.unique(lang.dropna())})
     text = given.astype("string").str.strip()
     empty = text.isna() | (text == "")
     text = text.str.title()
@@ -200,6 +264,13 @@ def check_scripts(lang: pd.Series, given: pd.Series) -> tuple[pd.Series, np.ndar
     tag_script = lang.map(lambda t: t.split("-")[1] if isinstance(t, str) and "-" in t and len(t.split("-")[1]) == 4 else None)
     clash = (~empty & valid & tag_script.notna() & (text != tag_script)).fillna(False).to_numpy(dtype=bool)
     return text.where(~empty, implied).astype(object), invalid, clash
+
+
+def _script_or_none(tag: str) -> str | None:
+    try:
+        return default_script(tag)
+    except UnknownLanguage:
+        return None
 
 
 def _normalize_metrics_and_scores(out: pd.DataFrame, metrics: MetricRegistry, flag) -> str | None:
