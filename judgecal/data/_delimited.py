@@ -10,22 +10,28 @@ quote that opened the broken value, since that is where the fix goes.
 from __future__ import annotations
 
 import csv
-import io
 import re
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
 from judgecal.errors import InputError, Problem
 
+# More columns than any ratings table has: a header beyond it is not one (a
+# file of numbers, a line of binary data), and a frame that wide takes gigabytes.
+MAX_COLUMNS = 10_000
+
 
 class _Lines:
     """The physical lines of a text, one at a time, keeping those of the record
-    being read (``pending``) so that a quoting fault can be traced to its line."""
+    being read (``pending``) so that a quoting fault can be traced to its line,
+    and counting the quote characters."""
 
     def __init__(self, lines):
         self._lines = iter(lines)
         self.pending: list[str] = []
+        self.quotes = 0
 
     def __iter__(self):
         return self
@@ -33,18 +39,24 @@ class _Lines:
     def __next__(self) -> str:
         line = next(self._lines)
         self.pending.append(line)
+        self.quotes += line.count('"')
         return line
 
 
-def read_delimited(text: str, source: str, sep: str, skipped: list[Problem] | None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Records of a CSV (``sep=","``) or TSV text as strings, and the file line
+def read_delimited(open_lines: Callable[[], Iterable[str]], source: str, sep: str, skipped: list[Problem] | None,
+                   size: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Records of a CSV (``sep=","``) or TSV file as strings, and the file line
     each starts on (header = line 1), shape (n,). Ragged records raise
-    InputError, or with a ``skipped`` list are left out and listed in it."""
+    InputError, or with a ``skipped`` list are left out and listed in it.
+
+    ``open_lines()`` gives the file's physical lines, read as a stream (it is
+    called again only to explain a fault); ``size`` bounds a value's length.
+    """
     kind = "TSV" if sep == "\t" else "CSV"
     # Model responses can be longer than the csv module's default field limit
-    # (128 KiB); the whole file is in memory already, so no limit is needed.
-    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-    lines = _Lines(io.StringIO(text, newline=""))
+    # (128 KiB); no value is longer than the file.
+    csv.field_size_limit(max(csv.field_size_limit(), size + 1))
+    lines = _Lines(open_lines())
     reader = csv.reader(lines, delimiter=sep, strict=True)
     # Row numbers are the file line each record starts on, so that problems point
     # at the right line even after blank lines or quoted values spanning lines.
@@ -66,18 +78,24 @@ def read_delimited(text: str, source: str, sep: str, skipped: list[Problem] | No
             continue
         if reader.line_num > start:
             spanning[len(records)] = start
+        if not records and len(record) > MAX_COLUMNS:
+            raise InputError(Problem(f"the header has {len(record):,} columns: not a ratings table (it has a few "
+                                     f"dozen at most; the limit is {MAX_COLUMNS:,})", file=source, row=start),
+                             summary=f"{source} is not a well-formed table")
         records.append(record)
         starts.append(start)
         ends.append(reader.line_num)
     if 0 in spanning:
         raise InputError(_header_spans(source, spanning[0], starts, records, reader.line_num),
                          summary=f"{source}: unbalanced quotes in the {kind} header (nothing was read)")
-    if spanning and text.count('"') % 2:
+    if not records:
+        raise InputError(Problem("the file is empty", file=source), summary="cannot read input")
+    if spanning and lines.quotes % 2:
         # Quoted values hold an even number of quotes (open, close, doubled); an
         # odd count means a quote is missing or stray somewhere and the reader
         # took some quote as text. Values spanning lines are then in doubt: they
         # may be lines swallowed by the broken quote.
-        raise InputError(_unbalanced(text, sep, source, spanning, starts, ends),
+        raise InputError(_unbalanced(open_lines(), sep, source, spanning, starts, ends),
                          summary=f"{source}: the quotes of the {kind} file do not balance (an odd number), and values "
                                  "span lines, so lines may have been swallowed; nothing was read. A quote is probably "
                                  "unclosed or stray on one of the lines named: quote a value that holds quotes, "
@@ -101,13 +119,13 @@ def read_delimited(text: str, source: str, sep: str, skipped: list[Problem] | No
     return df, np.asarray(starts[1:], dtype=int)
 
 
-def _unbalanced(text: str, sep: str, source: str, spanning, starts, ends) -> list[Problem]:
+def _unbalanced(file_lines: Iterable[str], sep: str, source: str, spanning, starts, ends) -> list[Problem]:
     """The first value spanning lines and the lines with quotes inside values
     that are not quoted (one of them was probably meant to open or close a value)."""
     first = min(spanning)
     out = [Problem(f"the record starting here runs over lines {starts[first]}-{ends[first]}", file=source,
                    row=starts[first])]
-    lines = _Lines(io.StringIO(text, newline=""))
+    lines = _Lines(file_lines)
     reader = csv.reader(lines, delimiter=sep, strict=True)
     while len(out) <= 20:
         start = reader.line_num + 1

@@ -20,7 +20,7 @@ import pandas as pd
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, read_config_file
 from judgecal.data.schema import CheckResult, empty_ratings, normalize_ratings
 from judgecal.data.tables import FORMATS, detect_format, read_table  # noqa: F401 (part of this module's API)
-from judgecal.errors import ConfigError, InputError, Problem
+from judgecal.errors import ConfigError, InputError, Problem, short_list
 
 
 @dataclass
@@ -120,7 +120,7 @@ def apply_mapping(df: pd.DataFrame, rows: np.ndarray, mapping: ColumnMapping, so
     needed += list(mapping.wide.values()) + list(mapping.wide_text.values())
     absent = sorted({c for c in needed if c not in df.columns})
     if absent:
-        found = ", ".join(map(str, df.columns))
+        found = short_list(df.columns)
         raise InputError(
             [Problem(f"the column mapping names column {c!r}, which the file does not have (columns: {found})", file=source, column=c) for c in absent],
             summary="the column mapping does not fit the file",

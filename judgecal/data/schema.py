@@ -28,7 +28,7 @@ from judgecal.data.languages import (
 )
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, declaration_for
 from judgecal.data.scripts import MIN_LETTERS, MIN_SHARE, detect_scripts
-from judgecal.errors import ConfigError, InputError, Problem
+from judgecal.errors import ConfigError, InputError, Problem, short_list
 
 REQUIRED = ("item_id", "language", "script", "metric", "rater", "rater_kind", "score")
 OPTIONAL = (
@@ -94,7 +94,7 @@ def normalize_ratings(
     rows = np.arange(1, n + 1) if row_numbers is None else np.asarray(row_numbers)
     missing = [c for c in REQUIRED if c not in df.columns and c != "script"]
     if missing:
-        found = ", ".join(map(str, df.columns)) or "none"
+        found = short_list(df.columns) or "none"
         raise InputError(
             [Problem(f"required column {c!r} is missing (columns found: {found})", file=source, column=c) for c in missing],
             summary=f"{source or 'input'} does not have the ratings table's columns",
