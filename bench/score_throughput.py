@@ -125,19 +125,19 @@ def concurrency_sweep(levels: list[int], latency: float, seconds: float, workers
                     cpu = time.process_time() - cpu
                     helpers = children_cpu() - helpers
                     server_cpu = process_cpu(proc.pid) - server_cpu if server_cpu is not None else float("nan")
-                    jps = res.summary["judgments"] / res.summary["elapsed_s"]
+                    jps = res.summary.judgments / res.summary.elapsed_s
                     ideal = c / latency
                     steady = steady_rate(url)
                     # CPU per judgment is the stable figure on a shared machine: it
                     # says what free cores could reach, whatever else runs meanwhile.
                     # Helper CPU includes their start-up (imports, about 2 s each).
-                    rows.append({"server": server, "concurrency": c, "workers": w, "judgments": n, "seconds": res.summary["elapsed_s"],
+                    rows.append({"server": server, "concurrency": c, "workers": w, "judgments": n, "seconds": res.summary.elapsed_s,
                                  "judgments_per_s": round(jps, 1), "ideal_per_s": ideal,
                                  "ratio": round(jps / ideal, 3), "steady_ratio": round(steady / ideal, 3),
                                  "client_cpu_ms_per_judgment": round((cpu + helpers) / n * 1000, 2),
                                  "main_cpu_ms": round(cpu / n * 1000, 2), "helpers_cpu_ms": round(helpers / n * 1000, 2),
                                  "server_cpu_ms": round(server_cpu / n * 1000, 2),
-                                 "answers_by_process": res.summary["answers_by_process"],
+                                 "answers_by_process": res.summary.answers_by_process,
                                  "load": load()})
                     print(json.dumps(rows[-1]), flush=True)
     finally:
@@ -161,7 +161,7 @@ def rate_limited(rpm: float, seconds: float, concurrency: int) -> dict:
     achieved = (len(times) - 1) / (times[-1] - times[0]) * 60 if len(times) > 1 else float("nan")
     first_min = sum(1 for e in events if e[2] == "429" and e[0] - t0 < 60)
     after = sum(1 for e in events if e[2] == "429" and e[0] - t0 >= 60)
-    out = {"rpm_limit": rpm, "seconds": round(res.summary["elapsed_s"], 1), "requests": len(times),
+    out = {"rpm_limit": rpm, "seconds": round(res.summary.elapsed_s, 1), "requests": len(times),
            "achieved_rpm": round(achieved, 1), "ratio": round(achieved / rpm, 4),
            "429_first_minute": first_min, "429_after_first_minute": after}
     print(json.dumps(out), flush=True)
@@ -182,9 +182,9 @@ def cached_rerun(n_items: int, metrics: tuple[str, ...]) -> dict:
             sent = stats(url)["requests"] - before
     finally:
         proc.kill()
-    out = {"judgments": res.summary["judgments"], "fill_seconds": fill.summary["elapsed_s"],
-           "rerun_seconds_total": round(total, 3), "judgments_per_s": round(res.summary["judgments"] / total, 1),
-           "requests_sent_on_rerun": sent, "cache_hits": res.summary["cache_hits"]}
+    out = {"judgments": res.summary.judgments, "fill_seconds": fill.summary.elapsed_s,
+           "rerun_seconds_total": round(total, 3), "judgments_per_s": round(res.summary.judgments / total, 1),
+           "requests_sent_on_rerun": sent, "cache_hits": res.summary.cache_hits}
     print(json.dumps(out), flush=True)
     return out
 

@@ -7,13 +7,17 @@ of these with ``raise ... from exc`` so callers catch one family.
 
     JudgecalError
     ├── InputError               bad user data: carries every Problem found
-    ├── ConfigError              bad options, mapping files, metric declarations
+    ├── ConfigError              bad options, mapping files, metric declarations (also a ValueError)
+    │   └── ParameterError       a calibration estimator's parameter breaks its declared
+    │                            constraints (judgecal.calibration._fit.params; also
+    │                            scikit-learn's InvalidParameterError)
     ├── MissingDependencyError   an optional extra is not installed (install hint)
     ├── DatasetError             a data set cannot be found, downloaded or verified
     ├── JudgeError               judging failed
     │   ├── ProviderError        the provider answered with an error
     │   │   └── RateLimitError   429 / overloaded
     │   ├── ProviderTimeoutError the provider did not answer in time
+    │   │   └── ProviderConnectionError  could not connect (refused)
     │   └── ScoreParseError      the answer holds no usable score
     └── CalibratorError          calibrators: not fitted, bad file, wrong judge
         ├── CalibratorFileError  damaged, edited or unknown-version file
@@ -131,8 +135,11 @@ class DroppedRowsWarning(UserWarning):
     how many and why, and the table's ``attrs["dropped"]`` lists each."""
 
 
-class ConfigError(JudgecalError):
-    """Options, mapping files or metric declarations are wrong."""
+class ConfigError(JudgecalError, ValueError):
+    """Options, mapping files or metric declarations are wrong.
+
+    Also a ``ValueError``, as scikit-learn raises for a bad estimator parameter, so
+    code written for any estimator catches a judgecal calibrator's too."""
 
 
 class MissingDependencyError(JudgecalError, ImportError):
@@ -171,6 +178,11 @@ class RateLimitError(ProviderError):
 
 class ProviderTimeoutError(JudgeError):
     """The provider did not answer in time or the connection dropped."""
+
+
+class ProviderConnectionError(ProviderTimeoutError):
+    """No connection to the provider could be made (refused: nothing listens at
+    that address). Retried like a timeout: a local server may still be starting."""
 
 
 class ScoreParseError(JudgeError):

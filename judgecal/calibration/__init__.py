@@ -9,6 +9,7 @@ Files: :func:`save_calibrator`, :func:`load_calibrator` (versioned JSON, no pick
 
 from __future__ import annotations
 
+from judgecal._lazy import lazy_exports
 from judgecal.calibration.grouped import GroupedCalibrator
 from judgecal.calibration.isotonic import IsotonicCalibrator
 from judgecal.calibration.ordinal import OrdinalCalibrator
@@ -21,7 +22,6 @@ __all__ = [
     "out_of_fold_predictions",
     "save_calibrator",
     "load_calibrator",
-    "CalibratedJudge",
 ]
 
 _LAZY = {
@@ -29,13 +29,6 @@ _LAZY = {
     "out_of_fold_predictions": "judgecal.calibration.cv",
     "save_calibrator": "judgecal.calibration.persist",
     "load_calibrator": "judgecal.calibration.persist",
-    "CalibratedJudge": "judgecal.calibration.wrapper",
 }
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'judgecal.calibration' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -19,12 +19,8 @@ Nothing here imports Streamlit at package import time.
 
 from __future__ import annotations
 
+from judgecal._lazy import lazy_exports
+
 __all__ = ["app_path", "run_dashboard", "streamlit_command"]
 
-
-def __getattr__(name: str):
-    if name in __all__:
-        from judgecal.dashboard import launch as _launch
-
-        return getattr(_launch, name)
-    raise AttributeError(f"module 'judgecal.dashboard' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(__all__, "judgecal.dashboard.launch"))

@@ -1,14 +1,16 @@
 """LLM judges: provider adapters, rubric prompts, the scoring engine.
 
 Main entry point: :func:`score_generations` (``judgecal score`` on the command
-line). Provider SDKs are imported only when a judge of that provider is used.
-The names below load on first use, so that a judge worker process
+line), with its options grouped in :class:`ScoringOptions` (what the judge is
+asked, how answers are read) and :class:`TransportOptions` (how requests reach
+the provider). Provider SDKs are imported only when a judge of that provider is
+used. The names below load on first use, so that a judge worker process
 (:mod:`judgecal.judges.workers`) starts without pandas and the prompt library.
 """
 
 from __future__ import annotations
 
-import importlib
+from judgecal._lazy import lazy_exports
 
 _LAZY = {
     "ScoreResult": "judgecal.judges.api",
@@ -23,17 +25,14 @@ _LAZY = {
     "JudgmentCache": "judgecal.judges.cache",
     "generations_from_ratings": "judgecal.judges.generations",
     "read_generations": "judgecal.judges.generations",
+    "BatchOptions": "judgecal.judges.options",
+    "ScoringOptions": "judgecal.judges.options",
+    "TransportOptions": "judgecal.judges.options",
+    "DryRunSummary": "judgecal.judges.run_summary",
+    "RunSummary": "judgecal.judges.run_summary",
     "PromptLibrary": "judgecal.judges.templates",
 }
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'judgecal.judges' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

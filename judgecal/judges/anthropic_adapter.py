@@ -8,6 +8,7 @@ import functools
 import inspect
 import json
 
+from judgecal._lazy import require
 from judgecal.errors import ProviderError
 from judgecal.judges.base import (
     Completion,
@@ -15,7 +16,6 @@ from judgecal.judges.base import (
     JudgeAdapter,
     api_key_from_env,
     convert_sdk_error,
-    import_sdk,
 )
 from judgecal.judges.openai_adapter import aiohttp_client
 
@@ -37,13 +37,13 @@ class AnthropicAdapter(JudgeAdapter):
     supports_logprobs = False
 
     def _new_client(self):
-        sdk = import_sdk("anthropic", "anthropic", "Anthropic judges")
+        sdk = require("anthropic", "anthropic", "Anthropic judges")
         key = api_key_from_env("ANTHROPIC_API_KEY", self.base_url, self.name)
         return sdk.AsyncAnthropic(api_key=key, base_url=self.base_url, max_retries=0, timeout=self.timeout,
                                   http_client=aiohttp_client(sdk, self.timeout))
 
     async def _complete(self, request: CompletionRequest) -> Completion:
-        sdk = import_sdk("anthropic", "anthropic", "Anthropic judges")
+        sdk = require("anthropic", "anthropic", "Anthropic judges")
         client = self.client()
         kwargs = anthropic_params(self.model, request)
         if not _takes_temperature(sdk):  # SDK versions whose create() has no temperature parameter

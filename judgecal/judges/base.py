@@ -22,10 +22,11 @@ import os
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
+from urllib.parse import urlsplit, urlunsplit
 
 from judgecal.errors import (
     ConfigError,
-    MissingDependencyError,
+    ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
     RateLimitError,
@@ -114,17 +115,6 @@ def make_adapter(judge: str | JudgeSpec, *, base_url: str | None = None, timeout
     return module.ADAPTER(spec.model, base_url=spec.base_url or base_url, timeout=timeout)
 
 
-def import_sdk(package: str, extra: str, purpose: str):
-    """Import a provider SDK lazily, with an install hint when it is missing."""
-    if package == "litellm":
-        # litellm downloads its price map at import unless told not to.
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    try:
-        return importlib.import_module(package)
-    except ImportError as exc:
-        raise MissingDependencyError(package, extra, purpose) from exc
-
-
 def parse_retry_after(headers) -> float | None:
     """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (seconds or HTTP date)."""
     if headers is None:
@@ -158,6 +148,10 @@ def convert_sdk_error(exc: Exception, sdk, *, rate_limit_statuses: tuple[int, ..
     headers = getattr(response, "headers", None)
     status = getattr(exc, "status_code", None)
     message = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
+    refused = _refused_connection(exc)
+    if refused is not None:  # some transports report it as a connect *timeout*; it is not one
+        return ProviderConnectionError(f"could not connect: connection refused ({refused}); nothing is listening "
+                                       "at that address: check the base URL and that the server is running")
     if isinstance(exc, sdk.APITimeoutError):
         return ProviderTimeoutError(f"no answer in time ({message})")
     if isinstance(exc, sdk.APIConnectionError):
@@ -170,6 +164,36 @@ def convert_sdk_error(exc: Exception, sdk, *, rate_limit_statuses: tuple[int, ..
     if isinstance(exc, ValueError) or (validation is not None and isinstance(exc, validation)):
         return ProviderError(f"the provider's answer is not valid JSON ({message})", status=status or 200)
     return ProviderError(f"the provider's answer is not usable ({message})", status=status or 200)
+
+
+def _refused_connection(exc: BaseException) -> str | None:
+    """The refused-connection error (as text) behind an SDK exception, if that is what it is."""
+    seen = 0
+    while exc is not None and seen < 10:  # SDK error -> transport error -> OSError
+        if isinstance(exc, ConnectionRefusedError):
+            return str(exc)
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
+def checked_base_url(base_url: str | None) -> str | None:
+    """The base URL, refused with a clear message when it carries a user name or
+    password (``https://user:secret@host``): SDK clients send the API key from the
+    environment and cannot also send URL credentials. The message never shows them."""
+    if not base_url:
+        return base_url
+    parts = urlsplit(base_url)
+    try:
+        has_credentials = bool(parts.username or parts.password)
+    except ValueError:
+        has_credentials = "@" in parts.netloc
+    if has_credentials:
+        host = parts.netloc.rpartition("@")[2]
+        shown = urlunsplit(parts._replace(netloc="***@" + host))
+        raise ConfigError(f"the base URL {shown} holds a user name or password; remove them from the URL and give "
+                          "the API key in the provider's environment variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, "
+                          "or the one LiteLLM reads for the provider)")
+    return base_url
 
 
 def api_key_from_env(variable: str, base_url: str | None, judge: str) -> str:
@@ -191,7 +215,7 @@ class JudgeAdapter(ABC):
 
     def __init__(self, model: str, *, base_url: str | None = None, timeout: float = 60.0):
         self.model = model
-        self.base_url = base_url
+        self.base_url = checked_base_url(base_url)
         self.timeout = timeout
         # One async client per event loop: SDK clients hold connection pools bound
         # to the loop they were first used on.

@@ -32,16 +32,16 @@ import sys
 import tempfile
 import time
 import uuid
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from judgecal.errors import ConfigError, JudgeError, ProviderError, ProviderTimeoutError
-from judgecal.judges.base import Completion, CompletionRequest, JudgeAdapter
-from judgecal.judges.batch_state import BatchReport, BatchStore, describe_report  # noqa: F401 (re-exported)
+from judgecal.judges.base import CompletionRequest, JudgeAdapter
+from judgecal.judges.batch_anthropic import AnthropicBatch
+from judgecal.judges.batch_openai import OpenAIBatch
+from judgecal.judges.batch_provider import BatchFailedError, BatchProvider
+from judgecal.judges.batch_state import BatchReport, BatchStore
 from judgecal.judges.engine import Engine, Outcome, _retryable
-
-RETRY_MODES = ("live", "batch", "none")
+from judgecal.judges.options import BatchOptions
 
 
 class BatchPendingError(JudgeError):
@@ -50,62 +50,10 @@ class BatchPendingError(JudgeError):
     exit_code = 4  # `judgecal score --batch`: run again later to collect
 
 
-class BatchFailedError(ProviderError):
-    """The provider failed a whole batch (e.g. rejected its file): every request in it failed."""
-
-
-@dataclass
-class BatchResult:
-    """One request's result inside an ended batch: a completion, or why there is none."""
-
-    custom_id: str
-    completion: Completion | None = None
-    error: str | None = None
-
-
-@dataclass
-class BatchState:
-    ended: bool
-    status: str  # the provider's word for it
-    counts: dict = field(default_factory=dict)
-
-
-class BatchProvider(ABC):
-    """One provider's batch API, on top of its live adapter (same client, same request bodies)."""
-
-    max_requests: int = 50_000  # requests per batch the provider accepts
-
-    def __init__(self, adapter: JudgeAdapter):
-        self.adapter = adapter
-
-    @abstractmethod
-    def request_line(self, custom_id: str, request: CompletionRequest) -> dict:
-        """One entry of the request file (JSON-able)."""
-
-    @abstractmethod
-    async def submit(self, path: Path, lines: list[dict], tag: str) -> str:
-        """Submit the requests of one job; returns the provider's batch id."""
-
-    @abstractmethod
-    async def find_submitted(self, tag: str, n_requests: int, since: float, taken: set[str]) -> str | None:
-        """The batch id of a job whose submission was interrupted, if the provider has it."""
-
-    @abstractmethod
-    async def state(self, batch_id: str) -> BatchState: ...
-
-    @abstractmethod
-    async def results(self, batch_id: str) -> list[BatchResult]:
-        """Every result of an ended batch (raw answers, also written nowhere else)."""
-
-
 def make_batch_provider(adapter: JudgeAdapter) -> BatchProvider:
     if adapter.provider == "openai":
-        from judgecal.judges.batch_openai import OpenAIBatch
-
         return OpenAIBatch(adapter)
     if adapter.provider == "anthropic":
-        from judgecal.judges.batch_anthropic import AnthropicBatch
-
         return AnthropicBatch(adapter)
     raise ConfigError(f"--batch works with openai/ and anthropic/ judges, not {adapter.name} "
                       "(score it live, or through the provider's own batch tooling)")
@@ -115,35 +63,25 @@ class BatchEngine:
     """Engine-compatible scoring through a provider batch API.
 
     live : the live :class:`Engine` (its adapter, cache, stats and retries are used)
-    poll_interval, poll_max : first and longest wait between status polls (seconds);
-        waits grow by half each poll, with jitter
-    max_wait : give up waiting after this many seconds (BatchPendingError; re-run
-        to collect), None = wait until the batches end
-    retry : 'live' (failed requests sent live), 'batch' (a new batch), 'none'
-    max_rounds : batch rounds for retry='batch'
-    batch_size : requests per batch (default: the provider's maximum)
-    files_dir : where request/result files go (default ``<cache>.batches/``)
+    options : :class:`~judgecal.judges.options.BatchOptions` (polling, waiting,
+        retries of failed requests, batch size, files folder); None = its defaults
+    progress : say what the batches do on stderr (default: as the live engine)
+    provider : the provider's batch API (default: from the adapter)
     """
 
-    def __init__(self, live: Engine, *, poll_interval: float = 10.0, poll_max: float = 300.0,
-                 max_wait: float | None = None, retry: str = "live", max_rounds: int = 3,
-                 batch_size: int | None = None, files_dir: str | Path | None = None,
+    def __init__(self, live: Engine, options: BatchOptions | None = None, *,
                  progress: bool | str | None = None, provider: BatchProvider | None = None):
-        if retry not in RETRY_MODES:
-            raise ConfigError(f"batch retry must be one of {RETRY_MODES}, not {retry!r}")
-        if poll_interval <= 0 or poll_max < poll_interval:
-            raise ConfigError("batch polling needs 0 < poll_interval <= poll_max")
+        options = options or BatchOptions()
         self.live = live
         self.adapter = live.adapter
         self.cache = live.cache
         self.stats = live.stats
         self.provider = provider or make_batch_provider(live.adapter)
-        self.poll_interval, self.poll_max, self.max_wait = poll_interval, poll_max, max_wait
-        self.retry, self.max_rounds = retry, max(1, int(max_rounds))
-        self.batch_size = min(int(batch_size or self.provider.max_requests), self.provider.max_requests)
-        if self.batch_size < 1:
-            raise ConfigError("batch_size must be at least 1")
+        self.poll_interval, self.poll_max, self.max_wait = options.poll_interval, options.poll_max, options.max_wait
+        self.retry, self.max_rounds = options.retry, options.max_rounds
+        self.batch_size = min(options.batch_size or self.provider.max_requests, self.provider.max_requests)
         self.store = BatchStore(self.cache)
+        files_dir = options.files_dir
         if files_dir is None:
             path = getattr(self.cache, "path", ":memory:")
             files_dir = Path(tempfile.mkdtemp(prefix="judgecal-batches-")) if path == ":memory:" else Path(path + ".batches")

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from judgecal._lazy import require
 from judgecal.errors import ProviderError
 from judgecal.judges.anthropic_adapter import (
     anthropic_params,
     completion_from_anthropic,
     convert_anthropic_error,
 )
-from judgecal.judges.base import CompletionRequest, import_sdk
-from judgecal.judges.batch import BatchProvider, BatchResult, BatchState
+from judgecal.judges.base import CompletionRequest
+from judgecal.judges.batch_provider import BatchProvider, BatchResult, BatchState
 
 ADOPT_WINDOW = 600.0  # seconds after a job was recorded in which its batch can have been created
 
@@ -28,7 +29,7 @@ class AnthropicBatch(BatchProvider):
     max_requests = 100_000
 
     def _sdk(self):
-        return import_sdk("anthropic", "anthropic", "Anthropic judges")
+        return require("anthropic", "anthropic", "Anthropic judges")
 
     async def _api(self, make_call):
         sdk = self._sdk()

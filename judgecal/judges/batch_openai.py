@@ -9,9 +9,10 @@ import io
 import json
 from pathlib import Path
 
+from judgecal._lazy import require
 from judgecal.errors import ProviderError
-from judgecal.judges.base import CompletionRequest, import_sdk
-from judgecal.judges.batch import BatchFailedError, BatchProvider, BatchResult, BatchState
+from judgecal.judges.base import CompletionRequest
+from judgecal.judges.batch_provider import BatchFailedError, BatchProvider, BatchResult, BatchState
 from judgecal.judges.openai_adapter import (
     completion_from_openai,
     convert_openai_error,
@@ -27,7 +28,7 @@ class OpenAIBatch(BatchProvider):
     max_requests = 50_000
 
     def _sdk(self):
-        return import_sdk("openai", "openai", "OpenAI judges")
+        return require("openai", "openai", "OpenAI judges")
 
     async def _api(self, make_call):
         sdk = self._sdk()

@@ -65,6 +65,8 @@ class BatchStore:
 
 @dataclass
 class BatchReport:
+    """Counts of one run's batch jobs and requests, and its failed requests (``failures``)."""
+
     jobs_submitted: int = 0
     jobs_resumed: int = 0  # recorded by an earlier run, collected by this one
     jobs_adopted: int = 0  # submission interrupted, found at the provider
@@ -84,18 +86,18 @@ class BatchReport:
         return out
 
 
-def describe_report(report: dict) -> str:
+def describe_report(report: BatchReport) -> str:
     """One paragraph for the command line: what went through batches and what failed."""
-    text = (f"judgecal score --batch: {report['requests_submitted']} request(s) submitted in "
-            f"{report['jobs_submitted']} batch(es)")
-    if report["jobs_resumed"] or report["jobs_adopted"]:
-        text += f"; {report['jobs_resumed']} batch(es) of an earlier run collected"
-        if report["jobs_adopted"]:
-            text += f" ({report['jobs_adopted']} found at the provider after an interrupted submit)"
-    text += f"; {report['answered_in_batch']} answered in batch"
-    if report["failed_in_batch"]:
-        text += (f"; {report['failed_in_batch']} failed inside a batch (retried: live {report['retried_live']}, "
-                 f"in a new batch {report['retried_in_batch']}), {report['still_failed']} still without an answer")
-        for f in report["failures"][:5]:
+    r = report
+    text = f"judgecal score --batch: {r.requests_submitted} request(s) submitted in {r.jobs_submitted} batch(es)"
+    if r.jobs_resumed or r.jobs_adopted:
+        text += f"; {r.jobs_resumed} batch(es) of an earlier run collected"
+        if r.jobs_adopted:
+            text += f" ({r.jobs_adopted} found at the provider after an interrupted submit)"
+    text += f"; {r.answered_in_batch} answered in batch"
+    if r.failed_in_batch:
+        text += (f"; {r.failed_in_batch} failed inside a batch (retried: live {r.retried_live}, "
+                 f"in a new batch {r.retried_in_batch}), {r.still_failed} still without an answer")
+        for f in r.failures[:5]:
             text += f"\n  - {f['key'][:12]}…: {f['error']}{' (recovered)' if f['recovered'] else ''}"
     return text

@@ -15,12 +15,19 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from judgecal.errors import ProviderError, ProviderTimeoutError, RateLimitError
+from judgecal._lazy import require
+from judgecal.errors import (
+    MissingDependencyError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+)
 from judgecal.judges.base import Completion, CompletionRequest, JudgeAdapter
 from judgecal.judges.cache import JudgmentCache, cache_key
 from judgecal.judges.costs import estimate_tokens
 from judgecal.judges.gcpolicy import fewer_collections
 from judgecal.judges.ratelimit import RateLimiter
+from judgecal.judges.workers import WorkerPool
 
 FATAL_STATUS = (401, 403)  # wrong key or no access: every other call would fail too
 
@@ -87,9 +94,9 @@ class Progress:
             enabled = sys.stderr.isatty()
         if enabled and total:
             try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                print("judgecal: install tqdm for a progress bar (pip install 'judgecal[judges]')", file=sys.stderr)
+                tqdm = require("tqdm.auto", "judges", "a progress bar").tqdm
+            except MissingDependencyError as exc:  # the run goes on without one
+                print(f"judgecal: {exc}", file=sys.stderr)
                 return
             self.bar = tqdm(total=total, desc=desc, unit="call", smoothing=0.05, file=sys.stderr)
 
@@ -150,8 +157,6 @@ class Engine:
         than one round of requests); with ``wait``, until they are ready."""
         if self.workers > 1:
             if self._pool is None:
-                from judgecal.judges.workers import WorkerPool
-
                 self._pool = WorkerPool(self.workers - 1, self.adapter, self.cache.path)
             await self._pool.start()
             if wait:
@@ -177,6 +182,26 @@ class Engine:
         request (it becomes an outcome with ``error``); raises FatalProviderError
         when the provider refuses the credentials."""
         t0 = time.perf_counter()
+        outcomes, todo = self._from_cache(requests)
+        own_bar = bar is None  # a caller running several chunks passes one bar for all
+        if own_bar:
+            bar = Progress(len(requests), self.progress, desc)
+        bar.update(len(requests) - sum(len(v) for v in todo.values()), self.stats)
+        fatal: list[BaseException] = []
+        try:
+            await self._send(requests, todo, outcomes, bar, fatal)
+        finally:
+            if own_bar:
+                bar.close()
+            await self.adapter.aclose()
+            self.stats.elapsed += time.perf_counter() - t0
+        if fatal:
+            raise fatal[0]
+        return outcomes  # type: ignore[return-value]
+
+    def _from_cache(self, requests: list[CompletionRequest]) -> tuple[list[Outcome | None], dict[str, list[int]]]:
+        """Outcomes of the requests the cache answers (None elsewhere), and the
+        others as key -> their positions (identical requests are sent once)."""
         keys, hits = self.lookup(requests)
         outcomes: list[Outcome | None] = [None] * len(requests)
         todo: dict[str, list[int]] = {}
@@ -187,14 +212,14 @@ class Engine:
                 todo.setdefault(key, []).append(i)
         self.stats.requested += len(requests)
         self.stats.cache_hits += len(requests) - sum(len(v) for v in todo.values())
-        own_bar = bar is None  # a caller running several chunks passes one bar for all
-        if own_bar:
-            bar = Progress(len(requests), self.progress, desc)
-        bar.update(len(requests) - sum(len(v) for v in todo.values()), self.stats)
+        return outcomes, todo
+
+    async def _send(self, requests: list[CompletionRequest], todo: dict[str, list[int]],
+                    outcomes: list[Outcome | None], bar: Progress, fatal: list[BaseException]) -> None:
+        """Send the requests in ``todo`` over this process and its helpers, filling ``outcomes``."""
         queue: asyncio.Queue = asyncio.Queue()
         for key, idx in todo.items():
             queue.put_nowait((key, requests[idx[0]]))
-        fatal: list[BaseException] = []
         if len(todo) > self.concurrency:  # more than one round: helpers pay for their start-up
             await self.start_workers()
         # Calls in flight, over this process and its helpers, never exceed concurrency.
@@ -249,14 +274,6 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
             raise
-        finally:
-            if own_bar:
-                bar.close()
-            await self.adapter.aclose()
-            self.stats.elapsed += time.perf_counter() - t0
-        if fatal:
-            raise fatal[0]
-        return outcomes  # type: ignore[return-value]
 
     async def _one(self, key: str, request: CompletionRequest, helper=None) -> Outcome:
         est = estimate_tokens(request.system) + estimate_tokens(request.user) + request.max_tokens

@@ -45,26 +45,46 @@ def read_generations(source: str | Path | pd.DataFrame, *, task: str | None = No
     if df.empty:
         raise InputError(Problem("the table has no rows", file=name), summary="nothing to judge")
     problems: list[Problem] = []
+    for col, allow_empty in (("item_id", False), ("prompt", False), ("response", True), ("language", False)):
+        problems += _check_text(df, col, allow_empty, name, rows)  # an empty answer is a legitimate thing to judge
+    problems += _duplicate_ids(df, name, rows)
+    langs, scripts, found = _languages_and_scripts(df, name, rows)
+    problems += found
+    problems += _fill_tasks(df, task, known_tasks, name, rows)
+    if problems:
+        raise InputError(problems, summary=f"{len(problems)} problem(s) in {name}")
+    df["item_id"] = df["item_id"].astype(str)
+    df["language"] = [langs[i] for i in range(len(df))]
+    df["script"] = scripts.to_numpy()
+    if "reference" in df.columns:
+        df["reference"] = df["reference"].where(df["reference"].notna(), None)
+    return df
 
-    def check_text(col: str, allow_empty: bool) -> None:
-        df[col] = df[col].astype(object)  # numbers (integer ids in JSON or Parquet) become text below
-        for i, v in enumerate(df[col]):
-            if v is None or (isinstance(v, float) and pd.isna(v)):
-                problems.append(Problem("missing value", file=name, row=rows[i], column=col))
-            elif not isinstance(v, str):
-                df.at[i, col] = str(v)
-            elif not allow_empty and not v.strip():
-                problems.append(Problem("empty text", file=name, row=rows[i], column=col, value=v))
 
-    check_text("item_id", False)
-    check_text("prompt", False)
-    check_text("response", True)  # an empty answer is a legitimate thing to judge
-    check_text("language", False)
-    ids = df["item_id"][df["item_id"].notna()]  # a missing id is reported above, not as a duplicate of another
+def _check_text(df: pd.DataFrame, col: str, allow_empty: bool, name: str, rows: list) -> list[Problem]:
+    """Missing (and, unless allowed, empty) texts of a column; numbers become text in place."""
+    problems = []
+    df[col] = df[col].astype(object)  # numbers (integer ids in JSON or Parquet) become text below
+    for i, v in enumerate(df[col]):
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            problems.append(Problem("missing value", file=name, row=rows[i], column=col))
+        elif not isinstance(v, str):
+            df.at[i, col] = str(v)
+        elif not allow_empty and not v.strip():
+            problems.append(Problem("empty text", file=name, row=rows[i], column=col, value=v))
+    return problems
+
+
+def _duplicate_ids(df: pd.DataFrame, name: str, rows: list) -> list[Problem]:
+    ids = df["item_id"][df["item_id"].notna()]  # a missing id is reported already, not as a duplicate of another
     dup = ids.astype(str).duplicated(keep="first")
-    for i in dup[dup].index:
-        problems.append(Problem("duplicate item_id (appears on an earlier row)", file=name, row=rows[i],
-                                column="item_id", value=df.at[i, "item_id"]))
+    return [Problem("duplicate item_id (appears on an earlier row)", file=name, row=rows[i], column="item_id",
+                    value=df.at[i, "item_id"]) for i in dup[dup].index]
+
+
+def _languages_and_scripts(df: pd.DataFrame, name: str, rows: list) -> tuple[dict, pd.Series, list[Problem]]:
+    """Normalised language per row (by position), the script column, and their problems."""
+    problems = []
     langs = {}
     for i, v in enumerate(df["language"]):
         if isinstance(v, str) and v.strip():
@@ -80,23 +100,24 @@ def read_generations(source: str | Path | pd.DataFrame, *, task: str | None = No
     for message, mask in ((SCRIPT_INVALID, invalid), (SCRIPT_CLASH, clash)):
         problems.extend(Problem(message, file=name, row=rows[i], column="script", value=script_col.iloc[i])
                         for i in mask.nonzero()[0])
+    return langs, scripts, problems
+
+
+def _fill_tasks(df: pd.DataFrame, task: str | None, known_tasks: set[str] | None, name: str,
+                rows: list) -> list[Problem]:
+    """Fill rows without a task with ``task`` (in place); rows still without one, or with an unknown one."""
+    problems = []
     if "task" not in df.columns:
         df["task"] = task
     df["task"] = df["task"].where(df["task"].notna() & (df["task"].astype(str).str.strip() != ""), task)
     for i, v in enumerate(df["task"]):
         if v is None or (isinstance(v, float) and pd.isna(v)):
-            problems.append(Problem("no task given (add a task column or pass a task)", file=name, row=rows[i], column="task"))
+            problems.append(Problem("no task given (add a task column or pass a task)", file=name, row=rows[i],
+                                    column="task"))
         elif known_tasks is not None and v not in known_tasks:
             problems.append(Problem(f"unknown task (known: {', '.join(sorted(known_tasks))})", file=name,
                                     row=rows[i], column="task", value=v))
-    if problems:
-        raise InputError(problems, summary=f"{len(problems)} problem(s) in {name}")
-    df["item_id"] = df["item_id"].astype(str)
-    df["language"] = [langs[i] for i in range(len(df))]
-    df["script"] = scripts.to_numpy()
-    if "reference" in df.columns:
-        df["reference"] = df["reference"].where(df["reference"].notna(), None)
-    return df
+    return problems
 
 
 def generations_from_ratings(ratings: pd.DataFrame) -> pd.DataFrame:

@@ -6,13 +6,22 @@ for that provider. LiteLLM's own retries are switched off (``num_retries=0``,
 
 from __future__ import annotations
 
+import os
+
+from judgecal._lazy import require
 from judgecal.errors import ProviderError
-from judgecal.judges.base import Completion, CompletionRequest, JudgeAdapter, import_sdk
+from judgecal.judges.base import Completion, CompletionRequest, JudgeAdapter
 from judgecal.judges.openai_adapter import (
     completion_from_openai,
     convert_openai_error,
     openai_kwargs,
 )
+
+
+def import_litellm():
+    """litellm, told to read its price map from the package: it downloads it at import otherwise."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    return require("litellm", "litellm", "LiteLLM judges")
 
 
 class _Headers(dict):
@@ -28,11 +37,11 @@ class LiteLLMAdapter(JudgeAdapter):
 
     def _new_client(self):
         # LiteLLM keeps its own HTTP clients; the module is the "client".
-        return import_sdk("litellm", "litellm", "LiteLLM judges")
+        return import_litellm()
 
     async def _complete(self, request: CompletionRequest) -> Completion:
         litellm = self.client()
-        openai = import_sdk("openai", "litellm", "LiteLLM judges")
+        openai = require("openai", "litellm", "LiteLLM judges")
         kwargs = openai_kwargs(self, request, max_tokens_field="max_tokens")
         kwargs.update(num_retries=0, max_retries=0, timeout=self.timeout)
         if self.base_url:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from judgecal._lazy import require
 from judgecal.errors import ProviderError
 from judgecal.judges.base import (
     Completion,
@@ -13,7 +14,6 @@ from judgecal.judges.base import (
     JudgeAdapter,
     api_key_from_env,
     convert_sdk_error,
-    import_sdk,
 )
 
 
@@ -126,13 +126,13 @@ class OpenAIAdapter(JudgeAdapter):
     supports_logprobs = True
 
     def _new_client(self):
-        sdk = import_sdk("openai", "openai", "OpenAI judges")
+        sdk = require("openai", "openai", "OpenAI judges")
         key = api_key_from_env("OPENAI_API_KEY", self.base_url, self.name)
         return sdk.AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0, timeout=self.timeout,
                                http_client=aiohttp_client(sdk, self.timeout))
 
     async def _complete(self, request: CompletionRequest) -> Completion:
-        sdk = import_sdk("openai", "openai", "OpenAI judges")
+        sdk = require("openai", "openai", "OpenAI judges")
         client = self.client()
         # OpenAI's own API wants max_completion_tokens; compatible local servers
         # know max_tokens.

@@ -28,9 +28,7 @@ from string import Template
 from judgecal.data.languages import language_name
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, MetricScale
 from judgecal.errors import ConfigError
-
-VARIANTS = ("simple", "detailed")
-MODES = ("single", "compound")
+from judgecal.judges.options import MODES, VARIANTS
 
 
 def builtin_prompts_dir():

@@ -32,10 +32,24 @@ import os
 import sys
 import traceback
 
-from judgecal.errors import JudgecalError, ProviderError, ProviderTimeoutError, RateLimitError
-from judgecal.judges.base import Completion, CompletionRequest, JudgeAdapter
+from judgecal.errors import (
+    JudgecalError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+)
+from judgecal.judges.base import (
+    PROVIDERS,
+    Completion,
+    CompletionRequest,
+    JudgeAdapter,
+    make_adapter,
+)
+from judgecal.judges.cache import JudgmentCache
+from judgecal.judges.gcpolicy import settle_process
 
-_ERRORS = {cls.__name__: cls for cls in (ProviderError, RateLimitError, ProviderTimeoutError)}
+_ERRORS = {cls.__name__: cls for cls in (ProviderError, RateLimitError, ProviderTimeoutError, ProviderConnectionError)}
 LINE_LIMIT = 256 * 1024 * 1024  # longest line on the pipes (a request holds the prompt texts)
 
 
@@ -54,8 +68,8 @@ def _error_from_payload(err: dict, name: str) -> Exception:
     cls = _ERRORS.get(err["type"])
     if cls is None:
         return WorkerProcessError(f"{name} failed while sending a request:\n{err['message']}")
-    if cls is ProviderTimeoutError:
-        return ProviderTimeoutError(err["message"])
+    if issubclass(cls, ProviderTimeoutError):
+        return cls(err["message"])
     return cls(err["message"], status=err.get("status"), retry_after=err.get("retry_after"))
 
 
@@ -153,8 +167,6 @@ class WorkerPool:
     """``n`` helper processes for one adapter and cache (see module docstring)."""
 
     def __init__(self, n: int, adapter: JudgeAdapter, cache_path: str | None):
-        from judgecal.judges.base import PROVIDERS
-
         if adapter.provider not in PROVIDERS:
             raise JudgecalError(f"workers > 1 needs a built-in provider adapter, not {type(adapter).__name__}")
         setup = {"judge": f"{adapter.provider}/{adapter.model}", "base_url": adapter.base_url,
@@ -182,10 +194,6 @@ class WorkerPool:
 
 
 async def _serve() -> None:
-    from judgecal.judges.base import make_adapter
-    from judgecal.judges.cache import JudgmentCache
-    from judgecal.judges.gcpolicy import settle_process
-
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

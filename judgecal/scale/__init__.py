@@ -11,6 +11,8 @@ Nothing here imports pyspark, Dask or Ray at module level.
 
 from __future__ import annotations
 
+from judgecal._lazy import lazy_exports
+
 __all__ = ["PartitionCalibrator", "apply_calibrator_spark", "calibrator_json", "check_partitioned", "output_columns"]
 
 _LAZY = {
@@ -21,10 +23,4 @@ _LAZY = {
     "apply_calibrator_spark": "judgecal.scale.spark",
 }
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'judgecal.scale' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

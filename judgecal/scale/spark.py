@@ -19,7 +19,8 @@ message holds judgecal's error text.
 
 from __future__ import annotations
 
-from judgecal.errors import InputError, MissingDependencyError, Problem
+from judgecal._lazy import require
+from judgecal.errors import InputError, Problem
 from judgecal.scale.partition import STRING_OUTPUT, PartitionCalibrator
 
 REQUIRED = ("item_id", "language", "metric", "score")
@@ -27,13 +28,8 @@ BUCKET = "__judgecal_bucket"
 
 
 def _import_pyspark():
-    try:
-        import pyspark.sql  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError("pyspark", "spark", "applying calibrators on Spark") from exc
-    import pyspark
-
-    return pyspark
+    require("pyspark.sql", "spark", "applying calibrators on Spark")
+    return require("pyspark", "spark", "applying calibrators on Spark")
 
 
 def output_schema(schema, added: list[str]):

@@ -7,10 +7,12 @@ import json
 
 import pytest
 
+from judgecal._lazy import require
 from judgecal.data.schema import normalize_ratings
 from judgecal.errors import ConfigError, MissingDependencyError
 from judgecal.judges import CompletionRequest, make_adapter, parse_judge, score_generations
-from judgecal.judges.base import import_sdk, parse_retry_after
+from judgecal.judges.base import parse_retry_after
+from judgecal.judges.litellm_adapter import import_litellm
 
 from .conftest import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, openai_url
 
@@ -104,7 +106,7 @@ def test_bad_judge_names():
 
 def test_missing_sdk_gives_install_hint():
     with pytest.raises(MissingDependencyError, match=r"pip install 'judgecal\[nope\]'"):
-        import_sdk("judgecal_no_such_sdk", "nope", "testing")
+        require("judgecal_no_such_sdk", "nope", "testing")
 
 
 def test_retry_after_forms():
@@ -121,6 +123,6 @@ def test_prices_known_unknown_and_from_litellm():
     assert lookup_prices("gpt-4o-mini") == (0.15, 0.60)
     assert lookup_prices("no-such-model-xyz") is None
     assert cost(None, 10, 10) != cost(None, 10, 10)  # NaN: unknown, never a silent zero
-    import_sdk("litellm", "litellm", "test")
+    import_litellm()
     in_price, _ = lookup_prices("gemini/gemini-embedding-001")  # from LiteLLM's local price map
     assert in_price == pytest.approx(0.15)

@@ -51,9 +51,9 @@ def test_submit_poll_collect_same_as_live(provider, fake, gens, tmp_path):
         assert st["anthropic_results_downloaded"] == 1
     assert st["batch_requests_processed"] == len(gens) * 2
     assert fake.stats()["requests"] == len(gens) * 2  # no live calls at all
-    rep = res.summary["batch"]
-    assert rep["requests_submitted"] == rep["answered_in_batch"] == len(gens) * 2
-    assert rep["failed_in_batch"] == 0 and res.failures.empty
+    rep = res.summary.batch
+    assert rep.requests_submitted == rep.answered_in_batch == len(gens) * 2
+    assert rep.failed_in_batch == 0 and res.failures.empty
 
     # Same output as live scoring (another cache), row for row.
     live = score(gens, provider, fake, tmp_path / "live.sqlite", batch=False)
@@ -82,12 +82,12 @@ def test_mixed_live_and_batch_never_pay_twice(provider, fake, gens, tmp_path):
     live_calls = fake.stats()["requests"]
     assert live_calls == 4
     res = score(gens, provider, fake, cache)  # the rest through a batch
-    assert res.summary["batch"]["requests_submitted"] == (len(gens) - 2) * 2
-    assert res.summary["cache_hits"] == 4
+    assert res.summary.batch.requests_submitted == (len(gens) - 2) * 2
+    assert res.summary.cache_hits == 4
     assert fake.stats()["requests"] == live_calls + (len(gens) - 2) * 2
     # And back to live: everything comes from the cache.
     again = score(gens, provider, fake, cache, batch=False)
-    assert again.summary["http_requests"] == 0
+    assert again.summary.http_requests == 0
     assert len(again.ratings) == len(gens) * 2
 
 
@@ -97,11 +97,11 @@ def test_partial_failures_retried_live_and_reported(provider, fake, gens, tmp_pa
     fake.configure(rules=[Rule("500", contains=gens.loc[1, "response"], times=1),
                           Rule("drop", contains=gens.loc[2, "response"], times=1)])
     res = score(gens, provider, fake, tmp_path / "cache.sqlite")
-    rep = res.summary["batch"]
-    assert rep["failed_in_batch"] == 4 and rep["retried_live"] == 4 and rep["still_failed"] == 0
-    assert all(f["recovered"] for f in rep["failures"])
-    assert sum("expired" in f["error"] for f in rep["failures"]) == 2
-    assert sum("500" in f["error"] or "errored" in f["error"] for f in rep["failures"]) == 2
+    rep = res.summary.batch
+    assert rep.failed_in_batch == 4 and rep.retried_live == 4 and rep.still_failed == 0
+    assert all(f["recovered"] for f in rep.failures)
+    assert sum("expired" in f["error"] for f in rep.failures) == 2
+    assert sum("500" in f["error"] or "errored" in f["error"] for f in rep.failures) == 2
     assert len(res.ratings) == len(gens) * 2 and res.failures.empty
     assert fake.stats()["requests"] == len(gens) * 2 + 4  # 4 live retries
 
@@ -112,8 +112,8 @@ def test_partial_failures_retried_in_a_new_batch(fake, gens, tmp_path):
     st = fake.batch_stats()
     assert st["openai_batches_created"] == 2
     assert st["batch_requests_processed"] == len(gens) * 2 + 2  # the second batch holds the 2 failed only
-    rep = res.summary["batch"]
-    assert rep["retried_in_batch"] == 2 and rep["retried_live"] == 0 and rep["still_failed"] == 0
+    rep = res.summary.batch
+    assert rep.retried_in_batch == 2 and rep.retried_live == 0 and rep.still_failed == 0
     assert len(res.ratings) == len(gens) * 2
 
 
@@ -122,14 +122,14 @@ def test_failures_that_persist_become_failure_rows(provider, fake, gens, tmp_pat
     # Always 500 for item-4, in the batch and live: reported, never scored.
     fake.configure(rules=[Rule("500", contains=gens.loc[4, "response"])])
     res = score(gens, provider, fake, tmp_path / "cache.sqlite", max_attempts=2, retry_base=0.01)
-    rep = res.summary["batch"]
-    assert rep["failed_in_batch"] == 2 and rep["still_failed"] == 2
-    assert not any(f["recovered"] for f in rep["failures"])
-    assert all("live retry" in f["final_error"] for f in rep["failures"])
+    rep = res.summary.batch
+    assert rep.failed_in_batch == 2 and rep.still_failed == 2
+    assert not any(f["recovered"] for f in rep.failures)
+    assert all("live retry" in f["final_error"] for f in rep.failures)
     assert set(res.failures["item_id"]) == {"item-4"}
     assert set(res.failures["kind"]) == {"provider_error"}
     assert "item-4" not in set(res.ratings["item_id"])
-    assert res.summary["unscored"] == 2
+    assert res.summary.unscored == 2
 
 
 def test_unparseable_batch_answers_are_failures_not_scores(fake, gens, tmp_path):
@@ -149,8 +149,8 @@ def test_max_wait_then_resume_collects_without_resubmitting(fake, gens, tmp_path
     fake.release()
     res = score(gens, "anthropic", fake, cache)
     assert fake.batch_stats()["anthropic_batches_created"] == 1
-    rep = res.summary["batch"]
-    assert rep["jobs_resumed"] == 1 and rep["jobs_submitted"] == 0 and rep["answered_in_batch"] == len(gens) * 2
+    rep = res.summary.batch
+    assert rep.jobs_resumed == 1 and rep.jobs_submitted == 0 and rep.answered_in_batch == len(gens) * 2
     assert len(res.ratings) == len(gens) * 2
 
 
@@ -167,23 +167,23 @@ def test_bad_batch_options(fake, gens, tmp_path):
 
 def test_summary_is_json(fake, gens, tmp_path):
     res = score(gens, "openai", fake, tmp_path / "cache.sqlite")
-    assert json.loads(json.dumps(res.summary["batch"]))["batch_ids"]
+    assert json.loads(json.dumps(res.summary.as_dict()))["batch"]["batch_ids"]
 
 
 def test_whole_batch_failure_is_retried_live(fake, gens, tmp_path):
     fake.fail_next_batch("line 3: not valid JSON")
     cache = tmp_path / "cache.sqlite"
     res = score(gens, "openai", fake, cache)
-    rep = res.summary["batch"]
-    assert rep["failed_in_batch"] == len(gens) * 2 and rep["retried_live"] == len(gens) * 2
-    assert rep["still_failed"] == 0 and len(res.ratings) == len(gens) * 2
-    assert "the whole batch failed" in rep["failures"][0]["error"] and "not valid JSON" in rep["failures"][0]["error"]
+    rep = res.summary.batch
+    assert rep.failed_in_batch == len(gens) * 2 and rep.retried_live == len(gens) * 2
+    assert rep.still_failed == 0 and len(res.ratings) == len(gens) * 2
+    assert "the whole batch failed" in rep.failures[0]["error"] and "not valid JSON" in rep.failures[0]["error"]
     db = sqlite3.connect(cache)
     assert db.execute("SELECT state FROM batch_jobs").fetchall() == [("failed",)]
     # A re-run has nothing left to do: no batch is polled or submitted again.
     polls = fake.batch_stats()["openai_polls"]
     again = score(gens, "openai", fake, cache)
-    assert again.summary["batch"]["jobs_submitted"] == 0 and fake.batch_stats()["openai_polls"] == polls
+    assert again.summary.batch.jobs_submitted == 0 and fake.batch_stats()["openai_polls"] == polls
 
 
 def test_cli_batch_wait_exit_code_then_collect(fake, gens, tmp_path, capsys):

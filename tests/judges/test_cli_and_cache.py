@@ -174,15 +174,15 @@ def test_summary_tokens_count_refused_answers_and_what_this_run_sent(fake, gens,
     fake.configure(rules=[{"fault": "refuse", "contains": "ਚੰਡੀਗੜ੍ਹ"}])
     first = score_generations(gens, "openai/fake-judge", ["la", "h"], cache=tmp_path / "b.sqlite", **kw)
     s = first.summary
-    assert s["unscored"] == 2 and len(first.failures) == 2
-    assert s["tokens_in"] == clean.summary["tokens_in"] == clean.ratings["tokens_in"].sum()
-    assert s["tokens_in"] > first.ratings["tokens_in"].sum()
-    assert s["tokens_out"] > first.ratings["tokens_out"].sum()
-    assert (s["tokens_in_sent"], s["tokens_out_sent"]) == (s["tokens_in"], s["tokens_out"])
-    assert s["cost_usd"] == pytest.approx((s["tokens_in"] + 2 * s["tokens_out"]) / 1e6)
+    assert s.unscored == 2 and len(first.failures) == 2
+    assert s.tokens_in == clean.summary.tokens_in == clean.ratings["tokens_in"].sum()
+    assert s.tokens_in > first.ratings["tokens_in"].sum()
+    assert s.tokens_out > first.ratings["tokens_out"].sum()
+    assert (s.tokens_in_sent, s.tokens_out_sent) == (s.tokens_in, s.tokens_out)
+    assert s.cost_usd == pytest.approx((s.tokens_in + 2 * s.tokens_out) / 1e6)
     again = score_generations(gens, "openai/fake-judge", ["la", "h"], cache=tmp_path / "b.sqlite", **kw).summary
-    assert again["cache_hits"] == again["requests"] and again["tokens_in"] == s["tokens_in"]
-    assert (again["tokens_in_sent"], again["tokens_out_sent"], again["cost_usd_sent"]) == (0, 0, 0.0)
+    assert again.cache_hits == again.requests and again.tokens_in == s.tokens_in
+    assert (again.tokens_in_sent, again.tokens_out_sent, again.cost_usd_sent) == (0, 0, 0.0)
 
 
 def test_cli_cached_rerun_says_what_this_run_paid(fake, gens, tmp_path, capsys):
@@ -201,7 +201,7 @@ def test_rerun_is_fully_cached_and_changes_are_not(fake, gens, tmp_path):
     first = score_generations(gens, "openai/fake-judge", ["la", "h"], **kw)
     n = fake.stats()["requests"]
     again = score_generations(gens, "openai/fake-judge", ["la", "h"], **kw)
-    assert fake.stats()["requests"] == n and again.summary["cache_hits"] == 2 * len(gens)
+    assert fake.stats()["requests"] == n and again.summary.cache_hits == 2 * len(gens)
     assert again.ratings["cached"].all()
     cols = ["item_id", "metric", "score", "justification", "score_probs", "tokens_in", "cost_usd"]
     pd.testing.assert_frame_equal(first.ratings[cols], again.ratings[cols])
@@ -290,7 +290,7 @@ def test_large_runs_are_rendered_and_sent_in_chunks(fake, gens, tmp_path, monkey
     pd.testing.assert_frame_equal(whole.ratings[cols], chunked.ratings[cols])
     assert len(chunked.failures) == 2 and not chunked.failures["final"].any()
     dry = score_generations(gens, "openai/fake-judge", ["la", "h"], cache=tmp_path / "b.sqlite", dry_run=True, **kw)
-    assert dry.summary["requests"] == 12 and dry.summary["to_send"] == 0 and "<<<RESPONSE" in dry.example["user"]
+    assert dry.summary.requests == 12 and dry.summary.to_send == 0 and "<<<RESPONSE" in dry.example["user"]
 
 
 def test_blocking_api_inside_an_event_loop_says_what_to_use(gens, tmp_path):

@@ -32,7 +32,7 @@ def test_429_storm_ends_in_correct_output_and_honours_retry_after(fake, gens, tm
     assert res.ratings.set_index(["item_id", "metric"])["score"].sort_index().equals(expected)
     st = fake.stats()
     assert st["status"]["429"] == 2 * len(expected)  # every request limited twice
-    assert res.summary["rate_limited"] == 2 * len(expected)
+    assert res.summary.rate_limited == 2 * len(expected)
     # Retry-After respected: no request came back sooner than 0.4 s after its 429.
     by_key = {}
     for t, key, outcome in st["events"]:
@@ -60,7 +60,7 @@ def test_transient_faults_are_retried(fake, gens, tmp_path, fault):
     res = _score(fake, gens, tmp_path)
     assert res.failures.empty
     assert res.ratings.set_index(["item_id", "metric"])["score"].sort_index().equals(expected)
-    assert res.summary["retries"] == 2 * len(expected)
+    assert res.summary.retries == 2 * len(expected)
 
 
 def test_slow_answers_time_out_and_are_retried(fake, gens, tmp_path):
@@ -68,7 +68,7 @@ def test_slow_answers_time_out_and_are_retried(fake, gens, tmp_path):
                           {"fault": "slow", "times": 1, "delay": 3.0, "contains": "नई दिल्ली"}])
     res = _score(fake, gens, tmp_path, timeout=1.0, metrics=["la"])
     assert res.failures.empty and len(res.ratings) == len(gens)
-    assert res.summary["retries"] == 1
+    assert res.summary.retries == 1
 
 
 def test_persistent_500_becomes_a_recorded_failure(fake, gens, tmp_path):
@@ -79,7 +79,7 @@ def test_persistent_500_becomes_a_recorded_failure(fake, gens, tmp_path):
     assert f.iloc[0]["final"]
     assert "item-0" not in set(res.ratings["item_id"]) and len(res.ratings) == len(gens) - 1
     assert fake.stats()["requests"] == len(gens) - 1 + 3
-    assert res.summary["unscored"] == 1
+    assert res.summary.unscored == 1
 
 
 def test_400_is_not_retried(fake, gens, tmp_path):

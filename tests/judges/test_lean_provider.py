@@ -31,7 +31,7 @@ def test_lean_provider_gives_the_same_judgments_as_the_full_fake(fake, gens, tmp
         lean_requests = lean.stats.requests
     n = len(gens) * len(metrics)
     assert lean_requests == n == fake.stats()["requests"]  # every judgment came over HTTP from each server
-    assert res.summary["failures"] == 0 and len(res.ratings) == n
+    assert res.summary.failures == 0 and len(res.ratings) == n
     assert res.ratings["score_probs"].notna().all()  # logprobs made it through the lean path too
     key = ["item_id", "metric"]
     got = res.ratings[COMPARED].sort_values(key).reset_index(drop=True)

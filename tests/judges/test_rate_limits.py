@@ -31,7 +31,7 @@ def test_without_client_limit_the_provider_limit_is_hit_and_recovered(fake, tmp_
     res = score_generations(_gens(30), "openai/fake-judge", ["la"], base_url=openai_url(fake),
                             concurrency=16, cache=tmp_path / "c.sqlite", progress=False, max_attempts=20)
     assert len(res.ratings) == 30 and res.failures.empty
-    assert fake.stats()["status"].get("429", 0) > 0 and res.summary["rate_limited"] > 0
+    assert fake.stats()["status"].get("429", 0) > 0 and res.summary.rate_limited > 0
 
 
 def test_tpm_limit_paces_by_estimated_tokens(fake, tmp_path):

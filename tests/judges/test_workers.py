@@ -106,8 +106,8 @@ def test_api_with_workers_gives_the_same_table(fake, tmp_path):
     a = one.ratings[COMPARED].sort_values(["item_id", "metric"]).reset_index(drop=True)
     b = two.ratings[COMPARED].sort_values(["item_id", "metric"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
-    assert two.summary["judgments"] == 80 and two.summary["http_requests"] == 80
-    assert sum(two.summary["answers_by_process"].values()) == 80
+    assert two.summary.judgments == 80 and two.summary.http_requests == 80
+    assert sum(two.summary.answers_by_process.values()) == 80
     assert two.failures.empty
     if Path("/proc/self/stat").exists():  # no helper process is left behind, started or starting
         assert not [p for p in _children(os.getpid()) if _alive(p)]
