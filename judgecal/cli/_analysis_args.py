@@ -41,7 +41,6 @@ def columns(text: str) -> tuple[str, ...]:
 
 def load(args: argparse.Namespace):
     """(ratings table, metric registry) as the options say."""
-
     return load_table(args, args.ratings), registry_from_args(args)
 
 
