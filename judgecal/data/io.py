@@ -231,12 +231,14 @@ def read_ratings(path: str | Path, mapping: ColumnMapping | None = None, *, drop
 
     With ``drop_bad_rows=True`` rows that cannot be used are left out instead:
     never silently. A :class:`~judgecal.errors.DroppedRowsWarning` says how many
-    and why, and ``table.attrs["dropped"]`` lists each (file ``row``,
+    and why, and ``table.attrs["dropped"]`` lists each as a dict (file ``row``,
     ``reason``). :func:`load_ratings` returns the same as a :class:`CheckResult`.
     """
     result = load_ratings(path, mapping, on_bad_rows="drop" if drop_bad_rows else "error", **kwargs)
     table = result.table
-    table.attrs["dropped"] = result.dropped
+    if drop_bad_rows:
+        # plain records, not a DataFrame: pandas compares attrs when it concatenates
+        table.attrs["dropped"] = result.dropped.to_dict(orient="records")
     if len(result.dropped):
         import warnings
 
