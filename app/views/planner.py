@@ -11,7 +11,7 @@ def needs_section(ctx: session.Context) -> None:
     st.subheader("Labels needed per language")
     target = st.number_input("Target interval width (on the metric's scale)", min_value=0.01, max_value=2.0,
                              step=0.05, key=session.persist("planner_target_width", 0.2))
-    needed = session.compute(ctx, "labels_needed", target_width=float(target), confidence=ctx.confidence)
+    needed = session.compute(ctx, results.labels_needed, target_width=float(target), confidence=ctx.confidence)
     if needed.empty:
         st.info("No language has judge-scored items in this selection.")
         return
@@ -30,7 +30,7 @@ def needs_section(ctx: session.Context) -> None:
 
 def curves_section(ctx: session.Context) -> None:
     st.subheader("Interval width against labelled items")
-    curves = session.compute(ctx, "learning_curves", confidence=ctx.confidence)
+    curves = session.compute(ctx, results.learning_curves, confidence=ctx.confidence)
     if curves.empty:
         st.info("Too few labelled items per language for learning curves.")
         return
@@ -53,9 +53,9 @@ def batch_section(ctx: session.Context) -> None:
     metric = right.selectbox("Metric that decides which items are unlabelled", metrics,
                              key=session.persist("planner_metric", metrics[0], metrics))
     try:
-        batch = session.compute(ctx, "next_batch", size=int(size), metric=metric)
+        batch = session.compute(ctx, results.next_batch, size=int(size), metric=metric)
     except ConfigError as exc:  # e.g. every judged item already has human ratings: nothing to plan
-        st.info(str(exc))
+        st.info(session.as_markdown(str(exc)))
         return
     st.caption(f"{len(batch)} item(s), spread over languages, systems and judge levels; "
                "the judge's least certain items first.")
@@ -63,8 +63,10 @@ def batch_section(ctx: session.Context) -> None:
     blind = st.checkbox("Blind the sheet (opaque item ids; item ids often name the system)",
                         key=session.persist("planner_blind", True))
     sheet = results.batch_export(batch, ctx.view, blind=blind)
-    st.download_button("Download the annotation sheet (CSV)", sheet, file_name=f"next_batch_{metric}.csv",
-                       mime="text/csv", key="planner_download")
+    # blinded: a ZIP of the sheet and its key, made together so that they match
+    kind, mime = ("ZIP: sheet and key", "application/zip") if blind else ("CSV", "text/csv")
+    st.download_button(f"Download the annotation sheet ({kind})", sheet,
+                       file_name=f"next_batch_{metric}.{'zip' if blind else 'csv'}", mime=mime, key="planner_download")
     st.caption("The sheet is the annotation kit's layout (annotations/): one row per item and annotator, a score "
                "and a reasoning column per metric. `judgecal.analysis.annotation_kit.read_annotation_sheet` "
                "reads the filled sheet back as human ratings.")

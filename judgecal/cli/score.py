@@ -91,6 +91,7 @@ def _failures_path(out: Path, given: str | None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from judgecal._atomic import atomic_write_text
     from judgecal.data.io import write_ratings
     from judgecal.data.metrics import build_registry
     from judgecal.judges import score_generations
@@ -137,8 +138,7 @@ def run(args: argparse.Namespace) -> int:
     fail_path = _failures_path(out, args.failures)
     write_ratings(result.failures, fail_path)
     if args.summary:
-        Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.summary).write_text(json.dumps(s.as_dict(), indent=2, default=str), encoding="utf-8")
+        atomic_write_text(args.summary, json.dumps(s.as_dict(), indent=2, default=str))
     known = s.price_known and not math.isnan(s.cost_usd)
     cost = f"${s.cost_usd:.4f}" if known else "unknown (pass --price-in/--price-out)"
     if s.cache_hits:  # say what this run paid for, not only what the answers cost when first bought

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from judgecal.cli._common import add_input_options, load_from_args, load_table
+from judgecal.sanitize import terminal_text
 
 HELP = "check a ratings file (or a PARIKSHA folder) and report per language, including script mismatches"
 
@@ -22,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from judgecal._atomic import atomic_write_text
     from judgecal.data.render import table_text
     from judgecal.data.validate import validate_ratings
 
@@ -58,13 +60,12 @@ def run(args: argparse.Namespace) -> int:
     print(table_text(report.script_mismatches))
     print("\nFindings:")
     for f in report.findings or ["none"]:
-        print(f"  - {f}")
+        print(f"  - {terminal_text(f)}")
     if args.json:
         out = report.to_dict()
         out["dropped"] = [] if dropped is None else dropped.to_dict(orient="records")
         out["problems"] = [str(p) for p in problems]
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        atomic_write_text(args.json, json.dumps(out, ensure_ascii=False, indent=2, default=str))
         print(f"\nwrote {args.json}")
     if dropped is not None and len(dropped):
         return 1
@@ -73,6 +74,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_problems(problems, limit: int = 50) -> None:
     for p in problems[:limit]:
-        print(f"  - {p}")
+        print(f"  - {terminal_text(p)}")  # problems quote values from the file
     if len(problems) > limit:
         print(f"  ... {len(problems) - limit} more problems (use --json for all)")

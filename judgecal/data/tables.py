@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from judgecal.data._delimited import read_delimited
+from judgecal.data._read_delimited import read_delimited
+from judgecal.data.delimited import restore_formulas
 from judgecal.errors import ConfigError, InputError, Problem
 
 FORMATS = {
@@ -76,7 +77,8 @@ def read_table(path: str | Path, fmt: str | None = None, *, encoding: str = "utf
     try:
         if fmt in ("csv", "tsv"):
             lines = lambda: _text_lines(path, codec, source, newline="")  # noqa: E731 (read again to explain a fault)
-            return read_delimited(lines, source, "," if fmt == "csv" else "\t", skipped, path.stat().st_size)
+            df, rows = read_delimited(lines, source, "," if fmt == "csv" else "\t", skipped, path.stat().st_size)
+            return restore_formulas(df), rows  # undo the quote judgecal's writers put before formula-like text
         if fmt == "jsonl":
             return _read_jsonl(_text_lines(path, codec, source, newline="\n"), source, skipped)
         text = path.read_bytes().decode(codec)
