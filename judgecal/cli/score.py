@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+from judgecal.cli._common import add_levels_option
 from judgecal.errors import ConfigError
 from judgecal.judges.options import (
     BATCH_RETRY_MODES,
@@ -63,6 +64,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--price-out", type=float, help="USD per million output tokens")
     p.add_argument("--prompts-dir", help="folder with extra or replacement metrics/ and tasks/ templates")
     p.add_argument("--metrics-file", help="JSON/TOML metric declarations for user-defined metrics")
+    add_levels_option(p)
     p.add_argument("--format", choices=["csv", "tsv", "jsonl", "json", "parquet"],
                    help="format of the input file (default: from its extension)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of a CSV/TSV/JSON input (default utf-8)")
@@ -91,16 +93,14 @@ def _failures_path(out: Path, given: str | None) -> Path:
 def run(args: argparse.Namespace) -> int:
     from judgecal._atomic import atomic_write_text
     from judgecal.data.io import write_ratings
-    from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
+    from judgecal.data.metrics import build_registry
     from judgecal.judges import score_generations
 
     if not args.dry_run and not args.out:
         raise ConfigError("--out is required (or use --dry-run)")
     if (args.price_in is None) != (args.price_out is None):
         raise ConfigError("give both --price-in and --price-out, or neither")
-    registry = DEFAULT_REGISTRY
-    if args.metrics_file:
-        registry = MetricRegistry(load_metric_file(args.metrics_file))
+    registry = build_registry(args.metrics_file, args.levels)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if not metrics:
         raise ConfigError("--metrics is empty")
