@@ -125,15 +125,16 @@ def _read_prompts(root: Path) -> dict[str, dict]:
     return prompts
 
 
-def _read_json(file: Path):
+def _read_json(file: Path, key: str = "prompt_id"):
+    """A release JSON file: a list of records, each with a string ``key``."""
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise DatasetError(f"PARIKSHA file missing: {file}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DatasetError(f"PARIKSHA file {file} is damaged: {exc}") from exc
-    if not isinstance(data, list) or not all(isinstance(r, dict) and isinstance(r.get("prompt_id"), str) for r in data):
-        raise DatasetError(f"PARIKSHA file {file} is damaged: expected a list of records with a prompt_id")
+    if not isinstance(data, list) or not all(isinstance(r, dict) and isinstance(r.get(key), str) for r in data):
+        raise DatasetError(f"PARIKSHA file {file} is damaged: expected a list of records with a {key}")
     return data
 
 
