@@ -31,41 +31,12 @@ import pandas as pd
 
 from judgecal.data.tables import read_table
 from judgecal.errors import ConfigError, InputError, Problem
+from judgecal.judges.options import PairingPlan
 from judgecal.pairwise.schema import normalize_battles, response_scripts
 
 PAIR_COLUMNS = ("pair_id", "language", "script", "prompt_id", "task", "system_1", "system_2", "prompt",
                 "response_1", "response_2")
-PAIRINGS = ("all", "random", "anchors")
 _PLACEHOLDERS = {"rater": "to-be-judged", "rater_kind": "judge", "shown": "12", "verdict": "tie"}
-
-
-@dataclass(frozen=True)
-class PairingPlan:
-    """How pairs are built from generations.
-
-    kind : ``all`` (every pair of systems per prompt), ``random`` (each system
-        meets ``opponents`` others per prompt, drawn with ``seed``) or
-        ``anchors`` (every other system against each of ``anchors``)
-    seed : seeds the random opponents and which response of a pair is shown first by default
-    """
-
-    kind: str = "all"
-    opponents: int | None = None
-    anchors: tuple[str, ...] = ()
-    seed: int = 0
-
-    def __post_init__(self):
-        if self.kind not in PAIRINGS:
-            raise ConfigError(f"pairing must be one of {PAIRINGS}, not {self.kind!r}")
-        if self.kind == "random" and (self.opponents is None or self.opponents < 1):
-            raise ConfigError("pairing 'random' needs opponents >= 1 (random opponents per system and prompt)")
-        if self.kind != "random" and self.opponents is not None:
-            raise ConfigError(f"opponents only applies to pairing 'random', not {self.kind!r}")
-        if self.kind == "anchors" and not self.anchors:
-            raise ConfigError("pairing 'anchors' needs at least one anchor system")
-        if self.kind != "anchors" and self.anchors:
-            raise ConfigError(f"anchors only apply to pairing 'anchors', not {self.kind!r}")
-        object.__setattr__(self, "anchors", tuple(self.anchors))
 
 
 @dataclass

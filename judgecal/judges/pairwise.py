@@ -42,9 +42,14 @@ from judgecal.judges.costs import cost, lookup_prices
 from judgecal.judges.engine import Engine, Outcome, RetryPolicy
 from judgecal.judges.generations import read_generations
 from judgecal.judges.litellm_adapter import import_litellm
-from judgecal.judges.options import ScoringOptions, build_options
-from judgecal.judges.pairing import PairingPlan, PairingReport, pair_generations, read_pairs
-from judgecal.judges.pairwise_prompt import ORDERS, ComparisonPrompt, parse_verdict, verdict_distribution
+from judgecal.judges.options import PairingPlan, ScoringOptions, build_options
+from judgecal.judges.pairing import PairingReport, pair_generations, read_pairs
+from judgecal.judges.pairwise_prompt import (
+    ORDERS,
+    ComparisonPrompt,
+    parse_verdict,
+    verdict_distribution,
+)
 from judgecal.judges.parsing import injection_signals
 from judgecal.judges.plan import Answer, Call
 from judgecal.judges.run_summary import DryRunSummary, RunSummary

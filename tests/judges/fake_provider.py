@@ -184,7 +184,9 @@ def pairwise_answer(text: str) -> dict:
     """The fake judge's verdict on a pairwise prompt: the longer response (in
     characters) is better, equal lengths tie. ``FAKE_VERDICT=<first|tie|second>``
     in the material forces a verdict; ``FAKE_POSITIONAL`` in the prompt makes
-    the judge always prefer what it sees first (a position-biased judge)."""
+    the judge always prefer what it sees first (a position-biased judge);
+    ``FAKE_TIE_WHEN_FIRST`` in a response makes it call a tie when that
+    response is shown first (one order tied, the other decisive)."""
     prompt = _fenced(text, "PROMPT") or ""
     first, second = _fenced(text, "FIRST RESPONSE"), _fenced(text, "SECOND RESPONSE")
     forced = re.search(r"FAKE_VERDICT=(first|tie|second)", text)
@@ -194,6 +196,8 @@ def pairwise_answer(text: str) -> dict:
         verdict = forced.group(1)
     elif "FAKE_POSITIONAL" in prompt:
         verdict = "first"
+    elif "FAKE_TIE_WHEN_FIRST" in first:
+        verdict = "tie"
     else:
         verdict = "first" if len(first) > len(second) else "second" if len(second) > len(first) else "tie"
     return {"reason": f"Fake comparison: {verdict}.", "verdict": verdict,
