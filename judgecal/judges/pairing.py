@@ -107,12 +107,13 @@ def read_pairs(source: str | Path | pd.DataFrame, *, task: str | None = None, ta
     # With check_texts the contract check reports blank responses (once); without, they are still refused here.
     problems = _text_problems(df, ("prompt",) if check_texts else ("prompt", "response_1", "response_2"), name, rows)
     problems += _fill_task(df, task, tasks, name, rows)
+    keep = np.ones(len(df), dtype=bool)
     if "rater" not in df.columns:  # a pairs file: one row per pair
-        ids = df["pair_id"].astype(str)
+        dup = df["pair_id"].astype(str).duplicated().to_numpy() & df["pair_id"].notna().to_numpy()
         problems += [Problem("duplicate pair_id (appears on an earlier row)", file=name, row=int(rows[i]),
-                             column="pair_id", value=df.at[i, "pair_id"])
-                     for i in np.flatnonzero(ids.duplicated().to_numpy() & df["pair_id"].notna().to_numpy())]
-    table, found = _contract_problems(df, name, rows, check_texts)
+                             column="pair_id", value=df.at[i, "pair_id"]) for i in np.flatnonzero(dup)]
+        keep = ~dup  # reported once, not again as a pair described differently
+    table, found = _contract_problems(df[keep].reset_index(drop=True), name, np.asarray(rows)[keep], check_texts)
     problems += found
     if problems:
         raise InputError(problems, summary=f"{len(problems)} problem(s) in {name}")
