@@ -30,8 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="generations: JSONL/CSV/TSV/JSON/Parquet with item_id, language, prompt, response "
                                  "(optional reference, task, system, prompt_id)")
     p.add_argument("--judge", required=True, help="openai/<model>, anthropic/<model> or litellm/<model>")
-    p.add_argument("--metrics", help=f"comma-separated metric ids (default: {','.join(DEFAULT_METRICS)}; "
-                                      "not with --pairwise)")
+    p.add_argument("--metrics", help="comma-separated metric ids, not with --pairwise "
+                                      f"(default: {','.join(DEFAULT_METRICS)})")
     p.add_argument("--out", help="judge ratings file (format from the extension); required unless --dry-run")
     p.add_argument("--failures", help="failures file (default: <out>.failures<ext>)")
     p.add_argument("--summary", help="also write the run summary as JSON here")
