@@ -11,7 +11,13 @@ import pytest
 import judgecal.judges.plan as plan
 from judgecal.cli import build_parser, main
 from judgecal.errors import ConfigError
-from judgecal.judges import BatchOptions, PairingPlan, ScoringOptions, TransportOptions, score_generations
+from judgecal.judges import (
+    BatchOptions,
+    PairingPlan,
+    ScoringOptions,
+    TransportOptions,
+    score_generations,
+)
 from judgecal.judges.options import build_options
 
 from .conftest import openai_url

@@ -34,7 +34,7 @@ def _pair(gens, plan):
 def test_all_pairs_per_prompt():
     pairs, report = _pair(_gens(), PairingPlan("all"))
     assert len(pairs) == 3 * 6 and report.pairs == 18 and (report.prompts, report.systems) == (3, 4)
-    per_prompt = pairs.groupby("prompt_id").apply(lambda g: {frozenset(x) for x in zip(g.system_1, g.system_2)},
+    per_prompt = pairs.groupby("prompt_id").apply(lambda g: {frozenset(x) for x in zip(g.system_1, g.system_2, strict=True)},
                                                   include_groups=False)
     assert all(len(v) == 6 for v in per_prompt)
     assert (pairs["system_1"] != pairs["system_2"]).all() and pairs["pair_id"].is_unique
