@@ -34,12 +34,11 @@ from pathlib import Path
 import pandas as pd
 
 from judgecal.errors import ConfigError, ScoreParseError
-from judgecal.judges.api import ScoreResult, _ask, _dry_run, _summary, default_cache_path
+from judgecal.judges.api import ScoreResult, ask_all, dry_run_result, make_engines, summarize_run
 from judgecal.judges.base import CompletionRequest, make_adapter, parse_judge
-from judgecal.judges.batch import BatchEngine
 from judgecal.judges.cache import JudgmentCache
 from judgecal.judges.costs import cost, lookup_prices
-from judgecal.judges.engine import Engine, Outcome, RetryPolicy
+from judgecal.judges.engine import Outcome
 from judgecal.judges.generations import read_generations
 from judgecal.judges.litellm_adapter import import_litellm
 from judgecal.judges.options import PairingPlan, ScoringOptions, build_options
@@ -51,7 +50,7 @@ from judgecal.judges.pairwise_prompt import (
     verdict_distribution,
 )
 from judgecal.judges.parsing import injection_signals
-from judgecal.judges.plan import Answer, Call
+from judgecal.judges.plan import Answer, Call, unanswered
 from judgecal.judges.run_summary import DryRunSummary, RunSummary
 
 FAILURE_COLUMNS = ["pair_id", "language", "shown", "rater", "attempt", "kind", "message", "raw_text",
@@ -105,15 +104,14 @@ class BattlePlan:
 
     def read(self, call: Call, outcome: Outcome) -> Answer:
         """The answer's verdict, or the kind of failure it is (parsed here, once)."""
-        c = outcome.completion
-        if c is None:
-            return Answer(call, outcome, failure=("provider_error", outcome.error, None))
-        if c.refusal or c.text is None:
-            return Answer(call, outcome, failure=("refused", "the judge refused to answer", c.refusal))
+        failed = unanswered(call, outcome)
+        if failed is not None:
+            return failed
+        text = outcome.completion.text
         try:
-            parsed = parse_verdict(c.text)
+            parsed = parse_verdict(text)
         except ScoreParseError as exc:
-            return Answer(call, outcome, failure=("unparseable", str(exc), c.text))
+            return Answer(call, outcome, failure=("unparseable", str(exc), text))
         return Answer(call, outcome, parsed)
 
 
@@ -172,22 +170,18 @@ async def ascore_battles(
             import_litellm()
         prices = lookup_prices(spec.model)
     first = {(r, (o,), 0): 0 for r in range(len(plan.records)) for o in orders}
-    store = cache if isinstance(cache, JudgmentCache) else JudgmentCache(default_cache_path() if cache is None else cache)
-    live = Engine(adapter, store, concurrency=transport.concurrency, rpm=transport.rpm, tpm=transport.tpm,
-                  timeout=transport.timeout, progress=progress, workers=transport.workers,
-                  retry=RetryPolicy(max_attempts=transport.max_attempts, base=transport.retry_base))
-    engine = live if transport.batch is None else BatchEngine(live, transport.batch)
+    store, live, engine = make_engines(adapter, transport, cache, progress)
     try:
         if dry_run:
-            dry = _dry_run(first, plan, engine, spec.name, prices)
+            dry = dry_run_result(first, plan, engine, spec.name, prices)
             return BattleResult(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(columns=FAILURE_COLUMNS), dry.summary,
                                 report, dry.example)
         try:
-            answers = await _ask(plan, engine, first, progress, spec.name, batched=transport.batch is not None)
+            answers = await ask_all(plan, engine, first, progress, spec.name, batched=transport.batch is not None)
         finally:
             await live.aclose()
         battles, failures = battle_rows(plan, answers, spec.name, prices, include_text, adapter)
-        summary = _summary(engine, ScoreResult(battles, failures), prices, plan, answers)
+        summary = summarize_run(engine, ScoreResult(battles, failures), prices, plan, answers)
         return BattleResult(battles, combined_verdicts(battles), failures, summary, report)
     finally:
         if not isinstance(cache, JudgmentCache):

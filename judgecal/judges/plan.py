@@ -92,14 +92,24 @@ class Plan:
 
     def read(self, call: Call, outcome: Outcome) -> Answer:
         """The answer's judgment, or the kind of failure it is (parsed here, once)."""
-        c = outcome.completion
-        if c is None:
-            return Answer(call, outcome, failure=("provider_error", outcome.error, None))
-        if c.refusal or c.text is None:
-            return Answer(call, outcome, failure=("refused", "the judge refused to answer", c.refusal))
+        failed = unanswered(call, outcome)
+        if failed is not None:
+            return failed
+        text = outcome.completion.text
         try:
-            parsed = parse_judgment(c.text, [self.scales[m] for m in call.metrics],
+            parsed = parse_judgment(text, [self.scales[m] for m in call.metrics],
                                     compound=self.scoring.mode == "compound")
         except ScoreParseError as exc:
-            return Answer(call, outcome, failure=("unparseable", str(exc), c.text))
+            return Answer(call, outcome, failure=("unparseable", str(exc), text))
         return Answer(call, outcome, parsed)
+
+
+def unanswered(call: Call, outcome: Outcome) -> Answer | None:
+    """The failure an outcome is before its text is read (the request failed, or
+    the judge refused), or None when there is a text to parse."""
+    c = outcome.completion
+    if c is None:
+        return Answer(call, outcome, failure=("provider_error", outcome.error, None))
+    if c.refusal or c.text is None:
+        return Answer(call, outcome, failure=("refused", "the judge refused to answer", c.refusal))
+    return None
