@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgecal.errors import ConfigError, ScoreParseError
+from judgecal.errors import ConfigError
 from judgecal.judges.api import ScoreResult, ask_all, dry_run_result, make_engines, summarize_run
 from judgecal.judges.base import CompletionRequest, make_adapter, parse_judge
 from judgecal.judges.cache import JudgmentCache
@@ -50,7 +50,7 @@ from judgecal.judges.pairwise_prompt import (
     verdict_distribution,
 )
 from judgecal.judges.parsing import injection_signals
-from judgecal.judges.plan import Answer, Call, unanswered
+from judgecal.judges.plan import Answer, Call, read_answer
 from judgecal.judges.run_summary import DryRunSummary, RunSummary
 
 FAILURE_COLUMNS = ["pair_id", "language", "shown", "rater", "attempt", "kind", "message", "raw_text",
@@ -104,15 +104,7 @@ class BattlePlan:
 
     def read(self, call: Call, outcome: Outcome) -> Answer:
         """The answer's verdict, or the kind of failure it is (parsed here, once)."""
-        failed = unanswered(call, outcome)
-        if failed is not None:
-            return failed
-        text = outcome.completion.text
-        try:
-            parsed = parse_verdict(text)
-        except ScoreParseError as exc:
-            return Answer(call, outcome, failure=("unparseable", str(exc), text))
-        return Answer(call, outcome, parsed)
+        return read_answer(call, outcome, parse_verdict)
 
 
 def score_battles(source, judge: str, **kwargs) -> BattleResult:
