@@ -59,8 +59,8 @@ def _blank(v) -> bool:
 
 
 def _text_problems(df: pd.DataFrame, cols, name: str, rows) -> list[Problem]:
-    return [Problem("missing or empty text", file=name, row=int(rows[i]), column=c, value=df.at[i, c])
-            for c in cols for i in range(len(df)) if _blank(df.at[i, c])]
+    return [Problem("missing or empty text", file=name, row=int(rows[i]), column=c, value=v)
+            for c in cols for i, v in enumerate(df[c].tolist()) if _blank(v)]
 
 
 def _fill_task(df: pd.DataFrame, task: str | None, tasks: set[str], name: str, rows) -> list[Problem]:
@@ -166,9 +166,13 @@ def _build_pairs(gens: pd.DataFrame, plan: PairingPlan, n_systems: int) -> tuple
     rng = np.random.default_rng(plan.seed)
     report = PairingReport(plan.kind, 0, n_systems, 0)
     out = []
-    for prompt_key, group in sorted(gens.groupby("_prompt", sort=False), key=lambda kv: kv[0]):
+    records = gens.to_dict("records")  # one conversion: per-group conversions cost most of the time
+    by_prompt: dict[str, dict[str, dict]] = {}
+    for r in records:
+        by_prompt.setdefault(r["_prompt"], {})[str(r["system"])] = r
+    for prompt_key in sorted(by_prompt):
         report.prompts += 1
-        by_system = {str(r["system"]): r for r in group.to_dict("records")}
+        by_system = by_prompt[prompt_key]
         names = sorted(by_system)
         if len(names) < 2:
             report.single_system_prompts.append(prompt_key)
