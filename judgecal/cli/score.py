@@ -195,10 +195,11 @@ def print_dry_run(example: dict | None, s) -> None:
           f"about {s.est_tokens_in:,} input and {s.est_tokens_out:,} output tokens; estimated cost {cost}")
 
 
-def write_summary(path: str | None, s) -> None:
+def write_summary(path: str | None, s, extra: dict | None = None) -> None:
+    """The run summary as JSON (``--summary``), with ``extra`` keys (the pairing report) added."""
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(s.as_dict(), indent=2, default=str), encoding="utf-8")
+        Path(path).write_text(json.dumps({**s.as_dict(), **(extra or {})}, indent=2, default=str), encoding="utf-8")
 
 
 def usage_line(s) -> str:
@@ -267,7 +268,7 @@ def run_pairwise(args: argparse.Namespace) -> int:
     write_battles(result.pairs, pairs_path)
     fail_path = _side_path(out, args.failures, "failures")
     write_battles(result.failures, fail_path)
-    write_summary(args.summary, s)
+    write_summary(args.summary, s, {"pairing": result.pairing.as_dict()} if result.pairing is not None else None)
     print(f"judgecal score --pairwise: {s.judgments} battle verdicts ({s.items} pairs x {len(s.metrics)} order(s)) "
           f"-> {out}; {len(result.pairs)} pairs -> {pairs_path}; {s.unscored} orders without a verdict; "
           f"{s.failures} failed answers -> {fail_path}; " + usage_line(s), file=sys.stderr)

@@ -3,6 +3,7 @@ batch APIs, and PARIKSHA's pairs judged end to end beside the natives' votes."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -58,6 +59,23 @@ def test_cli_pairing_from_generations_and_no_swap(fake, tmp_path, capsys):
     battles = pd.read_json(out, lines=True, dtype=False)
     assert len(battles) == 6 and set(battles["shown"].astype(str)) == {"12"}
     assert "pairing anchors: 6 pairs over 2 prompts and 4 systems" in capsys.readouterr().err
+
+
+def test_cli_summary_dry_run_and_no_text(fake, tmp_path, capsys):
+    src = _write(_gens(n_prompts=2), tmp_path / "gens.jsonl")
+    assert main(_args(fake, tmp_path, src, "--pairing", "all", "--dry-run")) == 0
+    printed = capsys.readouterr().out
+    assert "=== dry run: 24 requests, 0 already cached, 24 to send" in printed and "<<<SECOND RESPONSE" in printed
+    assert fake.stats()["requests"] == 0
+    out = tmp_path / "b.parquet"
+    assert main(_args(fake, tmp_path, src, "--pairing", "random", "--opponents", "1", "--pairing-seed", "3",
+                      "--out", str(out), "--summary", str(tmp_path / "s.json"), "--no-text")) == 0
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["pairing"]["plan"] == "random" and summary["pairing"]["prompts"] == 2
+    assert summary["judgments"] == 2 * summary["items"] == 2 * summary["pairing"]["pairs"]
+    battles = pd.read_parquet(out)
+    assert not {"prompt", "response_1", "response_2"} & set(battles.columns)
+    assert {"item_id_1", "item_id_2", "system_1", "system_2"} <= set(battles.columns)
 
 
 @pytest.mark.parametrize("extra, match", [
@@ -157,3 +175,10 @@ def test_pariksha_pairs_judged_beside_the_natives(fake, pariksha_path, tmp_path)
     judged = res.pairs.set_index("pair_id")["outcome"]
     common = majority.dropna().index.intersection(judged.index)
     assert len(common) > 0 and set(judged[common]) <= {0, 1, 2}
+    # The natives' votes table itself (several rows per pair) is a valid input: each pair judged once, from the cache.
+    sent = fake.stats()["requests"]
+    again = score_battles(votes, "openai/fake-judge", task="open_prompt", base_url=openai_url(fake),
+                          cache=tmp_path / "c.sqlite", progress=False, check_texts=False)
+    assert fake.stats()["requests"] == sent and again.summary.cache_hits == again.summary.requests
+    key = ["pair_id", "shown", "verdict"]
+    pd.testing.assert_frame_equal(again.battles[key], res.battles[key])

@@ -156,3 +156,15 @@ def test_pairs_with_identical_responses_share_one_request(fake, tmp_path):
                          "response_1": "वही उत्तर", "response_2": "वही उत्तर"})
     res = _score(fake, tmp_path, pairs=same)
     assert list(res.battles["verdict"]) == ["tie", "tie"] and sum(fake.stats()["received"].values()) == 1
+
+
+def test_helper_processes_send_battles_too(fake, tmp_path):
+    clean = _score(fake, tmp_path / "ref").battles
+    fake.reset()
+    fake.configure(latency=0.05)
+    res = _score(fake, tmp_path, workers=2, concurrency=2)
+    key = ["pair_id", "shown", "verdict", "verdict_probs"]
+    pd.testing.assert_frame_equal(res.battles[key], clean[key])
+    # Whether the helper is up before the ten calls are done depends on the machine's load.
+    assert sum(res.summary.answers_by_process.values()) == 10 and set(res.summary.answers_by_process) <= {
+        "main", "worker-1"}
