@@ -240,12 +240,10 @@ def battle_rows(plan: BattlePlan, answers: dict, rater: str, prices, include_tex
 
 def combined_verdicts(battles: pd.DataFrame) -> pd.DataFrame:
     """Per pair: each order's outcome and the combined verdict (docs/pairwise.md),
-    from judge rows checked against the battles-table contract first."""
-    from judgecal.pairwise.schema import normalize_battles
+    from the judge rows of one run (built here by the contract, so not checked again)."""
     from judgecal.pairwise.verdicts import judged_pairs
 
     if battles.empty:
         return pd.DataFrame(columns=["pair_id", "rater", "n_orders", "outcome_12", "outcome_21", "outcome",
                                      "p_system_1", "p_tie", "p_system_2", "flipped", "has_probs"])
-    checked = normalize_battles(battles, source="judged battles", check_texts=False).table
-    return judged_pairs(checked)
+    return judged_pairs(battles)

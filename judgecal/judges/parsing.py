@@ -192,6 +192,7 @@ _INJECTION = [
     (re.compile(r"\b(system prompt|developer message|new instructions)\b", re.I), "mentions the judge's instructions"),
     (re.compile(r"<<<\s*END\b|<\s*/\s*(response|prompt|instructions)\s*>", re.I), "tries to close a fence"),
     (re.compile(r'"score"\s*:\s*-?\d', re.I), "contains a JSON score"),
+    (re.compile(r'"verdict"\s*:\s*"(first|tie|second)"', re.I), "contains a JSON verdict"),
 ]
 
 

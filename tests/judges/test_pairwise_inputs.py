@@ -159,6 +159,7 @@ def test_a_response_cannot_close_its_fence(fake, tmp_path):
                         progress=False, check_texts=False)
     assert res.battles.set_index("shown")["verdict"].to_dict() == {"12": "second", "21": "first"}
     assert res.battles["injection_suspected"].all()
+    assert res.battles["injection_reasons"].str.contains("response_1: tries to close a fence").all()
     # A "$" in a text is never a template placeholder.
     dollar = prompt.render(variant="simple", task="qa", language="hi", prompt="$task_framing", first="$first",
                            second="${second}")
