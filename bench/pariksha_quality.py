@@ -74,7 +74,7 @@ def main() -> None:
     print("\nOrdinal calibrator, per (language, metric): ECE, log-loss, conformal coverage and set size:")
     print(ordinal[["n_items", "ece", "log_loss", "coverage", "set_size"]].round(3).to_string())
     # ECE per language over all metrics, from the stacked held-out predictions.
-    from judgecal.calibration.evaluation import expected_calibration_error
+    from judgecal.calibration._fit.evaluation import expected_calibration_error
 
     pred = res.predictions[res.predictions["variant"].isin(["ordinal", "ordinal_per_language"])]
     rng = np.random.default_rng(0)

@@ -16,6 +16,8 @@ __all__ = [
     "write_ratings",
     "load_calibrator",
     "validate_ratings",
+    "GroupedCalibrator",
+    "CalibratedJudge",
 ]
 
 _LAZY = {
@@ -26,6 +28,8 @@ _LAZY = {
     "write_ratings": ("judgecal.data.io", "write_ratings"),
     "validate_ratings": ("judgecal.data.validate", "validate_ratings"),
     "load_calibrator": ("judgecal.calibration", "load_calibrator"),
+    "GroupedCalibrator": ("judgecal.calibration", "GroupedCalibrator"),
+    "CalibratedJudge": ("judgecal.calibrated_judge", "CalibratedJudge"),
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

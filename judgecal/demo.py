@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from judgecal.calibration import GroupedCalibrator, load_calibrator
+from judgecal.data.io import write_ratings
+from judgecal.data.render import table_text
+from judgecal.data.validate import validate_ratings
+from judgecal.datasets import fetch_pariksha, find_pariksha, load_pariksha, make_judge_ratings
 from judgecal.errors import ConfigError, DatasetError
+from judgecal.report import make_report
 
 
 @dataclass
@@ -26,8 +32,6 @@ class DemoData:
 
 def find_demo_data(data: str | None = None, *, download: bool = True, say=print) -> DemoData:
     """PARIKSHA from ``data``/env/cache/beside the checkout, else a download, else synthetic."""
-    from judgecal.datasets import fetch_pariksha, find_pariksha, load_pariksha, make_judge_ratings
-
     if data is not None:
         folder = find_pariksha(data)
         if folder is None:
@@ -54,12 +58,34 @@ def find_demo_data(data: str | None = None, *, download: bool = True, say=print)
     return DemoData(make_judge_ratings(random_state=0), "synthetic", "judgecal.datasets.make_judge_ratings", notice)
 
 
+def demo_calibration(ratings: pd.DataFrame, out: str | Path, *, method: str = "auto", say=print) -> dict:
+    """Fit a GroupedCalibrator on ``ratings``, save it, reload it and calibrate the judge rows.
+
+    Writes ``calibrator.json`` and ``calibrated.parquet`` into ``out`` and says
+    the method chosen per metric, the held-out quality per language (raw vs
+    calibrated) and which group level served the rows. Returns their paths.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    say(f"== calibrate: one calibrator per language/script/metric (method={method!r}, 5 folds by prompt)")
+    cal = GroupedCalibrator(method=method).fit(ratings, check_input=False)
+    for metric, info in cal.metric_info_.items():
+        say(f"  {metric}: {info['selection']}")
+    q = cal.cv_quality_[["language", "script", "metric", "method", "n_items", "raw_bias", "bias", "raw_mae", "mae"]]
+    say(table_text(q))
+    path = cal.save(out / "calibrator.json")
+    loaded = load_calibrator(path)  # what a pipeline would do
+    judged = ratings[ratings["rater_kind"] == "judge"]
+    calibrated = loaded.apply(judged)
+    served = calibrated.groupby(["metric", "calibration_level"], observed=True).size().rename("rows").reset_index()
+    say("served by: " + ", ".join(f"{r.metric}/{r.calibration_level}: {r.rows}" for r in served.itertuples()))
+    written = {"calibrator": path, "calibrated": write_ratings(calibrated, out / "calibrated.parquet")}
+    say(f"wrote {written['calibrator']} and {written['calibrated']}")
+    return written
+
+
 def run_demo(data: str | None = None, *, out: str | Path = "judgecal-demo", download: bool = True, say=print) -> dict:
     """Run the demo; returns the paths of what it wrote."""
-    from judgecal.data.io import write_ratings
-    from judgecal.data.render import table_text
-    from judgecal.data.validate import validate_ratings
-
     out = Path(out)
     if out.exists() and not out.is_dir():  # mkdir would raise FileExistsError: a traceback
         raise ConfigError(f"--out {out}: is a file; the demo writes several files into a folder, "
@@ -76,19 +102,13 @@ def run_demo(data: str | None = None, *, out: str | Path = "judgecal-demo", down
         say(f"  - {finding}")
     written = {"ratings": write_ratings(ratings, out / "ratings.parquet")}
     if demo.name == "PARIKSHA" and any("MIX-UP" in f for f in report.findings):
-        from judgecal.datasets import load_pariksha
-
         say("  -> reloading with repair=True (rows reassigned to the language their prompt ids belong to)")
         ratings = load_pariksha(demo.where, repair=True)
         written["ratings"] = write_ratings(ratings, out / "ratings.parquet")
     say(f"wrote {written['ratings']}")
 
-    from judgecal.calibration.demo import demo_calibration
-
     say("")
     written.update(demo_calibration(ratings, out, say=say))
-
-    from judgecal.report import make_report
 
     say("\n== report: agreement, bias, system estimates and the annotation planner "
         "(calibrated values out of fold, 5 folds by prompt)")

@@ -7,7 +7,10 @@ of these with ``raise ... from exc`` so callers catch one family.
 
     JudgecalError
     ├── InputError               bad user data: carries every Problem found
-    ├── ConfigError              bad options, mapping files, metric declarations
+    ├── ConfigError              bad options, mapping files, metric declarations (also a ValueError)
+    │   └── ParameterError       a calibration estimator's parameter breaks its declared
+    │                            constraints (judgecal.calibration._fit.params; also
+    │                            scikit-learn's InvalidParameterError)
     ├── MissingDependencyError   an optional extra is not installed (install hint)
     ├── DatasetError             a data set cannot be found, downloaded or verified
     ├── JudgeError               judging failed
@@ -99,8 +102,11 @@ class InputError(JudgecalError):
         return "\n".join(lines)
 
 
-class ConfigError(JudgecalError):
-    """Options, mapping files or metric declarations are wrong."""
+class ConfigError(JudgecalError, ValueError):
+    """Options, mapping files or metric declarations are wrong.
+
+    Also a ``ValueError``, as scikit-learn raises for a bad estimator parameter, so
+    code written for any estimator catches a judgecal calibrator's too."""
 
 
 class MissingDependencyError(JudgecalError, ImportError):

@@ -22,7 +22,6 @@ __all__ = [
     "out_of_fold_predictions",
     "save_calibrator",
     "load_calibrator",
-    "CalibratedJudge",
 ]
 
 _LAZY = {
@@ -30,7 +29,6 @@ _LAZY = {
     "out_of_fold_predictions": "judgecal.calibration.cv",
     "save_calibrator": "judgecal.calibration.persist",
     "load_calibrator": "judgecal.calibration.persist",
-    "CalibratedJudge": "judgecal.calibration.wrapper",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judgecal.calibration.evaluation import row_quality, summarize
-from judgecal.calibration.examples import build_examples, pick_judge
-from judgecal.calibration.folds import assign_folds
+from judgecal.calibration._fit.evaluation import row_quality, summarize
+from judgecal.calibration._fit.examples import build_examples, pick_judge
+from judgecal.calibration._fit.folds import assign_folds
 from judgecal.calibration.grouped import GroupedCalibrator
 from judgecal.data.metrics import DEFAULT_REGISTRY
+from judgecal.data.schema import normalize_ratings
 from judgecal.errors import ConfigError
 
 # name -> GroupedCalibrator parameters ("raw" is the judge's own score).
@@ -74,6 +75,32 @@ def out_of_fold_predictions(
     ``score_set``, ``score_set_low``, ``score_set_high`` and, for ordinal
     metrics, ``prob_<level>``. ``params`` go to GroupedCalibrator (pooling,
     features, target, judge, coverage, ...).
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        Ratings table with human and judge rows.
+    method : {'auto', 'isotonic', 'ordinal'}, default 'auto'
+    groups : str, optional
+        Column keeping items together across folds (default prompt_id, else item_id).
+    n_splits : int, default 5
+    random_state : int or None, default 0
+    check_input : bool, default True
+        Normalise and check the table first (False: it was checked already).
+
+    Returns
+    -------
+    DataFrame
+        The judge rows with their out-of-fold calibrated columns.
+
+    Examples
+    --------
+    >>> from judgecal.calibration import out_of_fold_predictions
+    >>> from judgecal.datasets import make_judge_ratings
+    >>> ratings = make_judge_ratings(300, languages=("hi", "ta"), metrics=("la",), random_state=0)
+    >>> oof = out_of_fold_predictions(ratings, method="isotonic")
+    >>> bool(len(oof) == (ratings["rater_kind"] == "judge").sum()), sorted(oof["fold"].unique().tolist())
+    (True, [0, 1, 2, 3, 4])
     """
     ratings = _prepared(ratings, params.get("metrics"), check_input)
     groups = groups or ("prompt_id" if "prompt_id" in ratings.columns else "item_id")
@@ -108,6 +135,32 @@ def cross_validate(
     Quality is measured against the held-out items' human consensus (mean,
     majority for nominal metrics); log-loss and ECE against the raters' levels
     (or the majority level for nominal metrics); coverage against the consensus level.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        Ratings table with human and judge rows.
+    variants : list of str or dict, optional
+        Names from ``VARIANTS`` or {name: GroupedCalibrator params, None for the raw judge};
+        default every variant but 'auto' and 'ordinal_per_language'.
+    groups, n_splits, random_state, check_input : as :func:`out_of_fold_predictions`.
+
+    Returns
+    -------
+    CVResult
+        ``table`` (quality per variant, language, script and metric) and ``predictions``.
+
+    Examples
+    --------
+    >>> from judgecal.calibration import cross_validate
+    >>> from judgecal.datasets import make_judge_ratings
+    >>> ratings = make_judge_ratings(300, languages=("hi", "ta"), metrics=("la",), random_state=0)
+    >>> cv = cross_validate(ratings, variants=["raw", "isotonic"])
+    >>> sorted(cv.table["variant"].unique())
+    ['isotonic', 'raw']
+    >>> mae = cv.table.groupby("variant")["mae"].mean()
+    >>> bool(mae["isotonic"] < mae["raw"])
+    True
     """
     registry = params.get("metrics") or DEFAULT_REGISTRY
     ratings = _prepared(ratings, params.get("metrics"), check_input)
@@ -142,8 +195,6 @@ def cross_validate(
 def _prepared(ratings, metrics, check_input):
     if not check_input:
         return ratings
-    from judgecal.data.schema import normalize_ratings
-
     return normalize_ratings(ratings, metrics=metrics or DEFAULT_REGISTRY).table
 
 

@@ -12,33 +12,47 @@
 4. refits every node on all items, and keeps the held-out nonconformity scores
    for conformal prediction sets and the held-out quality per group.
 
-Serving (apply/predict/predict_proba) lives in ``serving.py``; JSON files in
-``persist.py``.
+Everything learned is one ``FittedGroups`` (``_fit/state.py``, the ``state_``
+attribute; ``nodes_``, ``metric_info_``, ... are views of it). Serving it
+(apply/predict/predict_proba) lives in ``_fit/serving.py``; files in ``persist.py``
+(format: ``_fit/fileformat.py``).
 """
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from judgecal.calibration import conformal as cf
-from judgecal.calibration import hierarchy as hz
-from judgecal.calibration import isotonic_nodes as iso_nodes
-from judgecal.calibration.design import design_matrix, make_design_spec
-from judgecal.calibration.evaluation import group_rows, row_quality
-from judgecal.calibration.examples import TARGETS, Examples, build_examples
-from judgecal.calibration.folds import assign_folds
-from judgecal.calibration.serving import ServingMixin
+from judgecal.calibration._fit import conformal as cf
+from judgecal.calibration._fit import fileformat
+from judgecal.calibration._fit import hierarchy as hz
+from judgecal.calibration._fit import isotonic_nodes as iso_nodes
+from judgecal.calibration._fit.design import make_design_spec
+from judgecal.calibration._fit.evaluation import group_rows, row_quality
+from judgecal.calibration._fit.examples import TARGETS, Examples, build_examples
+from judgecal.calibration._fit.folds import assign_folds
+from judgecal.calibration._fit.metric_data import MetricData, metric_data
+from judgecal.calibration._fit.params import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    ValidatedParams,
+    fit_context,
+)
+from judgecal.calibration._fit.serving import GroupServer, bare_scores_frame
+from judgecal.calibration._fit.state import FittedGroups, MetricFit, keyed_nodes, training_hash
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
-from judgecal.errors import ConfigError, InputError, Problem
+from judgecal.data.schema import normalize_ratings
+from judgecal.errors import CalibratorError, InputError, Problem
 
 POOLING = ("partial", "none", "complete")
 
 
-class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
+class GroupedCalibrator(ValidatedParams, TransformerMixin, BaseEstimator):
     """Calibrate one judge's scores per language, script and metric.
 
     Parameters
@@ -70,7 +84,55 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
         error, 0 to 30 give the same held-out MAE and |bias| <= 0.008 there
         (100 moves h's MAE by 0.0003).
     metrics : MetricRegistry with the scales (default: built-ins).
+
+    Attributes
+    ----------
+    state_ : FittedGroups
+        Everything learned (what a calibrator file holds); the attributes below are views of it.
+    judge_, judge_prompt_hash_ : the judge and, per metric, the judge prompt hash fitted for.
+    scales_ : dict, metric -> MetricScale.
+    metric_info_ : dict, metric -> method chosen and why, held-out MAE, shrinkage, design.
+    nodes_ : dict, node key ('la|hi|Deva', 'la|*|Deva', 'la|*|*') -> fitted group calibrator.
+    cv_quality_ : DataFrame, held-out quality per (language, script, metric), raw and calibrated.
+    training_ : dict, sha256 and counts of the training data.
+
+    See Also
+    --------
+    load_calibrator : read a calibrator saved with ``save``.
+    out_of_fold_predictions, cross_validate : honest held-out calibrated scores and comparisons.
+
+    Examples
+    --------
+    >>> from judgecal.calibration import GroupedCalibrator
+    >>> from judgecal.datasets import make_judge_ratings
+    >>> ratings = make_judge_ratings(300, languages=("hi", "ta"), metrics=("la",), random_state=0)
+    >>> cal = GroupedCalibrator(method="isotonic").fit(ratings)
+    >>> cal.metric_info_["la"]["method"]
+    'isotonic'
+    >>> cal.predict([0, 1, 2], language="hi", metric="la").shape
+    (3,)
+    >>> judged = cal.apply(ratings[ratings["rater_kind"] == "judge"])
+    >>> sorted(set(judged["calibration_level"]))
+    ['language']
     """
+
+    _parameter_constraints: dict = {
+        "method": [StrOptions({*hz.METHODS, "auto"})],
+        "features": [tuple, list],
+        "target": [StrOptions(set(TARGETS))],
+        "pooling": [StrOptions(set(POOLING))],
+        "min_group_size": [Interval(Integral, 2, None, closed="left")],
+        "n_splits": [Interval(Integral, 2, None, closed="left")],
+        "groups": [str, None],
+        "coverage": [Interval(Real, 0, 1, closed="neither")],
+        "min_conformal_size": [Interval(Integral, 1, None, closed="left")],
+        "judge": [str, None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "prior_weight": [Interval(Real, 0, None, closed="left")],
+        "bias_penalty": [Interval(Real, 0, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "metrics": [HasMethods(["get"]), None],
+    }
 
     def __init__(self, method="auto", *, features=("score",), target="consensus", pooling="partial",
                  min_group_size=5, n_splits=5, groups=None, coverage=0.9, min_conformal_size=30,
@@ -92,49 +154,131 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
         self.metrics = metrics
 
     # ------------------------------------------------------------------ fit
+    @fit_context
     def fit(self, X: pd.DataFrame, y=None, *, check_input: bool = True):
         """Fit on a ratings table X (human and judge rows); y is ignored."""
-        self._check_params()
         registry = self._registry()
         ratings = _as_ratings(X, registry, check_input)
         ex = build_examples(ratings, judge=self.judge, features=tuple(self.features),
                             groups=self.groups, metrics=registry)
         items = ex.items
         folds = assign_folds(items["cv_group"], self.n_splits, self.random_state, strata=items["language"])
-        self.judge_ = ex.judge
-        self.judge_prompt_hash_ = ex.judge_prompt_hash
-        self.scales_, self.metric_info_, self.nodes_, self.fold_nodes_, self.conformal_ = {}, {}, {}, {}, {}
-        quality = []
-        for metric in sorted(pd.unique(items["metric"])):
-            quality.append(self._fit_metric(ex, metric, folds, registry))
-        self.cv_quality_ = pd.concat(quality, ignore_index=True)
-        self.training_ = {"sha256": training_hash(items), "n_items": int(len(items)),
-                          "n_human_ratings": int(len(ex.rater_item)), **ex.counts}
-        self._build_serving()
+        fitted = [self._fit_metric(ex, metric, folds, registry) for metric in sorted(pd.unique(items["metric"]))]
+        training = {"sha256": training_hash(items), "n_items": int(len(items)),
+                    "n_human_ratings": int(len(ex.rater_item)), **ex.counts}
+        state = FittedGroups(
+            judge=ex.judge, judge_prompt_hash=ex.judge_prompt_hash,
+            scales={f.metric: f.scale for f in fitted}, metric_info={f.metric: f.info for f in fitted},
+            nodes={k: v for f in fitted for k, v in f.nodes.items()},
+            fold_nodes={f.metric: f.fold_nodes for f in fitted},
+            conformal={k: v for f in fitted for k, v in f.conformal.items()},
+            training=training, cv_quality=pd.concat([f.quality for f in fitted], ignore_index=True))
+        self._set_state(state)
         return self
 
+    def _set_state(self, state: FittedGroups) -> None:
+        """Install a fitted state (from fit, or from a calibrator file)."""
+        server = GroupServer(state)  # checks the state before anything is replaced
+        self.state_ = state
+        self._server = server
+
     def save(self, path) -> Path:
-        """Write this fitted calibrator as versioned JSON (see persist.save_calibrator)."""
-        from judgecal.calibration.persist import save_calibrator
+        """Write this fitted calibrator as versioned JSON (see :func:`~judgecal.calibration.persist.save_calibrator`).
 
-        return save_calibrator(self, path)
+        Returns
+        -------
+        Path
+            The file written.
+        """
+        self._require_fitted()
+        return fileformat.write(fileformat.encode(self.get_params(), self.state_), path)
 
-    def _check_params(self) -> None:
-        if self.method not in (*hz.METHODS, "auto"):
-            raise ConfigError(f"method must be 'isotonic', 'ordinal' or 'auto', not {self.method!r}")
-        if self.target not in TARGETS:
-            raise ConfigError(f"target must be one of {TARGETS}, not {self.target!r}")
-        if self.pooling not in POOLING:
-            raise ConfigError(f"pooling must be one of {POOLING}, not {self.pooling!r}")
-        if not 0 < self.coverage < 1:
-            raise ConfigError(f"coverage must be between 0 and 1, not {self.coverage!r}")
-        if int(self.min_group_size) < 2:
-            raise ConfigError(f"min_group_size must be at least 2, not {self.min_group_size!r}")
+    # Views of the fitted state, under the names scikit-learn style gives learned attributes.
+    judge_ = property(lambda self: self.state_.judge, doc="The judge (rater id) this calibrator was fitted for.")
+    judge_prompt_hash_ = property(lambda self: self.state_.judge_prompt_hash,
+                                  doc="metric -> hash of the judge prompt the scores came from.")
+    scales_ = property(lambda self: self.state_.scales, doc="metric -> MetricScale.")
+    metric_info_ = property(lambda self: self.state_.metric_info,
+                            doc="metric -> method, why it was chosen, held-out MAE, shrinkage, design.")
+    nodes_ = property(lambda self: self.state_.nodes, doc="node key -> fitted group calibrator and its size.")
+    fold_nodes_ = property(lambda self: self.state_.fold_nodes, doc="metric -> per-fold nodes (conformal sets).")
+    conformal_ = property(lambda self: self.state_.conformal, doc="node key -> held-out nonconformity scores.")
+    training_ = property(lambda self: self.state_.training, doc="sha256 and counts of the training data.")
+    cv_quality_ = property(lambda self: self.state_.cv_quality,
+                           doc="held-out quality per (language, script, metric), raw judge and calibrated.")
 
+    # -------------------------------------------------------------- serving
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "state_")
+
+    def _require_fitted(self) -> None:
+        if not hasattr(self, "state_"):
+            raise CalibratorError("this calibrator is not fitted: call fit(ratings) or load one with load_calibrator(path)")
+
+    def apply(self, df: pd.DataFrame, *, allow_mismatch: bool = False, randomize: bool = True) -> pd.DataFrame:
+        """Copy of df with calibrated columns added to the judge rows.
+
+        Adds score_calibrated, calibration_level ('language'|'script'|'metric'),
+        calibration_group, calibration_weight, score_set (levels like "1,2"),
+        score_set_low/high and, for ordinal metrics, prob_<level>. Rows of human
+        raters (rater_kind == 'human') are passed through with these empty.
+
+        Parameters
+        ----------
+        df : DataFrame
+            Judged rows: item_id, language, metric, score (script, rater, rater_kind,
+            judge_prompt_hash, score_probs, response when present and needed).
+        allow_mismatch : bool, default False
+            Calibrate scores from another judge or judge prompt instead of raising
+            CalibratorMismatchError.
+        randomize : bool, default True
+            Break ties of the conformal scores with a draw fixed by (item_id, metric);
+            False gives the conservative sets.
+
+        Returns
+        -------
+        DataFrame
+            df's rows in df's order, with the columns above.
+        """
+        self._require_fitted()
+        return self._server.apply(df, coverage=self.coverage, allow_mismatch=allow_mismatch, randomize=randomize)
+
+    def predict(self, X, language=None, metric=None, script=None) -> np.ndarray:
+        """Calibrated expected human score, shape (n,).
+
+        X is either a ratings/judged DataFrame (NaN on human rows) or an array of
+        judge scores with ``language`` and ``metric`` (a value or one per row).
+        """
+        return self._frame_result(X, language, metric, script)["score_calibrated"].to_numpy(dtype=float)
+
+    def predict_proba(self, X, language=None, metric=None, script=None) -> np.ndarray:
+        """Probability of each human level, shape (n, K); ordinal calibrators of one metric only."""
+        out = self._frame_result(X, language, metric, script)
+        cols = sorted((c for c in out.columns if c.startswith("prob_")), key=lambda c: float(c[5:]))
+        metrics = pd.unique(out["metric"].astype(str))
+        resolve = self._server.resolve_metrics
+        if not cols or len(metrics) != 1 or self.metric_info_[resolve(pd.Series(metrics)).iloc[0]]["method"] != "ordinal":
+            raise CalibratorError("predict_proba needs rows of one metric calibrated by the ordinal method "
+                                  f"(methods here: { {m: i['method'] for m, i in self.metric_info_.items()} })")
+        scale = self.scales_[resolve(pd.Series(metrics)).iloc[0]]
+        return out[[f"prob_{lv:g}" for lv in scale.levels]].to_numpy(dtype=float)
+
+    def transform(self, X) -> pd.DataFrame:
+        """Same as apply(X): lets the calibrator be a Pipeline step."""
+        return self.apply(X)
+
+    def _frame_result(self, X, language, metric, script) -> pd.DataFrame:
+        self._require_fitted()
+        if isinstance(X, pd.DataFrame):
+            return self.apply(X)
+        return self.apply(bare_scores_frame(X, language, metric, script), randomize=False)
+
+    # ------------------------------------------------------------ fitting
     def _registry(self) -> MetricRegistry:
         return self.metrics if self.metrics is not None else DEFAULT_REGISTRY
 
-    def _fit_metric(self, ex: Examples, metric: str, folds: np.ndarray, registry) -> pd.DataFrame:
+    def _fit_metric(self, ex: Examples, metric: str, folds: np.ndarray, registry) -> MetricFit:
+        """Cross-fit, choose the method and the shrinkage, and refit one metric's nodes."""
         scale = registry.get(metric)
         mask = (ex.items["metric"] == metric).to_numpy()
         items = ex.items[mask].reset_index(drop=True)
@@ -166,24 +310,24 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
             comp = hz.components(md, nodes, every, "isotonic")
         full = hz.fold_sums(md, [every], [comp], int(self.min_group_size))
         _, d_l, _, d_s = hz.weights_offsets(full, *run["k"])
-        self.scales_[metric] = scale
-        self.metric_info_[metric] = {
+        info = {
             "method": best, "selection": why, "cv_mae": mae, "raw_mae": raw_mae,
             "shrinkage": {"script": run["k"][0], "language": run["k"][1], "offset": run["k"][2]},
             "design": spec,
         }
-        self.nodes_.update(_keyed(md, metric, nodes, d_l[0], d_s[0]))
-        self.fold_nodes_[metric] = [_keyed(md, metric, fn, *off)
-                                    for fn, off in zip(run["fold_nodes"], run["fold_offsets"], strict=True)]
         levels = np.asarray(scale.levels)
         obs = cf.observed_scores(levels, items["y_level"].to_numpy(), run["E"], run["P"])
-        self._fit_conformal(metric, md, obs, fold)
-        return self._quality_frame(metric, md, run)
+        return MetricFit(
+            metric=metric, scale=scale, info=info, nodes=keyed_nodes(md, metric, nodes, d_l[0], d_s[0]),
+            fold_nodes=[keyed_nodes(md, metric, fn, *off)
+                        for fn, off in zip(run["fold_nodes"], run["fold_offsets"], strict=True)],
+            conformal=cf.conformal_scores(metric, md, obs, fold, self.n_splits, int(self.min_conformal_size)),
+            quality=self._quality_frame(metric, best, md, run))
 
     def _group_column(self, ex: Examples) -> str:
         return ex.group_column
 
-    def _cross_fit(self, md: hz.MetricData, fold: np.ndarray, method: str) -> dict:
+    def _cross_fit(self, md: MetricData, fold: np.ndarray, method: str) -> dict:
         """Out-of-fold predictions with the cross-validated pseudo-counts, and the fold models."""
         n, K = len(md.y), len(md.scale.levels)
         levels = np.asarray(md.scale.levels)
@@ -221,39 +365,7 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
         offsets = [(d_l[f], d_s[f]) for f in range(self.n_splits)]
         return {"E": E, "P": P, "k": k, "fold_nodes": fold_nodes, "fold_offsets": offsets, "tables": tables}
 
-    def _fit_conformal(self, metric: str, md: hz.MetricData, obs: np.ndarray, fold: np.ndarray) -> None:
-        """Held-out nonconformity scores per conformal group and fold (cross-conformal).
-
-        A test row is later scored by each fold's models and compared with the
-        items that fold held out, so its scores tie exactly with theirs where they
-        should and the smoothed p-value gives close to nominal coverage.
-        """
-        m, F = int(self.min_conformal_size), self.n_splits
-        # Distinct scores once, then the counts of every (group, fold, score) at once.
-        values, vcode = np.unique(np.round(obs, cf.DECIMALS), return_inverse=True)
-        nv = len(values)
-        levels = (("metric", np.zeros(len(obs), dtype=np.int64), [(None, None)]),
-                  ("script", md.script, [(None, s) for s in md.script_keys]), ("language", md.lang, md.lang_keys))
-        for level, codes, names in levels:
-            key, n_keys = (codes * F + fold) * nv + vcode.reshape(-1), len(names) * F * nv
-            if n_keys <= 4 * len(key) + 1024:  # few possible triples: count them all, no sort
-                counts = np.bincount(key, minlength=n_keys)
-                keys = np.flatnonzero(counts)
-                counts = counts[keys]
-            else:
-                keys, counts = np.unique(key, return_counts=True)
-            group_fold, value = np.divmod(keys, nv)
-            bounds = np.searchsorted(group_fold, np.arange(len(names) * F + 1))
-            for g, (lang, script) in enumerate(names):
-                cuts = bounds[g * F:(g + 1) * F + 1]  # group g's entries, fold by fold
-                n_g = int(counts[cuts[0]:cuts[-1]].sum())
-                if n_g == 0 or n_g < m and level != "metric":
-                    continue
-                per_fold = [{"values": values[value[lo:hi]].tolist(), "counts": counts[lo:hi].tolist()}
-                            for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
-                self.conformal_[node_key(metric, lang, script)] = {"n": n_g, "folds": per_fold}
-
-    def _quality_frame(self, metric, md, run) -> pd.DataFrame:
+    def _quality_frame(self, metric, method, md, run) -> pd.DataFrame:
         """Held-out quality per (language, script), sorted by them: raw judge and calibrated."""
         by = ["language", "script", "metric"]
         keys = [(lang, script, metric) for lang, script in md.lang_keys]  # md.lang codes, sorted by name
@@ -262,7 +374,7 @@ class GroupedCalibrator(ServingMixin, TransformerMixin, BaseEstimator):
         rows = []
         for r, c in zip(raw, cal, strict=True):
             row = {"language": r["language"], "script": r["script"], "metric": metric,
-                   "method": self.metric_info_[metric]["method"], "n_items": r["n_items"],
+                   "method": method, "n_items": r["n_items"],
                    "raw_bias": r["bias"], "raw_mae": r["mae"]}
             row.update({k: v for k, v in c.items() if k not in (*by, "n_items")})
             rows.append(row)
@@ -275,84 +387,4 @@ def _as_ratings(X, registry, check_input: bool) -> pd.DataFrame:
                          summary="wrong input type")
     if not check_input:
         return X
-    from judgecal.data.schema import normalize_ratings
-
     return normalize_ratings(X, metrics=registry).table
-
-
-def metric_data(ex: Examples, mask: np.ndarray, items: pd.DataFrame, scale, spec: dict, target: str) -> hz.MetricData:
-    """Arrays of one metric's examples (mask selects its rows of ex.items)."""
-    levels = np.asarray(scale.levels)
-    local = np.full(len(mask), -1, dtype=np.int64)
-    local[mask] = np.arange(mask.sum())
-    keep = local[ex.rater_item] >= 0
-    r_item = local[ex.rater_item[keep]]
-    r_level, r_weight = ex.rater_level[keep], ex.rater_weight[keep]
-    nominal_consensus = scale.measurement == "nominal" and target == "consensus"
-    if nominal_consensus:
-        target_dist = (items["y_level"].to_numpy()[:, None] == levels[None, :]).astype(float)
-    else:
-        K = len(levels)
-        target_dist = np.bincount(r_item * K + np.searchsorted(levels, r_level), r_weight,
-                                  minlength=len(items) * K).reshape(len(items), K)
-    lang, script, lang_keys, script_keys = hz.codes_for(items)
-    X = design_matrix(items, spec)
-    return hz.MetricData(
-        scale=scale, x_iso=items[spec["iso_feature"]].to_numpy(dtype=float), X=X,
-        y=items["y"].to_numpy(dtype=float), target_dist=target_dist, lang=lang, script=script,
-        lang_keys=lang_keys, script_keys=script_keys, r_item=r_item, r_level=r_level, r_weight=r_weight,
-        iso_rows="per_rater" if target == "per_rater" else "consensus",
-        ord_rows="consensus" if nominal_consensus else "per_rater",
-    )
-
-
-def node_key(metric: str, language: str | None, script: str | None) -> str:
-    """'la|hi|Deva' for a language node, 'la|*|Deva' for a script node, 'la|*|*' for the metric."""
-    return f"{metric}|{language or '*'}|{script or '*'}"
-
-
-def _keyed(md: hz.MetricData, metric: str, nodes: dict, d_lang: np.ndarray, d_script: np.ndarray) -> dict:
-    """Nodes by key ('la|hi|Deva', ...) with level, names, size, offset toward the parent and state."""
-    out = {}
-    for level, table in nodes.items():
-        for code, (state, n) in table.items():
-            lang, script = _node_names(md, level, code)
-            offset = {"language": d_lang, "script": d_script}.get(level)
-            out[node_key(metric, lang, script)] = {
-                "metric": metric, "level": level, "language": lang, "script": script,
-                "n_items": int(n), "offset": 0.0 if offset is None else float(offset[code]), "model": state}
-    return out
-
-
-def _node_names(md: hz.MetricData, level: str, code: int) -> tuple[str | None, str | None]:
-    if level == "language":
-        lang, script = md.lang_keys[code]
-        return lang, script
-    if level == "script":
-        return None, md.script_keys[code]
-    return None, None
-
-
-def training_hash(items: pd.DataFrame) -> str:
-    """sha256 of the paired training data (item, metric, judge score, target, raters), order-free."""
-    import hashlib
-
-    cols = ["item_id", "metric", "language", "script", "judge_score", "y", "n_raters"]
-    # Sort by the ids' text: categorical columns would sort by their category order,
-    # which the input decides, and the hash must not depend on it.
-    order = np.lexsort((_text_rank(items["metric"]), _text_rank(items["item_id"])))
-    frame = items[cols].iloc[order].reset_index(drop=True)
-    h = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return hashlib.sha256(h.tobytes()).hexdigest()
-
-
-def _text_rank(col: pd.Series) -> np.ndarray:
-    """Integer rank (n,) of each value's text among the column's distinct values
-    (sorting 250k category codes is ~20x faster than sorting their strings)."""
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        names = col.cat.categories.astype(str)
-        rank = np.empty(len(names), dtype=np.int64)
-        rank[np.argsort(names.to_numpy(), kind="stable")] = np.arange(len(names))
-        return rank[col.cat.codes.to_numpy()]
-    codes, _ = pd.factorize(col.astype(str), sort=True)
-    return codes

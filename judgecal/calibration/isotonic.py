@@ -7,13 +7,17 @@ a 0-2 scale cost three points however many rows there are.
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 from scipy.optimize import isotonic_regression
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from judgecal.calibration._fit.params import ValidatedParams, fit_context
 
-class IsotonicCalibrator(RegressorMixin, BaseEstimator):
+
+class IsotonicCalibrator(ValidatedParams, RegressorMixin, BaseEstimator):
     """Monotone map from one judge feature to the expected human score.
 
     Parameters
@@ -28,13 +32,30 @@ class IsotonicCalibrator(RegressorMixin, BaseEstimator):
     X_thresholds_ : ndarray, shape (k,) distinct training feature values, increasing
     y_thresholds_ : ndarray, shape (k,) fitted expected human score at each of them
     n_features_in_ : always 1
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from judgecal.calibration import IsotonicCalibrator
+    >>> judge = np.array([0, 1, 2, 2, 2, 1])
+    >>> human = np.array([0, 0, 1, 2, 1, 1])
+    >>> cal = IsotonicCalibrator(y_min=0, y_max=2).fit(judge, human)
+    >>> cal.predict([0, 1, 2]).tolist()
+    [0.0, 0.5, 1.3333333333333333]
     """
+
+    _parameter_constraints: dict = {
+        "y_min": [Real, None],
+        "y_max": [Real, None],
+        "increasing": ["boolean"],
+    }
 
     def __init__(self, y_min: float | None = None, y_max: float | None = None, increasing: bool = True):
         self.y_min = y_min
         self.y_max = y_max
         self.increasing = increasing
 
+    @fit_context
     def fit(self, X, y, sample_weight=None):
         """Fit on X shape (n, 1) (or (n,)), y shape (n,), sample_weight shape (n,)."""
         X, y = validate_data(self, _as_2d(X), y, dtype=np.float64, y_numeric=True)

@@ -10,23 +10,17 @@ L's held-out fold:
 * ``per_language`` GroupedCalibrator(pooling="none") on L's n items alone.
 
 Error is the MAE, the mean squared error and the mean signed error of the
-calibrated score against the human consensus of the held-out items. Run it with
-
-    python -m judgecal.calibration.learning_curve            # PARIKSHA, repaired
-    python -m judgecal.calibration.learning_curve --help
+calibrated score against the human consensus of the held-out items. On PARIKSHA:
+``python bench/learning_curve.py`` (see bench/README.md).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-import time
-
 import numpy as np
 import pandas as pd
 
-from judgecal.calibration.examples import build_examples
-from judgecal.calibration.folds import assign_folds
+from judgecal.calibration._fit.examples import build_examples
+from judgecal.calibration._fit.folds import assign_folds
 from judgecal.calibration.grouped import GroupedCalibrator
 
 SIZES = (25, 50, 100, 200)
@@ -111,45 +105,3 @@ def summarize_curve(curve: pd.DataFrame) -> pd.DataFrame:
     out["max_abs_bias_pooled"] = absbias["pooled"]
     out["max_abs_bias_per_language"] = absbias["per_language"]
     return out.reset_index()
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m judgecal.calibration.learning_curve", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pariksha", metavar="DIR", help="PARIKSHA release folder (default: found automatically)")
-    parser.add_argument("--ratings", metavar="FILE", help="use this ratings file instead of PARIKSHA")
-    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="labelled items per language")
-    parser.add_argument("--languages", help="comma-separated languages (default: all)")
-    parser.add_argument("--method", default="isotonic", choices=["isotonic", "ordinal"])
-    parser.add_argument("--repeats", type=int, default=3, help="draws of the labelled items per fold (default 3)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", metavar="CSV", help="write every (language, metric, n, fold, draw, variant) row")
-    args = parser.parse_args(argv)
-    if args.ratings:
-        from judgecal.data.io import read_ratings
-
-        ratings = read_ratings(args.ratings)
-        source = args.ratings
-    else:
-        from judgecal.datasets import load_pariksha
-
-        ratings = load_pariksha(args.pariksha, repair=True)
-        source = "PARIKSHA (load_pariksha(repair=True))"
-    sizes = tuple(int(s) for s in args.sizes.split(","))
-    langs = args.languages.split(",") if args.languages else None
-    start = time.perf_counter()
-    curve = learning_curve(ratings, sizes=sizes, languages=langs, method=args.method, random_state=args.seed,
-                           repeats=args.repeats,
-                           progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
-    if args.out:
-        curve.to_csv(args.out, index=False)
-    summary = summarize_curve(curve)
-    print(f"Learning curve on {source}, {args.method} calibrators, folds grouped by prompt, "
-          f"{time.perf_counter() - start:.0f} s")
-    print("Error against the held-out human consensus (MAE and mean squared error), mean over languages;")
-    print("pooled_wins_* = languages where pooled <= per-language")
-    print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,18 +12,21 @@ beta keeps separable data from running off to infinity.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from judgecal.calibration.rowcodes import unique_rows
+from judgecal.calibration._fit.params import Interval, StrOptions, ValidatedParams, fit_context
+from judgecal.calibration._fit.rowcodes import unique_rows
 
 OUTPUTS = ("level", "expected")
 
 
-class OrdinalCalibrator(ClassifierMixin, BaseEstimator):
+class OrdinalCalibrator(ValidatedParams, ClassifierMixin, BaseEstimator):
     """Judge features -> probability of each human level (proportional odds).
 
     Parameters
@@ -44,7 +47,28 @@ class OrdinalCalibrator(ClassifierMixin, BaseEstimator):
     coef_ : ndarray, shape (p,) coefficients on the original feature scale
     thresholds_ : ndarray, shape (K-1,) increasing cut points (original scale)
     n_iter_ : iterations used
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from judgecal.calibration import OrdinalCalibrator
+    >>> judge = np.array([[0], [1], [2], [2], [2], [1], [0], [1]])
+    >>> human = np.array([0, 1, 1, 2, 2, 1, 0, 0])
+    >>> cal = OrdinalCalibrator(levels=(0, 1, 2)).fit(judge, human)
+    >>> proba = cal.predict_proba([[0], [2]])
+    >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1))
+    ((2, 3), True)
+    >>> cal.predict([[0], [2]]).tolist()
+    [0, 2]
     """
+
+    _parameter_constraints: dict = {
+        "levels": ["array-like", None],
+        "output": [StrOptions(set(OUTPUTS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "prior_weight": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -60,10 +84,9 @@ class OrdinalCalibrator(ClassifierMixin, BaseEstimator):
         self.prior_weight = prior_weight
         self.max_iter = max_iter
 
+    @fit_context
     def fit(self, X, y, sample_weight=None):
         """Fit on X shape (n, p), y shape (n,) of levels, sample_weight shape (n,)."""
-        if self.output not in OUTPUTS:
-            raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         w = _check_sample_weight(sample_weight, X, dtype=np.float64)

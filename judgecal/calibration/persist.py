@@ -1,80 +1,70 @@
-"""Calibrator files: versioned JSON, checksummed, no pickle.
+"""Calibrator files: save and load fitted GroupedCalibrators as versioned JSON (no pickle).
 
-The file holds the fitted parameters of every node (and of the per-fold models
-used for conformal sets), the group hierarchy and sizes, the metric scales, the
-judge and judge prompt hash the calibrator was fitted for, a hash of the
-training data, the cross-validated quality per group and the judgecal version.
-A sha256 over the canonical JSON of all of that is stored beside it: loading
-recomputes it and refuses a file that was edited or damaged, and refuses format
-versions it does not know.
+The file holds the calibrator's fitted state (one
+:class:`~judgecal.calibration._fit.state.FittedGroups`: every node's parameters,
+the per-fold models of the conformal sets, the group sizes, the metric scales, the
+judge and judge prompt hash it was fitted for, a hash of the training data and
+the held-out quality per group), its parameters and the judgecal version, with a
+sha256 over all of it. Loading refuses an edited or damaged file and format
+versions it does not know. The format itself: ``_fit/fileformat.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from judgecal._version import __version__
-from judgecal.data.metrics import MetricRegistry, MetricScale
-from judgecal.errors import (
-    CalibratorError,
-    CalibratorFileError,
-    CalibratorMismatchError,
-    ConfigError,
+from judgecal.calibration._fit import fileformat
+from judgecal.calibration._fit.fileformat import (
+    FORMAT,
+    FORMAT_VERSION,
+    _digest,  # noqa: F401  (tests recompute checksums)
 )
+from judgecal.calibration.grouped import GroupedCalibrator
+from judgecal.errors import CalibratorError, CalibratorFileError, ConfigError
 
-FORMAT = "judgecal-calibrator"
-FORMAT_VERSION = 1
-PARAMS = ("method", "features", "target", "pooling", "min_group_size", "n_splits", "groups", "coverage",
-          "min_conformal_size", "alpha", "prior_weight", "bias_penalty", "random_state")
+__all__ = ["FORMAT", "FORMAT_VERSION", "calibrator_from_dict", "calibrator_to_dict", "load_calibrator",
+           "save_calibrator"]
 
 
-def calibrator_to_dict(cal) -> dict:
-    """The JSON-able content of a fitted GroupedCalibrator, with its checksum."""
-    if not hasattr(cal, "nodes_"):
+def calibrator_to_dict(cal: GroupedCalibrator) -> dict:
+    """The JSON-able content of a fitted calibrator's file, with its checksum.
+
+    Parameters
+    ----------
+    cal : GroupedCalibrator
+        A fitted calibrator.
+
+    Returns
+    -------
+    dict
+        What :func:`save_calibrator` writes; :func:`calibrator_from_dict` reads it back.
+
+    Raises
+    ------
+    CalibratorError
+        If ``cal`` is not fitted.
+    """
+    if not hasattr(cal, "state_"):
         raise CalibratorError("cannot save a calibrator that is not fitted")
-    params = cal.get_params()
-    metrics = {}
-    for m, info in cal.metric_info_.items():
-        entry = dict(info)
-        entry["shrinkage"] = {lv: _k_out(k) for lv, k in info["shrinkage"].items()}
-        entry["scale"] = cal.scales_[m].to_dict()
-        metrics[m] = entry
-    groups = [{"key": k, **{f: n[f] for f in ("metric", "level", "language", "script", "n_items")}}
-              for k, n in sorted(cal.nodes_.items())]
-    body = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "judgecal_version": __version__,
-        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "judge": {"model": cal.judge_, "prompt_hash": cal.judge_prompt_hash_},
-        "params": {p: (list(params[p]) if p == "features" else params[p]) for p in PARAMS},
-        "metrics": metrics,
-        "groups": groups,
-        "nodes": cal.nodes_,
-        "fold_nodes": cal.fold_nodes_,
-        "conformal": cal.conformal_,
-        "training": cal.training_,
-        "cv_quality": _records(cal.cv_quality_),
-    }
-    body = json.loads(_canonical(body))  # normalise types (numpy -> builtin) before hashing
-    body["sha256"] = _digest(body)
-    return body
+    return fileformat.encode(cal.get_params(), cal.state_)
 
 
-def save_calibrator(cal, path: str | Path) -> Path:
-    """Write a fitted calibrator as JSON; returns the path."""
-    path = Path(path)
-    body = calibrator_to_dict(cal)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(body, ensure_ascii=False, indent=1, allow_nan=False) + "\n", encoding="utf-8")
-    return path
+def save_calibrator(cal: GroupedCalibrator, path: str | Path) -> Path:
+    """Write a fitted calibrator as JSON (atomically); returns the path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from judgecal.calibration import GroupedCalibrator, load_calibrator, save_calibrator
+    >>> from judgecal.datasets import make_judge_ratings
+    >>> ratings = make_judge_ratings(300, languages=("hi", "ta"), metrics=("la",), random_state=0)
+    >>> cal = GroupedCalibrator(method="isotonic").fit(ratings)
+    >>> path = save_calibrator(cal, pathlib.Path(tempfile.mkdtemp()) / "calibrator.json")
+    >>> loaded = load_calibrator(path)
+    >>> bool((loaded.predict([0, 1, 2], language="ta", metric="la") == cal.predict([0, 1, 2], language="ta", metric="la")).all())
+    True
+    """
+    return fileformat.write(calibrator_to_dict(cal), path)
 
 
 def load_calibrator(
@@ -83,131 +73,61 @@ def load_calibrator(
     expect_judge: str | None = None,
     expect_prompt_hash: str | None = None,
     allow_mismatch: bool = False,
-):
-    """Read a calibrator file and return a fitted GroupedCalibrator.
+) -> GroupedCalibrator:
+    """Read a calibrator file and return the fitted GroupedCalibrator.
 
-    The result has ``apply(df)``, ``predict(scores, language=..., metric=...)``,
-    ``predict_proba`` and ``transform`` (a Pipeline step). Raises
-    CalibratorFileError for a missing, damaged, edited or unknown-version file,
-    and CalibratorMismatchError when ``expect_judge``/``expect_prompt_hash``
-    differ from what the calibrator was fitted for (unless ``allow_mismatch``).
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`save_calibrator`, ``GroupedCalibrator.save`` or
+        ``judgecal calibrate``.
+    expect_judge : str, optional
+        Refuse a calibrator fitted for another judge (rater id).
+    expect_prompt_hash : str, optional
+        Refuse a calibrator fitted on scores from another judge prompt.
+    allow_mismatch : bool, default False
+        Load it even when ``expect_judge``/``expect_prompt_hash`` differ.
+
+    Returns
+    -------
+    GroupedCalibrator
+        Fitted: ``apply(df)``, ``predict(scores, language=..., metric=...)``,
+        ``predict_proba`` and ``transform`` (a Pipeline step).
+
+    Raises
+    ------
+    CalibratorFileError
+        A missing, unreadable, damaged, edited or unknown-version file.
+    CalibratorMismatchError
+        The judge or judge prompt differ from the expected ones (unless ``allow_mismatch``).
+
+    Examples
+    --------
+    >>> import judgecal
+    >>> cal = judgecal.load_calibrator("calibrator.json")  # doctest: +SKIP
+    >>> calibrated = cal.apply(judged)  # judged: a table of judge scores  # doctest: +SKIP
+
+    See :func:`save_calibrator` for a round trip that runs.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise CalibratorFileError(f"calibrator file {path} does not exist") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalibratorFileError(f"calibrator file {path} cannot be read: {exc}") from exc
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CalibratorFileError(f"{path} is not a judgecal calibrator (not valid JSON: {exc})") from exc
+    body = fileformat.read(path)
     return calibrator_from_dict(body, source=str(path), expect_judge=expect_judge,
                                 expect_prompt_hash=expect_prompt_hash, allow_mismatch=allow_mismatch)
 
 
 def calibrator_from_dict(body, *, source: str = "calibrator", expect_judge=None, expect_prompt_hash=None,
-                         allow_mismatch: bool = False):
-    """Validate a calibrator's JSON content and rebuild the fitted object."""
-    from judgecal.calibration.grouped import GroupedCalibrator
-
-    if not isinstance(body, dict) or body.get("format") != FORMAT:
-        raise CalibratorFileError(f"{source} is not a judgecal calibrator file (no format {FORMAT!r})")
-    version = body.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise CalibratorFileError(f"{source}: unknown calibrator format version {version!r}")
-    if version > FORMAT_VERSION:
-        raise CalibratorFileError(
-            f"{source} was written by judgecal {body.get('judgecal_version', '?')} in calibrator format "
-            f"version {version}; this judgecal ({__version__}) reads versions up to {FORMAT_VERSION}. "
-            "Upgrade judgecal to load it.")
-    stored = body.get("sha256")
-    content = {k: v for k, v in body.items() if k != "sha256"}
-    if not isinstance(stored, str) or stored != _digest(content):
-        raise CalibratorFileError(
-            f"{source} has been edited or damaged: its checksum does not match its content. "
-            "Refit the calibrator (judgecal calibrate) instead of editing the file.")
-    judge = body["judge"]
-    if not allow_mismatch:
-        if expect_judge is not None and expect_judge != judge["model"]:
-            raise CalibratorMismatchError(
-                f"{source} was fitted for judge {judge['model']!r}, not {expect_judge!r} "
-                "(pass allow_mismatch=True to use it anyway)")
-        hashes = _prompt_hashes(judge.get("prompt_hash"), body.get("metrics", {}))
-        if expect_prompt_hash is not None and any(h != expect_prompt_hash for h in hashes.values()):
-            raise CalibratorMismatchError(
-                f"{source} was fitted for judge prompt(s) {hashes}, not {expect_prompt_hash} "
-                "(pass allow_mismatch=True to use it anyway)")
+                         allow_mismatch: bool = False) -> GroupedCalibrator:
+    """Check a calibrator file's content (a dict, as :func:`calibrator_to_dict` gives) and rebuild
+    the fitted calibrator; ``source`` names it in errors. Raises as :func:`load_calibrator`."""
     try:
-        scales = {m: MetricScale.from_dict(e["scale"]) for m, e in body["metrics"].items()}
-        params = dict(body["params"])
-        params["features"] = tuple(params["features"])
-        cal = GroupedCalibrator(**params, judge=judge["model"], metrics=MetricRegistry(scales.values()))
-        cal.judge_ = judge["model"]
-        cal.judge_prompt_hash_ = _prompt_hashes(judge.get("prompt_hash"), body["metrics"])
-        cal.scales_ = scales
-        cal.metric_info_ = {}
-        for m, e in body["metrics"].items():
-            info = {k: v for k, v in e.items() if k != "scale"}
-            info["shrinkage"] = {lv: _k_in(k) for lv, k in e["shrinkage"].items()}
-            cal.metric_info_[m] = info
-        cal.nodes_ = body["nodes"]
-        cal.fold_nodes_ = body["fold_nodes"]
-        cal.conformal_ = body["conformal"]
-        cal.training_ = body["training"]
-        cal.cv_quality_ = pd.DataFrame.from_records(body["cv_quality"])
-        cal._build_serving()
-    except (KeyError, TypeError, ValueError, ConfigError, CalibratorError) as exc:
+        params, state = fileformat.decode(body, source=source, expect_judge=expect_judge,
+                                          expect_prompt_hash=expect_prompt_hash, allow_mismatch=allow_mismatch)
+        cal = GroupedCalibrator(**params)
+        cal._set_state(state)
+    except CalibratorError as exc:
+        if not isinstance(exc, CalibratorFileError) and exc.__class__ is CalibratorError:
+            raise CalibratorFileError(f"{source} is not a valid calibrator file: {type(exc).__name__}: {exc}") from exc
+        raise
+    except (KeyError, TypeError, ValueError, ConfigError) as exc:
         raise CalibratorFileError(f"{source} is not a valid calibrator file: {type(exc).__name__}: {exc}") from exc
     cal.source_ = source
     return cal
-
-
-def _canonical(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                      default=_jsonable)
-
-
-def _digest(content: dict) -> str:
-    return hashlib.sha256(_canonical(content).encode("utf-8")).hexdigest()
-
-
-def _jsonable(value):
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.bool_):
-        return bool(value)
-    raise TypeError(f"cannot store {type(value).__name__} in a calibrator file")
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    out = []
-    for rec in frame.to_dict(orient="records"):
-        out.append({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()})
-    return out
-
-
-def _k_out(k: float):
-    """Pseudo-count for JSON: infinity (group ignored) is stored as null."""
-    return None if math.isinf(k) else float(k)
-
-
-def _k_in(k) -> float:
-    return math.inf if k is None else float(k)
-
-
-def _prompt_hashes(stored, metrics) -> dict[str, str]:
-    """metric -> prompt hash. Files may hold one hash for every metric (a
-    compound prompt, or files written before per-metric hashes) or none."""
-    if stored is None:
-        return {}
-    if isinstance(stored, str):
-        return {m: stored for m in metrics}
-    if isinstance(stored, dict):
-        return {str(m): str(h) for m, h in stored.items()}
-    raise CalibratorFileError(f"judge prompt hash has an unexpected form: {stored!r}")

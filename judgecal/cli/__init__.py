@@ -17,6 +17,7 @@ import os
 import sys
 
 from judgecal._version import __version__
+from judgecal.errors import JudgecalError
 
 # name -> module under judgecal.cli. Order is the order in --help.
 COMMANDS = {
@@ -60,8 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from judgecal.errors import JudgecalError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from judgecal.cli._common import load_table
+from judgecal.errors import ConfigError
+
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ratings", help="ratings file (csv, tsv, jsonl, json, parquet) or a PARIKSHA release folder")
@@ -38,7 +41,6 @@ def columns(text: str) -> tuple[str, ...]:
 
 def load(args: argparse.Namespace):
     """(ratings table, metric registry) as the options say."""
-    from judgecal.cli._common import load_table
     from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
 
     registry = MetricRegistry(load_metric_file(args.metrics)) if args.metrics else DEFAULT_REGISTRY
@@ -49,7 +51,6 @@ def write_table(frame, path: str) -> None:
     """CSV, JSON (records) or Parquet by extension."""
     from pathlib import Path
 
-    from judgecal.errors import ConfigError
 
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from judgecal.errors import ConfigError, InputError, Problem
+
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
     """Column mapping, metric declarations, format and encoding of a ratings file."""
@@ -29,7 +31,6 @@ def load_from_args(args: argparse.Namespace, path, *, on_bad_rows: str = "error"
     from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
 
     if getattr(args, "repair", False):  # asked for, but a file has no release layout to repair by: say so
-        from judgecal.errors import ConfigError
 
         raise ConfigError(f"--repair works on a PARIKSHA release folder, and {path} is a file: nothing would be "
                           "repaired. Give the release folder, or a table written from "
@@ -51,7 +52,6 @@ def load_table(args: argparse.Namespace, path):
 
         if _looks_like_release(p):
             return load_pariksha(p, repair=getattr(args, "repair", False))
-        from judgecal.errors import InputError, Problem
 
         raise InputError(
             Problem("is a folder, but not a PARIKSHA release (karya_eval/, gpt_eval/, outputs/); "

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._analysis_args import add_common, columns, fraction, positive_int
+from judgecal.cli._analysis_args import (
+    add_common,
+    columns,
+    fraction,
+    load,
+    positive_int,
+    write_table,
+)
 from judgecal.cli._common import add_input_options
+from judgecal.errors import ConfigError
 
 HELP = "agreement between judge and native speakers (alpha, kappa, rank correlations) with bootstrap intervals"
 
@@ -26,9 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from judgecal.analysis import STATISTICS, agreement_table, before_after, out_of_fold_table
-    from judgecal.cli._analysis_args import load, write_table
     from judgecal.data.render import table_text
-    from judgecal.errors import ConfigError
     from judgecal.report.summary import ci
 
     if args.statistics:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._common import add_input_options
+from judgecal.cli._common import add_input_options, load_from_args
 
 HELP = "apply a saved calibrator to judge scores: adds calibrated score, prediction set and serving group"
 
@@ -22,7 +22,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from judgecal.calibration import load_calibrator
-    from judgecal.cli._common import load_from_args
     from judgecal.data.io import write_ratings
     from judgecal.data.render import table_text
 

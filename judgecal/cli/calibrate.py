@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._common import add_input_options
+from judgecal.cli._common import add_input_options, load_table
 
 HELP = "fit judge-score calibrators per language/script/metric from human + judge ratings and save them as JSON"
 
@@ -43,7 +43,6 @@ def run(args: argparse.Namespace) -> int:
     import math
 
     from judgecal.calibration import GroupedCalibrator
-    from judgecal.cli._common import load_table
     from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
     from judgecal.data.render import table_text
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._analysis_args import add_common, columns, fraction, positive_int
+from judgecal.cli._analysis_args import (
+    add_common,
+    columns,
+    fraction,
+    load,
+    positive_int,
+    write_table,
+)
 from judgecal.cli._common import add_input_options
+from judgecal.errors import ConfigError
 
 HELP = "system-level mean human scores by PPI++ next to human-only and raw-judge estimates; labels needed; next batch"
 
@@ -31,9 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from judgecal import analysis as an
-    from judgecal.cli._analysis_args import load, write_table
     from judgecal.data.render import table_text
-    from judgecal.errors import ConfigError
     from judgecal.report.summary import ci
 
     if args.next_batch and not args.batch_out:

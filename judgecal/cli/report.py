@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._analysis_args import add_common, fraction, positive_int
+from judgecal.cli._analysis_args import add_common, fraction, load, positive_int
 from judgecal.cli._common import add_input_options
 
 HELP = "write a self-contained HTML report (plus JSON and Markdown summaries): agreement, bias, estimates, budget"
@@ -35,7 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from judgecal.cli._analysis_args import load
     from judgecal.data.render import table_text
     from judgecal.report import build_report, write_report
     from judgecal.report.summary import headline_rows

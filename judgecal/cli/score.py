@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+from judgecal.errors import ConfigError
 from judgecal.judges.options import (
     BATCH_RETRY_MODES,
     DEFAULT_METRICS,
@@ -140,7 +141,6 @@ def _pairing_flags_alone(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from judgecal.data.io import write_ratings
     from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
-    from judgecal.errors import ConfigError
     from judgecal.judges import score_generations
 
     if not args.dry_run and not args.out:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._common import add_input_options
+from judgecal.cli._common import add_input_options, load_from_args, load_table
 
 HELP = "check a ratings file (or a PARIKSHA folder) and report per language, including script mismatches"
 
@@ -31,11 +31,9 @@ def run(args: argparse.Namespace) -> int:
     dropped = None
     problems = []
     if path.is_dir():
-        from judgecal.cli._common import load_table
 
         table = load_table(args, path)
     else:
-        from judgecal.cli._common import load_from_args
 
         result = load_from_args(args, path, on_bad_rows="drop" if args.drop_bad_rows else "error")
         table, dropped, problems = result.table, result.dropped, result.problems

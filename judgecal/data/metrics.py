@@ -98,6 +98,8 @@ class MetricScale:
             )
         except KeyError as exc:
             raise ConfigError(f"metric declaration {dict(data)!r} lacks {exc}") from exc
+        except ConfigError:  # the scale's own check, already clear (ConfigError is a ValueError too)
+            raise
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"metric declaration {dict(data)!r} is not valid: {exc}") from exc
 

@@ -11,6 +11,8 @@ does not import the calibration stack.
 
 from __future__ import annotations
 
+from judgecal._lazy import lazy_exports
+
 _LAZY = {
     "normalize_battles": "judgecal.pairwise.schema",
     "outcomes": "judgecal.pairwise.schema",
@@ -27,10 +29,4 @@ _LAZY = {
 }
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'judgecal.pairwise' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from judgecal.calibration.persist import calibrator_from_dict, calibrator_to_dict
 from judgecal.errors import CalibratorFileError
 
 # The columns GroupedCalibrator.apply adds, in its order, before prob_<level>.
@@ -55,8 +56,6 @@ _MAX_LOADED = 8
 def calibrator_json(calibrator) -> str:
     """The calibrator as JSON text: from a fitted/loaded calibrator, a file path,
     the file's parsed content (dict) or its text. Checked by loading it once."""
-    from judgecal.calibration.persist import calibrator_to_dict
-
     if isinstance(calibrator, dict):
         text = json.dumps(calibrator, ensure_ascii=False, allow_nan=False)
     elif isinstance(calibrator, str) and calibrator.lstrip().startswith("{"):
@@ -79,8 +78,6 @@ def calibrator_json(calibrator) -> str:
 
 def _loaded(text: str):
     """The calibrator for a JSON text, built once per process (workers reuse it)."""
-    from judgecal.calibration.persist import calibrator_from_dict
-
     key = hashlib.sha256(text.encode("utf-8")).hexdigest()
     cal = _LOADED.get(key)
     if cal is None:

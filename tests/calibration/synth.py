@@ -48,9 +48,9 @@ def synthetic_ratings(
 
 def metric_arrays(metric: str = "la", languages=("hi", "mr", "ta", "bn"), n_prompts: int = 8):
     """One metric's MetricData (hierarchy arrays) from a small synthetic table."""
-    from judgecal.calibration.design import make_design_spec
-    from judgecal.calibration.examples import build_examples
-    from judgecal.calibration.grouped import metric_data
+    from judgecal.calibration._fit.design import make_design_spec
+    from judgecal.calibration._fit.examples import build_examples
+    from judgecal.calibration._fit.metric_data import metric_data
     from judgecal.data.metrics import DEFAULT_REGISTRY
 
     ex = build_examples(synthetic_ratings(n_prompts=n_prompts, languages=languages))

@@ -90,7 +90,7 @@ def fake_provider(monkeypatch):
 
 
 def test_calibrated_judge_scores_and_calibrates(fake_provider, tmp_path):
-    from judgecal.calibration import CalibratedJudge, GroupedCalibrator
+    from judgecal import CalibratedJudge, GroupedCalibrator
     from judgecal.judges import score_generations
 
     rng = np.random.default_rng(0)
@@ -124,7 +124,7 @@ def test_calibrated_judge_scores_and_calibrates(fake_provider, tmp_path):
 
 
 def test_demo_step_writes_and_reloads(ratings, tmp_path):
-    from judgecal.calibration.demo import demo_calibration
+    from judgecal.demo import demo_calibration
 
     said = []
     written = demo_calibration(ratings, tmp_path / "demo", method="isotonic", say=said.append)

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from judgecal.calibration import cross_validate, out_of_fold_predictions
-from judgecal.calibration.conformal import prediction_sets, tie_breaks
-from judgecal.calibration.folds import assign_folds
-from judgecal.calibration.hierarchy import _tilt_iteratively, tilt
+from judgecal.calibration._fit.conformal import prediction_sets, tie_breaks
+from judgecal.calibration._fit.folds import assign_folds
+from judgecal.calibration._fit.hierarchy import _tilt_iteratively, tilt
 from judgecal.errors import ConfigError
 
 

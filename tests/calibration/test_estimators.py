@@ -116,5 +116,5 @@ def test_ordinal_bad_input_is_explained():
         OrdinalCalibrator(levels=(0, 1, 2)).fit(np.zeros((3, 1)), np.array([0, 1, 5]))
     with pytest.raises(ValueError, match="at least 2 classes"):
         OrdinalCalibrator().fit(np.zeros((3, 1)), np.array([1, 1, 1]))
-    with pytest.raises(ValueError, match="output must be"):
+    with pytest.raises(ValueError, match="'output' parameter of OrdinalCalibrator must be"):
         OrdinalCalibrator(output="mode").fit(np.zeros((3, 1)), np.array([0, 1, 1]))

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 from synth import metric_arrays, synthetic_ratings
 
-from judgecal.calibration import hierarchy as hz
-from judgecal.calibration.evaluation import expected_calibration_error, summarize
+from judgecal.calibration._fit import conformal as cf
+from judgecal.calibration._fit import hierarchy as hz
+from judgecal.calibration._fit.evaluation import expected_calibration_error, summarize
 
 
 def _summarize_per_group(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -72,8 +73,7 @@ def test_fold_sums_moments_equal_blockwise_sums():
 
 def _conformal_per_group(md, obs, fold, metric, n_splits, min_size):
     """Reference: one pandas group at a time, np.unique per fold."""
-    from judgecal.calibration import conformal as cf
-    from judgecal.calibration.grouped import node_key
+    from judgecal.calibration._fit.state import node_key
 
     items = pd.DataFrame([md.lang_keys[c] for c in md.lang], columns=["language", "script"])
     out = {}
@@ -94,8 +94,6 @@ def _conformal_per_group(md, obs, fold, metric, n_splits, min_size):
 
 
 def test_conformal_scores_equal_per_group_counts():
-    from judgecal.calibration import GroupedCalibrator
-
     md = metric_arrays("tq")
     rng = np.random.default_rng(2)
     # Few distinct scores, some differing only by float noise (they must tie after rounding).
@@ -104,19 +102,17 @@ def test_conformal_scores_equal_per_group_counts():
     fold = rng.integers(0, 5, n)
     for obs in (few, rng.random(n)):  # few distinct scores; all distinct
         for min_size in (10, 40, 1000):  # all groups; Devanagari (hi + mr) only; the metric only
-            cal = GroupedCalibrator(method="isotonic", min_conformal_size=min_size)
-            cal.conformal_ = {}
-            cal._fit_conformal("tq", md, obs, fold)
+            got = cf.conformal_scores("tq", md, obs, fold, 5, min_size)
             want = _conformal_per_group(md, obs, fold, "tq", 5, min_size)
-            assert cal.conformal_ == want
-            assert list(cal.conformal_) == list(want)
+            assert got == want
+            assert list(got) == list(want)
             if min_size == 40:
                 assert set(want) == {"tq|*|*", "tq|*|Deva"}
         assert list(want) == ["tq|*|*"]
 
 
 def test_folds_from_categorical_codes_equal_folds_from_strings():
-    from judgecal.calibration.folds import assign_folds
+    from judgecal.calibration._fit.folds import assign_folds
 
     rng = np.random.default_rng(3)
     prompts = np.char.add("p", rng.integers(0, 400, 3000).astype(str)).astype(object)
@@ -132,7 +128,7 @@ def test_folds_from_categorical_codes_equal_folds_from_strings():
 
 
 def test_categories_from_codes_equal_astype_category():
-    from judgecal.calibration.examples import _as_category
+    from judgecal.calibration._fit.examples import _as_category
 
     values = ["b2", "अ1", "B1", "a10", "a9", "Ω", "b2", "zz", "अ1", "a10", "ä"]
     for dtype in ("str", object):
@@ -146,7 +142,7 @@ def test_categories_from_codes_equal_astype_category():
 
 
 def test_build_examples_items_are_categorical_like_astype():
-    from judgecal.calibration.examples import build_examples
+    from judgecal.calibration._fit.examples import build_examples
 
     ratings = synthetic_ratings(n_prompts=4, languages=("hi", "ta", "mr"))
     ratings["item_id"] = np.where(ratings["language"] == "ta", "Ζ", "a") + ratings["item_id"]
@@ -160,7 +156,7 @@ def test_build_examples_items_are_categorical_like_astype():
 
 
 def test_unique_rows_equal_numpy_unique_axis0(monkeypatch):
-    from judgecal.calibration import rowcodes
+    from judgecal.calibration._fit import rowcodes
 
     rng = np.random.default_rng(4)
     n = 5000

@@ -10,7 +10,7 @@ import pytest
 from synth import synthetic_ratings
 
 from judgecal.calibration import GroupedCalibrator
-from judgecal.calibration.examples import build_examples, log_text_length
+from judgecal.calibration._fit.examples import build_examples, log_text_length
 from judgecal.errors import CalibratorMismatchError, ConfigError, InputError
 
 

@@ -9,12 +9,12 @@ import pytest
 from synth import synthetic_ratings
 
 from judgecal.calibration import GroupedCalibrator
-from judgecal.calibration import hierarchy as hz
-from judgecal.calibration import isotonic_nodes as iso_nodes
-from judgecal.calibration.design import make_design_spec
-from judgecal.calibration.examples import build_examples
-from judgecal.calibration.folds import assign_folds
-from judgecal.calibration.grouped import metric_data
+from judgecal.calibration._fit import hierarchy as hz
+from judgecal.calibration._fit import isotonic_nodes as iso_nodes
+from judgecal.calibration._fit.design import make_design_spec
+from judgecal.calibration._fit.examples import build_examples
+from judgecal.calibration._fit.folds import assign_folds
+from judgecal.calibration._fit.metric_data import metric_data
 from judgecal.calibration.persist import calibrator_to_dict
 from judgecal.data.metrics import DEFAULT_REGISTRY
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from judgecal.calibration.learning_curve import learning_curve, main, summarize_curve
+from judgecal.calibration.learning_curve import learning_curve, summarize_curve
 from judgecal.datasets import make_judge_ratings
 
 LANGS = ("hi", "bn", "ta", "te")
@@ -50,6 +53,8 @@ def test_summary_counts_languages_and_wins(curve):
 
 
 def test_command_line_writes_every_row(shared_inflation, tmp_path, capsys):
+    # The command line is the bench script (it knows PARIKSHA, which calibration may not import).
+    main = runpy.run_path(str(Path(__file__).parents[2] / "bench" / "learning_curve.py"))["main"]
     src = tmp_path / "ratings.parquet"
     shared_inflation.to_parquet(src)
     out = tmp_path / "curve.csv"

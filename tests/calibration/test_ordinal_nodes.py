@@ -12,9 +12,9 @@ from synth import synthetic_ratings
 from test_isotonic_nodes import _metric_setup, _with_probs
 
 from judgecal.calibration import GroupedCalibrator
-from judgecal.calibration import hierarchy as hz
+from judgecal.calibration._fit import hierarchy as hz
+from judgecal.calibration._fit.ordinal_nodes import fit_ordinal_nodes
 from judgecal.calibration.ordinal import fit_proportional_odds, ordinal_proba
-from judgecal.calibration.ordinal_nodes import fit_ordinal_nodes
 from judgecal.calibration.persist import calibrator_to_dict
 
 TOL = 1e-6  # on coefficients, thresholds and level probabilities

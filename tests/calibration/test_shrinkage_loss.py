@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from synth import metric_arrays
 
-from judgecal.calibration import hierarchy as hz
-from judgecal.calibration.heldout import held_out_rows, summed_absolute_error
+from judgecal.calibration._fit import hierarchy as hz
+from judgecal.calibration._fit.heldout import held_out_rows, summed_absolute_error
 
 
 def _metric_data():
@@ -45,7 +45,7 @@ def test_summed_absolute_error_equals_row_by_row_sum(distinct_levels):
 
 
 def test_chunks_give_the_same_sum(monkeypatch):
-    import judgecal.calibration.heldout as ho
+    import judgecal.calibration._fit.heldout as ho
 
     rng = np.random.default_rng(2)
     langs = [rng.integers(0, 4, 500) for _ in range(2)]

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from judgecal.calibration.hierarchy import Components, MetricData
+from judgecal.calibration._fit.hierarchy import Components
+from judgecal.calibration._fit.metric_data import MetricData
 from judgecal.calibration.isotonic import isotonic_from_sums
 
 

@@ -25,15 +25,12 @@ per-node fits), not bit for bit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import expit
 
-from judgecal.calibration.rowcodes import unique_rows
-
-if TYPE_CHECKING:  # hierarchy imports this module
-    from judgecal.calibration.hierarchy import MetricData
+from judgecal.calibration._fit.metric_data import MetricData
+from judgecal.calibration._fit.rowcodes import unique_rows
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from judgecal.calibration.rowcodes import unique_rows
+from judgecal.calibration._fit.rowcodes import unique_rows
 
 CHUNK = 4096  # rows scored at once: (settings, CHUNK) floats in memory
 

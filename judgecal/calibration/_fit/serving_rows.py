@@ -1,4 +1,4 @@
-"""Row bookkeeping for serving (``serving.ServingMixin.apply``): which rows share a
+"""Row bookkeeping for serving (``serving.GroupServer.apply``): which rows share a
 (language, script) pair and which share features, the feature columns a
 calibrator needs, and the output columns collected per row.
 """
@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgecal.calibration.design import check_on_scale
-from judgecal.calibration.examples import log_text_length, parse_score_probs
+from judgecal.calibration._fit.design import check_on_scale
+from judgecal.calibration._fit.examples import log_text_length, parse_score_probs
+from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
 from judgecal.errors import InputError, Problem
 
 
@@ -106,8 +107,6 @@ def distinct_rows(x: np.ndarray, X: np.ndarray | None) -> tuple[np.ndarray, np.n
 
 def pair_codes(sub: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Code of each row's normalised (language, script) pair (n,), and the pairs."""
-    from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
-
     l_codes, l_uniq = pd.factorize(sub["language"], sort=False)
     problems, tags = [], []
     for value in l_uniq:

@@ -4,10 +4,11 @@
     result = cj.score(generations)          # ScoreResult; ratings carry score_calibrated
     calibrated = cj.transform(generations)  # the same as a DataFrame: a Pipeline step
 
-The judge runs through :func:`judgecal.judges.score_generations` (imported when
-first used, so the calibration package stays free of provider code). The
-calibrator checks that the scores come from the judge and judge prompt it was
-fitted for.
+It sits above both layers it joins: the judge runs through
+:func:`judgecal.judges.score_generations`, the scores are calibrated by a
+:class:`~judgecal.calibration.GroupedCalibrator` (so the calibration package stays
+free of provider code). The calibrator checks that the scores come from the judge
+and judge prompt it was fitted for.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from judgecal.calibration.persist import load_calibrator
 from judgecal.errors import CalibratorMismatchError
+from judgecal.judges import score_generations
 
 
 class CalibratedJudge(TransformerMixin, BaseEstimator):
@@ -42,8 +45,6 @@ class CalibratedJudge(TransformerMixin, BaseEstimator):
 
     def _calibrator(self):
         if isinstance(self.calibrator, (str, Path)):
-            from judgecal.calibration.persist import load_calibrator
-
             self.calibrator_ = load_calibrator(self.calibrator)
         else:
             self.calibrator_ = self.calibrator
@@ -60,8 +61,6 @@ class CalibratedJudge(TransformerMixin, BaseEstimator):
 
     def score(self, generations, y=None):
         """Judge ``generations`` and return the ScoreResult with calibrated ratings."""
-        from judgecal.judges import score_generations
-
         cal = self._calibrator()
         metrics = tuple(self.metrics) if self.metrics else tuple(cal.metric_info_)
         result = score_generations(generations, self.judge, metrics, **(self.judge_options or {}))

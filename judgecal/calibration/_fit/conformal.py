@@ -15,6 +15,9 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from judgecal.calibration._fit.metric_data import MetricData
+from judgecal.calibration._fit.state import node_key
+
 DECIMALS = 9  # scores are rounded so ties survive float noise and JSON round trips
 
 
@@ -71,3 +74,44 @@ def prediction_sets(cand: np.ndarray, cal_sorted: np.ndarray, u: np.ndarray, alp
     """
     greater, equal = count_scores(cal_sorted, cand)
     return sets_from_counts(greater, equal, len(cal_sorted), u, alpha)
+
+
+def conformal_scores(metric: str, md: MetricData, obs: np.ndarray, fold: np.ndarray, n_splits: int,
+                     min_size: int) -> dict:
+    """Held-out nonconformity scores per conformal group and fold (cross-conformal).
+
+    A test row is later scored by each fold's models and compared with the
+    items that fold held out, so its scores tie exactly with theirs where they
+    should and the smoothed p-value gives close to nominal coverage.
+
+    obs : (n,) held-out nonconformity score of each of the metric's items; fold : (n,)
+    the fold that held it out. Returns node key -> {"n", "folds": [{"values", "counts"}]}
+    for the metric, each script and each language (scripts and languages only with
+    at least ``min_size`` held-out items).
+    """
+    m, F = int(min_size), n_splits
+    out: dict = {}
+    # Distinct scores once, then the counts of every (group, fold, score) at once.
+    values, vcode = np.unique(np.round(obs, DECIMALS), return_inverse=True)
+    nv = len(values)
+    levels = (("metric", np.zeros(len(obs), dtype=np.int64), [(None, None)]),
+              ("script", md.script, [(None, s) for s in md.script_keys]), ("language", md.lang, md.lang_keys))
+    for level, codes, names in levels:
+        key, n_keys = (codes * F + fold) * nv + vcode.reshape(-1), len(names) * F * nv
+        if n_keys <= 4 * len(key) + 1024:  # few possible triples: count them all, no sort
+            counts = np.bincount(key, minlength=n_keys)
+            keys = np.flatnonzero(counts)
+            counts = counts[keys]
+        else:
+            keys, counts = np.unique(key, return_counts=True)
+        group_fold, value = np.divmod(keys, nv)
+        bounds = np.searchsorted(group_fold, np.arange(len(names) * F + 1))
+        for g, (lang, script) in enumerate(names):
+            cuts = bounds[g * F:(g + 1) * F + 1]  # group g's entries, fold by fold
+            n_g = int(counts[cuts[0]:cuts[-1]].sum())
+            if n_g == 0 or n_g < m and level != "metric":
+                continue
+            per_fold = [{"values": values[value[lo:hi]].tolist(), "counts": counts[lo:hi].tolist()}
+                        for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
+            out[node_key(metric, lang, script)] = {"n": n_g, "folds": per_fold}
+    return out

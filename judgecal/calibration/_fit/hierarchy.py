@@ -23,45 +23,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from judgecal.calibration.heldout import HeldOutRows, held_out_rows, summed_absolute_error
+from judgecal.calibration._fit.heldout import HeldOutRows, held_out_rows, summed_absolute_error
+from judgecal.calibration._fit.metric_data import MetricData
+from judgecal.calibration._fit.ordinal_nodes import fit_node_groups, node_components
 from judgecal.calibration.isotonic import fit_isotonic_table
 from judgecal.calibration.ordinal import fit_proportional_odds, ordinal_proba
-from judgecal.calibration.ordinal_nodes import fit_node_groups, node_components
-from judgecal.data.metrics import MetricScale
 from judgecal.errors import InputError, Problem
 
 K_GRID = np.array([0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, np.inf])
 KD_GRID = np.array([0, 2, 5, 10, 20, 50, 100, 200, np.inf])
 METHODS = ("isotonic", "ordinal")
-
-
-@dataclass
-class MetricData:
-    """One metric's training examples as arrays.
-
-    x_iso : (n,) the isotonic feature; X : (n, p) the ordinal design matrix
-    y : (n,) consensus target; target_dist : (n, K) share of target mass per level
-    lang : (n,) code into ``lang_keys`` ((language, script) pairs); script : (n,) code into ``script_keys``
-    r_item, r_level, r_weight : (m,) per-rater rows (item position, level, weight)
-    iso_rows, ord_rows : 'per_rater' or 'consensus': which rows the isotonic / ordinal model fits
-    """
-
-    scale: MetricScale
-    x_iso: np.ndarray
-    X: np.ndarray
-    y: np.ndarray
-    target_dist: np.ndarray
-    lang: np.ndarray
-    script: np.ndarray
-    lang_keys: list
-    script_keys: list
-    r_item: np.ndarray
-    r_level: np.ndarray
-    r_weight: np.ndarray
-    iso_rows: str
-    ord_rows: str
 
 
 def fit_node(md: MetricData, rows: np.ndarray, method: str, *, alpha: float, prior_weight: float) -> dict:
@@ -368,13 +340,3 @@ def _tilt_iteratively(P: np.ndarray, levels: np.ndarray, target: np.ndarray) -> 
     z -= z.max(axis=1, keepdims=True)
     w = np.exp(z)
     return w / w.sum(axis=1, keepdims=True)
-
-
-def codes_for(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list, list]:
-    """Factorise (language, script) and script of a frame: codes (n,), (n,) and their keys."""
-    l_code, l_names = pd.factorize(frame["language"], sort=True)
-    script, script_keys = pd.factorize(frame["script"], sort=True)
-    pair, pair_codes = pd.factorize(l_code.astype(np.int64) * max(len(script_keys), 1) + script, sort=True)
-    lang_keys = [(str(l_names[c // max(len(script_keys), 1)]), str(script_keys[c % max(len(script_keys), 1)]))
-                 for c in pair_codes]
-    return pair.astype(np.int64), script.astype(np.int64), lang_keys, [str(k) for k in script_keys]

@@ -1,4 +1,4 @@
-"""Serving a fitted GroupedCalibrator: apply(df), predict, predict_proba, transform.
+"""Serving a fitted GroupedCalibrator's state: apply(df), and predictions on bare scores.
 
 Every row is served by the deepest group whose calibrator moves its prediction
 (a calibrator and a weight or offset above 0): its language (and script), else its
@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgecal.calibration import conformal as cf
-from judgecal.calibration.design import design_matrix
-from judgecal.calibration.hierarchy import Components, combine, node_predict
-from judgecal.calibration.serving_rows import Result, apply_features, distinct_rows, pair_codes
+from judgecal.calibration._fit import conformal as cf
+from judgecal.calibration._fit.design import design_matrix
+from judgecal.calibration._fit.hierarchy import Components, combine, node_predict
+from judgecal.calibration._fit.serving_rows import Result, apply_features, distinct_rows, pair_codes
+from judgecal.calibration._fit.state import FittedGroups
 from judgecal.errors import CalibratorError, CalibratorMismatchError, InputError, Problem
 
 OUT_COLUMNS = ("score_calibrated", "calibration_level", "calibration_group", "calibration_weight",
@@ -27,24 +28,18 @@ def _w(n: int, k) -> float:
     return 0.0 if np.isinf(k) else n / (n + k)
 
 
-class ServingMixin:
-    """Prediction methods shared by fitted and loaded GroupedCalibrators."""
+class GroupServer:
+    """Calibrates judge rows with a fitted state (:class:`FittedGroups`), for fitted and loaded
+    GroupedCalibrators alike. Built once per state: the conformal scores become arrays here."""
 
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "nodes_")
-
-    def _require_fitted(self) -> None:
-        if not hasattr(self, "nodes_"):
-            raise CalibratorError("this calibrator is not fitted: call fit(ratings) or load one with load_calibrator(path)")
-
-    def _build_serving(self) -> None:
-        """Per metric: conformal scores as arrays, and an empty cache of chains."""
+    def __init__(self, state: FittedGroups):
+        self.state = state
         self._serve = {}
-        for metric in self.metric_info_:
-            if f"{metric}|*|*" not in self.nodes_:
+        for metric in state.metric_info:
+            if f"{metric}|*|*" not in state.nodes:
                 raise CalibratorError(f"calibrator has no metric-level node for {metric!r}")
             conformal = {}
-            for key, c in self.conformal_.items():
+            for key, c in state.conformal.items():
                 if key.split("|", 1)[0] == metric:
                     conformal[key] = [np.repeat(np.asarray(f["values"], float), np.asarray(f["counts"], int))
                                       for f in c["folds"]]
@@ -54,10 +49,10 @@ class ServingMixin:
         """The language whose group serves rows tagged ``lang``: a regional or
         variant tag with no group of its own (bn-IN, pt-BR) is served by its
         language's group in the same script (bn, pt) before the script's."""
-        if f"{metric}|{lang}|{script}" in self.nodes_ or "-" not in lang:
+        if f"{metric}|{lang}|{script}" in self.state.nodes or "-" not in lang:
             return lang
         base = lang.split("-", 1)[0]
-        return base if f"{metric}|{base}|{script}" in self.nodes_ else lang
+        return base if f"{metric}|{base}|{script}" in self.state.nodes else lang
 
     def _served(self, nodes: dict, metric: str, lang: str, script: str, x_iso, X, levels):
         """Expected scores (r,), probabilities (r, K) or None, serving level and its own weight
@@ -66,7 +61,7 @@ class ServingMixin:
         Same combination as in the cross-validation that chose the pseudo-counts
         (hierarchy.combine): a missing node weighs 0 and carries no offset.
         """
-        k = self.metric_info_[metric]["shrinkage"]
+        k = self.state.metric_info[metric]["shrinkage"]
         found = [nodes.get(f"{metric}|{lang}|{script}"), nodes.get(f"{metric}|*|{script}"), nodes[f"{metric}|*|*"]]
         r = len(x_iso)
         E = np.zeros((r, 3))
@@ -93,7 +88,8 @@ class ServingMixin:
         return e, p, "metric", 1.0
 
     # -------------------------------------------------------------- serving
-    def apply(self, df: pd.DataFrame, *, allow_mismatch: bool = False, randomize: bool = True) -> pd.DataFrame:
+    def apply(self, df: pd.DataFrame, *, coverage: float, allow_mismatch: bool = False,
+              randomize: bool = True) -> pd.DataFrame:
         """Copy of df with calibrated columns added to the judge rows.
 
         Adds score_calibrated, calibration_level ('language'|'script'|'metric'),
@@ -101,9 +97,8 @@ class ServingMixin:
         score_set_low/high and, for ordinal metrics, prob_<level>. Rows of human
         raters (rater_kind == 'human') are passed through with these empty.
         Scores from another judge or judge prompt raise CalibratorMismatchError
-        unless ``allow_mismatch``.
+        unless ``allow_mismatch``. ``coverage``: of the prediction sets.
         """
-        self._require_fitted()
         if not isinstance(df, pd.DataFrame):
             raise InputError(Problem(f"apply needs a DataFrame of judge rows, got {type(df).__name__}"))
         missing = [c for c in ("item_id", "language", "metric", "score") if c not in df.columns]
@@ -122,7 +117,7 @@ class ServingMixin:
         res = Result(r)
         if r:
             m_codes, m_names = pd.factorize(sub["metric"], sort=False)
-            m_names = self._resolve_metrics(pd.Series(np.asarray(m_names, dtype=object))).tolist()
+            m_names = self.resolve_metrics(pd.Series(np.asarray(m_names, dtype=object))).tolist()
             p_codes, pairs = pair_codes(sub)
             u = cf.tie_breaks(sub["item_id"], m_codes, m_names) if randomize else np.ones(r)
             # One stable sort groups the rows by (metric, language, script); every
@@ -139,7 +134,7 @@ class ServingMixin:
                 by_metric.setdefault(k // len(pairs), []).append((a0, b0, k % len(pairs)))
             for mj, blocks in by_metric.items():
                 rows = order[blocks[0][0]:blocks[-1][1]]
-                self._serve_metric(m_names[mj], sub, rows, blocks, pairs, u, res, df)
+                self._serve_metric(m_names[mj], sub, rows, blocks, pairs, u, res, df, coverage)
         return res.attach(df, idx)
 
     def _check_judge(self, df: pd.DataFrame, use: np.ndarray, allow: bool) -> None:
@@ -147,28 +142,28 @@ class ServingMixin:
             return
         if "rater" in df.columns:
             judges = pd.unique(df.loc[use, "rater"].astype(str))
-            other = [j for j in judges if j != self.judge_]
+            other = [j for j in judges if j != self.state.judge]
             if other:
                 raise CalibratorMismatchError(
-                    f"this calibrator was fitted for judge {self.judge_!r} but the table has scores from "
+                    f"this calibrator was fitted for judge {self.state.judge!r} but the table has scores from "
                     f"{other[:5]}; a calibrator does not transfer between judges. Fit one for that judge, "
                     "or pass allow_mismatch=True (judgecal apply --allow-mismatch) to apply it anyway.")
-        if self.judge_prompt_hash_ and "judge_prompt_hash" in df.columns and "metric" in df.columns:
+        if self.state.judge_prompt_hash and "judge_prompt_hash" in df.columns and "metric" in df.columns:
             rows = df.loc[use & df["judge_prompt_hash"].notna().to_numpy(), ["metric", "judge_prompt_hash"]].astype(str)
             seen = rows.drop_duplicates()
             other = [(m, h) for m, h in seen.itertuples(index=False)
-                     if self.judge_prompt_hash_.get(m) not in (None, h)]
+                     if self.state.judge_prompt_hash.get(m) not in (None, h)]
             if other:
                 m, h = other[0]
                 raise CalibratorMismatchError(
-                    f"this calibrator was fitted for judge prompt {self.judge_prompt_hash_[m]} on metric {m!r} "
+                    f"this calibrator was fitted for judge prompt {self.state.judge_prompt_hash[m]} on metric {m!r} "
                     f"but the table has scores from prompt {h}"
                     + (f" (and {len(other) - 1} more metric/prompt pairs)" if len(other) > 1 else "")
                     + "; pass allow_mismatch=True (judgecal apply --allow-mismatch) to apply it anyway.")
 
-    def _resolve_metrics(self, metric: pd.Series) -> pd.Series:
+    def resolve_metrics(self, metric: pd.Series) -> pd.Series:
         known = {}
-        for mid, scale in self.scales_.items():
+        for mid, scale in self.state.scales.items():
             for name in (mid, *scale.aliases):
                 known[name.lower()] = mid
         uniq = pd.unique(metric.astype(str))
@@ -176,12 +171,12 @@ class ServingMixin:
         bad = [v for v, m in mapping.items() if m is None]
         if bad:
             raise CalibratorMismatchError(
-                f"metric(s) {bad} are not in this calibrator (it covers {sorted(self.scales_)})")
+                f"metric(s) {bad} are not in this calibrator (it covers {sorted(self.state.scales)})")
         return metric.astype(str).map(mapping)
 
-    def _serve_metric(self, metric, sub, rows, blocks, pairs, u, res, full) -> None:
+    def _serve_metric(self, metric, sub, rows, blocks, pairs, u, res, full, coverage) -> None:
         """Calibrate ``rows`` (positions in sub, grouped in ``blocks`` of one (language, script) each)."""
-        info, serve, scale = self.metric_info_[metric], self._serve[metric], self.scales_[metric]
+        info, serve, scale = self.state.metric_info[metric], self._serve[metric], self.state.scales[metric]
         levels = np.asarray(scale.levels)
         design = info["design"]
         needed = ["score"]
@@ -198,7 +193,7 @@ class ServingMixin:
         x_iso = feats[design["iso_feature"]].to_numpy(dtype=float)
         X = design_matrix(feats, design) if info["method"] == "ordinal" else None
         base = blocks[0][0]
-        alpha = 1 - self.coverage
+        alpha = 1 - coverage
         for a0, b0, pj in blocks:
             lang, scr = pairs[pj]
             lang = self._served_language(metric, lang, scr)
@@ -209,14 +204,14 @@ class ServingMixin:
             inv, first = distinct_rows(x_iso[sl], None if X is None else X[sl])
             ux = x_iso[sl][first]
             uX = None if X is None else X[sl][first]
-            e, p, level, own = self._served(self.nodes_, metric, lang, scr, ux, uX, levels)
+            e, p, level, own = self._served(self.state.nodes, metric, lang, scr, ux, uX, levels)
             ckey = next(k for k in (f"{metric}|{lang}|{scr}", f"{metric}|*|{scr}", f"{metric}|*|*")
                         if k in serve["conformal"])
             greater = np.zeros((len(ux), len(levels)))
             equal = np.zeros((len(ux), len(levels)))
             n_cal = 0
             for f, cal in enumerate(serve["conformal"][ckey]):
-                fe, fp, _, _ = self._served(self.fold_nodes_[metric][f], metric, lang, scr, ux, uX, levels)
+                fe, fp, _, _ = self._served(self.state.fold_nodes[metric][f], metric, lang, scr, ux, uX, levels)
                 g, q = cf.count_scores(cal, cf.candidate_scores(levels, fe, fp))
                 greater += g
                 equal += q
@@ -226,47 +221,23 @@ class ServingMixin:
                 f"{metric}|*|{scr}" if level == "script" else f"{metric}|*|*")
             res.put(out_rows, e[inv], None if p is None else p[inv], levels, sets, level, group, own)
 
-    # ------------------------------------------------- sklearn-style access
-    def predict(self, X, language=None, metric=None, script=None) -> np.ndarray:
-        """Calibrated expected human score, shape (n,).
 
-        X is either a ratings/judged DataFrame (NaN on human rows) or an array of
-        judge scores with ``language`` and ``metric`` (a value or one per row).
-        """
-        return self._frame_result(X, language, metric, script)["score_calibrated"].to_numpy(dtype=float)
+def bare_scores_frame(X, language, metric, script) -> pd.DataFrame:
+    """A judged table for bare judge scores X (n,): one row each, with ``language``, ``metric``
+    (and ``script``) given once for every row or one per row."""
+    scores = np.asarray(X, dtype=float).reshape(-1)
+    if language is None or metric is None:
+        raise InputError(Problem("predict on bare scores needs language= and metric="))
+    n = len(scores)
 
-    def predict_proba(self, X, language=None, metric=None, script=None) -> np.ndarray:
-        """Probability of each human level, shape (n, K); ordinal calibrators of one metric only."""
-        out = self._frame_result(X, language, metric, script)
-        cols = sorted((c for c in out.columns if c.startswith("prob_")), key=lambda c: float(c[5:]))
-        metrics = pd.unique(out["metric"].astype(str))
-        if not cols or len(metrics) != 1 or self.metric_info_[self._resolve_metrics(pd.Series(metrics)).iloc[0]]["method"] != "ordinal":
-            raise CalibratorError("predict_proba needs rows of one metric calibrated by the ordinal method "
-                                  f"(methods here: { {m: i['method'] for m, i in self.metric_info_.items()} })")
-        scale = self.scales_[self._resolve_metrics(pd.Series(metrics)).iloc[0]]
-        return out[[f"prob_{lv:g}" for lv in scale.levels]].to_numpy(dtype=float)
+    def column(value):
+        # One value for every row: a one-category column, not n copies of a string.
+        return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value]) \
+            if isinstance(value, str) else value
 
-    def transform(self, X) -> pd.DataFrame:
-        """Same as apply(X): lets the calibrator be a Pipeline step."""
-        return self.apply(X)
-
-    def _frame_result(self, X, language, metric, script) -> pd.DataFrame:
-        self._require_fitted()
-        if isinstance(X, pd.DataFrame):
-            return self.apply(X)
-        scores = np.asarray(X, dtype=float).reshape(-1)
-        if language is None or metric is None:
-            raise InputError(Problem("predict on bare scores needs language= and metric="))
-        n = len(scores)
-
-        def column(value):
-            # One value for every row: a one-category column, not n copies of a string.
-            return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value]) \
-                if isinstance(value, str) else value
-
-        # The item ids only key the tie-break draws, which randomize=False skips: integers suffice.
-        frame = pd.DataFrame({"item_id": np.arange(n), "language": column(language),
-                              "metric": column(metric), "score": scores})
-        if script is not None:
-            frame["script"] = column(script)
-        return self.apply(frame, randomize=False)
+    # The item ids only key the tie-break draws, which randomize=False skips: integers suffice.
+    frame = pd.DataFrame({"item_id": np.arange(n), "language": column(language),
+                          "metric": column(metric), "score": scores})
+    if script is not None:
+        frame["script"] = column(script)
+    return frame
