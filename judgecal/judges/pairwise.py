@@ -52,6 +52,7 @@ from judgecal.judges.pairwise_prompt import (
 from judgecal.judges.parsing import injection_signals
 from judgecal.judges.plan import Answer, Call, read_answer
 from judgecal.judges.run_summary import DryRunSummary, RunSummary
+from judgecal.pairwise.verdicts import judged_pairs
 
 FAILURE_COLUMNS = ["pair_id", "language", "shown", "rater", "attempt", "kind", "message", "raw_text",
                    "judge_prompt_hash", "cached", "final"]
@@ -241,7 +242,6 @@ def battle_rows(plan: BattlePlan, answers: dict, rater: str, prices, include_tex
 def combined_verdicts(battles: pd.DataFrame) -> pd.DataFrame:
     """Per pair: each order's outcome and the combined verdict (docs/pairwise.md),
     from the judge rows of one run (built here by the contract, so not checked again)."""
-    from judgecal.pairwise.verdicts import judged_pairs
 
     if battles.empty:
         return pd.DataFrame(columns=["pair_id", "rater", "n_orders", "outcome_12", "outcome_21", "outcome",
