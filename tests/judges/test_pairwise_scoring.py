@@ -168,3 +168,22 @@ def test_helper_processes_send_battles_too(fake, tmp_path):
     # Whether the helper is up before the ten calls are done depends on the machine's load.
     assert sum(res.summary.answers_by_process.values()) == 10 and set(res.summary.answers_by_process) <= {
         "main", "worker-1"}
+
+
+def test_rpm_limit_paces_battles_below_the_providers_limit(fake, tmp_path):
+    rpm = 300.0  # 5 requests a second, 10 requests (5 pairs x 2 orders)
+    fake.configure(rpm=rpm)  # the fake holds one second's worth
+    res = _score(fake, tmp_path, rpm=rpm, concurrency=16)
+    st = fake.stats()
+    assert len(res.battles) == 10 and st["status"].get("429", 0) == 0
+    times = sorted(t for t, _, o in st["events"] if o == "200")
+    # Paced, not sent at once (a rate check, not a speed check; the limiter makes up
+    # for late wake-ups of up to half an interval, so the bound is half the ideal span).
+    assert times[-1] - times[0] >= 9 * 60.0 / rpm * 0.5
+
+
+def test_unstructured_answers_are_read_the_same_way(fake, tmp_path):
+    structured = _score(fake, tmp_path / "s").battles
+    plain = _score(fake, tmp_path, structured=False).battles
+    assert fake.stats()["requests"] == 20  # no schema is another request
+    assert plain["verdict"].tolist() == structured["verdict"].tolist() and set(plain["parse_method"]) == {"strict"}
