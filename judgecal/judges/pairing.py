@@ -127,7 +127,8 @@ def pair_generations(gens: pd.DataFrame, plan: PairingPlan, *, name: str = "gene
     (:func:`~judgecal.judges.generations.read_generations`), and what the pairing did.
 
     gens : one row per (prompt, system) with item_id, language, script, task,
-        prompt, response, system and optionally prompt_id
+        prompt, response, system and optionally prompt_id; ``_row``, where
+        present, is each row's number in the file (for problems), else 1..n
     """
     if "system" not in gens.columns:
         raise InputError(Problem("pairing generations needs a system column", file=name, column="system"),

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from judgecal.data.tables import read_table
 from judgecal.errors import ConfigError
 from judgecal.judges.api import ScoreResult, ask_all, dry_run_result, make_engines, summarize_run
 from judgecal.judges.base import CompletionRequest, make_adapter, parse_judge
@@ -188,8 +189,10 @@ def _pairs(source, pairing, scoring: ScoringOptions, prompt: ComparisonPrompt, c
                           encoding=encoding), None
     plan = pairing if isinstance(pairing, PairingPlan) else PairingPlan(pairing)
     gens = read_generations(source, task=scoring.task, known_tasks=prompt.tasks, fmt=fmt, encoding=encoding)
-    name = "generations" if isinstance(source, pd.DataFrame) else str(source)
-    return pair_generations(gens, plan, name=name, check_texts=check_texts)
+    if isinstance(source, pd.DataFrame):
+        return pair_generations(gens, plan, check_texts=check_texts)
+    _, rows = read_table(source, fmt, encoding=encoding)  # the file's own row numbers, for problems found in pairing
+    return pair_generations(gens.assign(_row=rows), plan, name=str(source), check_texts=check_texts)
 
 
 def battle_rows(plan: BattlePlan, answers: dict, rater: str, prices, include_text: bool,

@@ -182,3 +182,14 @@ def test_pariksha_pairs_judged_beside_the_natives(fake, pariksha_path, tmp_path)
     assert fake.stats()["requests"] == sent and again.summary.cache_hits == again.summary.requests
     key = ["pair_id", "shown", "verdict"]
     pd.testing.assert_frame_equal(again.battles[key], res.battles[key])
+
+
+def test_cli_pairing_problems_name_the_files_rows(fake, tmp_path, capsys):
+    gens = _gens(n_prompts=1)
+    gens.loc[2, "system"] = "alpha"  # the 3rd record answers q0 as alpha again: CSV row 4 (the header is row 1)
+    src = tmp_path / "gens.csv"
+    gens.to_csv(src, index=False)
+    assert main(_args(fake, tmp_path, str(src), "--pairing", "all", "--out", str(tmp_path / "o.jsonl"))) == 1
+    err = capsys.readouterr().err
+    assert f"{src}, row 4, column 'system': this prompt already has a response from this system" in err
+    assert fake.stats()["requests"] == 0
