@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from string import Template
 from judgecal.data.languages import language_name
 from judgecal.errors import ConfigError, ScoreParseError
 from judgecal.judges.options import VARIANTS
+from judgecal.judges.parsing import token_distribution
 from judgecal.judges.templates import builtin_prompts_dir, fence_token
 
 VERDICTS = ("first", "tie", "second")
@@ -169,23 +169,5 @@ def verdict_distribution(logprobs: list | None, offset: int | None) -> tuple[dic
     [[offset, token, logprob, [[alt, alt_logprob], ...]], ...]. Renormalised
     over the three verdicts; the note records the mass that fell on them.
     """
-    if logprobs is None:
-        return None, "unavailable: the provider returned no logprobs"
-    if offset is None:
-        return None, "unavailable: the verdict's position in the answer is not known"
-    for start, token, lp, alts in logprobs:
-        if not start <= offset < start + len(token):
-            continue
-        chosen = _verdict_of_token(token)
-        if chosen is None:
-            return None, f"unavailable: the verdict's token {token!r} is not a whole verdict word"
-        probs = dict.fromkeys(VERDICTS, 0.0)
-        for alt, alp in alts or [(token, lp)]:
-            v = _verdict_of_token(alt)
-            if v is not None:
-                probs[v] += math.exp(alp)
-        if probs[chosen] == 0.0:  # the chosen token is not among the alternatives listed
-            probs[chosen] = math.exp(lp)
-        mass = sum(probs.values())
-        return {k: v / mass for k, v in probs.items()}, f"from logprobs; mass on verdicts {mass:.3f}"
-    return None, "unavailable: the verdict does not sit in a token of its own"
+    return token_distribution(logprobs, offset, VERDICTS, _verdict_of_token, what="verdict",
+                              kind="a whole verdict word", plural="verdicts")
