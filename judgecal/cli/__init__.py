@@ -27,6 +27,7 @@ COMMANDS = {
     "score": "score",
     "calibrate": "calibrate",
     "apply": "apply",
+    "import-inspect": "import_inspect",
     "report": "report",
     "agreement": "agreement",
     "estimate": "estimate",

@@ -48,19 +48,23 @@ def load(args: argparse.Namespace):
 
 
 def write_table(frame, path: str) -> None:
-    """CSV, JSON (records) or Parquet by extension."""
+    """CSV, JSON (records) or Parquet by extension, replaced atomically; CSV text
+    cells a spreadsheet would run as formulas get a leading quote."""
     from pathlib import Path
 
+    from judgecal._atomic import atomic_path
+    from judgecal.data.delimited import write_delimited
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     suffix = p.suffix.lower()
-    if suffix == ".csv":
-        frame.to_csv(p, index=False)
-    elif suffix == ".json":
-        frame.to_json(p, orient="records", force_ascii=False, indent=1)
-    elif suffix == ".parquet":
-        frame.to_parquet(p, index=False)
-    else:
+    if suffix not in (".csv", ".json", ".parquet"):
         raise ConfigError(f"cannot write {path}: use .csv, .json or .parquet")
+    if suffix == ".csv":  # formula-like text cells get a leading quote (spreadsheets)
+        write_delimited(frame, p)
+    else:
+        with atomic_path(p) as tmp:
+            if suffix == ".json":
+                frame.to_json(tmp, orient="records", force_ascii=False, indent=1)
+            else:
+                frame.to_parquet(tmp, index=False)
     print(f"wrote {p}")

@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         print(table_text(wide))
         table = result.table
     if args.cv_out:
-        table.to_csv(args.cv_out, index=False)
+        from judgecal.data.delimited import write_delimited
+
+        write_delimited(table, args.cv_out)
     print(f"\nwrote {path}")
     return 0

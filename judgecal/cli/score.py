@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+from judgecal._atomic import atomic_write_text
 from judgecal.errors import ConfigError
 from judgecal.judges.options import (
     BATCH_RETRY_MODES,
@@ -110,7 +111,6 @@ def _side_path(out: Path, given: str | None, kind: str) -> Path:
 def _check_output_paths(paths: list[tuple[str, Path]]) -> None:
     """An output the writer cannot make must stop the run before anything is paid for."""
     from judgecal.data.io import FORMATS
-    from judgecal.errors import ConfigError
 
     for flag, path in paths:
         if path.suffix.lower() not in FORMATS:
@@ -198,8 +198,7 @@ def print_dry_run(example: dict | None, s) -> None:
 def write_summary(path: str | None, s, extra: dict | None = None) -> None:
     """The run summary as JSON (``--summary``), with ``extra`` keys (the pairing report) added."""
     if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps({**s.as_dict(), **(extra or {})}, indent=2, default=str), encoding="utf-8")
+        atomic_write_text(path, json.dumps({**s.as_dict(), **(extra or {})}, indent=2, default=str))
 
 
 def usage_line(s) -> str:
@@ -222,7 +221,6 @@ def _batch_options(args: argparse.Namespace) -> BatchOptions | None:
 
 
 def _pairing(args: argparse.Namespace) -> PairingPlan | None:
-    from judgecal.errors import ConfigError
 
     if args.pairing is None:
         stray = [f for f, on in (("--opponents", args.opponents is not None), ("--anchors", args.anchors is not None),
@@ -235,7 +233,6 @@ def _pairing(args: argparse.Namespace) -> PairingPlan | None:
 
 
 def run_pairwise(args: argparse.Namespace) -> int:
-    from judgecal.errors import ConfigError
     from judgecal.judges.pairwise import score_battles
     from judgecal.pairwise.io import write_battles
 

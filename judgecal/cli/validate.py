@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from judgecal._atomic import atomic_write_text
     from judgecal.data.render import table_text
     from judgecal.data.validate import validate_ratings
 
@@ -66,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
         out = report.to_dict()
         out["dropped"] = [] if dropped is None else dropped.to_dict(orient="records")
         out["problems"] = [str(p) for p in problems]
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        atomic_write_text(args.json, json.dumps(out, ensure_ascii=False, indent=2, default=str))
         print(f"\nwrote {args.json}")
     if dropped is not None and len(dropped):
         return 1

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from judgecal._atomic import atomic_path
+from judgecal.data.delimited import write_delimited
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, read_config_file
 from judgecal.data.schema import CheckResult, empty_ratings, normalize_ratings
 from judgecal.data.tables import FORMATS, detect_format, read_table  # noqa: F401 (part of this module's API)
@@ -230,29 +232,31 @@ def read_ratings(path: str | Path, mapping: ColumnMapping | None = None, **kwarg
 
 
 def write_ratings(df: pd.DataFrame, path: str | Path, fmt: str | None = None) -> Path:
-    """Write a ratings table; the format follows the extension."""
+    """Write a ratings table; the format follows the extension. The file is
+    replaced atomically: readers see the old table or the new one, whole.
+    CSV/TSV cells a spreadsheet would run as formulas are written with a leading
+    quote (:mod:`judgecal.data.delimited`), which :func:`read_table` removes
+    again; Parquet and JSON(L) keep the raw text."""
     path = Path(path)
     fmt = detect_format(path, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
     out = df.copy()
     for col in out.columns:  # nested values (score_probs dicts) are stored as JSON text
         if out[col].dtype == object and out[col].map(lambda v: isinstance(v, (dict, list))).any():
             out[col] = out[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
-    if fmt == "parquet":
-        out.to_parquet(path, index=False)
-    elif fmt in ("csv", "tsv"):
-        # CRLF as RFC 4180 says: the csv writer then also quotes fields holding a
-        # bare "\r", which with "\n" endings it writes unquoted (and breaks the row).
-        out.to_csv(path, sep="," if fmt == "csv" else "\t", index=False, lineterminator="\r\n")
-    else:
-        # Python's json, not DataFrame.to_json: pandas keeps at most 15 decimal
-        # places (0.000123456789012345 -> 0.000123456789012); repr round-trips.
-        records = out.astype(object).where(out.notna(), None).to_dict(orient="records")
-        with path.open("w", encoding="utf-8", newline="\n") as fh:
-            if fmt == "jsonl":
-                for record in records:
-                    fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-            else:
-                json.dump(records, fh, ensure_ascii=False, default=str)
+    if fmt in ("csv", "tsv"):  # text a spreadsheet would run as a formula gets a leading quote
+        return write_delimited(out, path, sep="," if fmt == "csv" else "\t")
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            out.to_parquet(tmp, index=False)
+        else:
+            # Python's json, not DataFrame.to_json: pandas keeps at most 15 decimal
+            # places (0.000123456789012345 -> 0.000123456789012); repr round-trips.
+            records = out.astype(object).where(out.notna(), None).to_dict(orient="records")
+            with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+                if fmt == "jsonl":
+                    for record in records:
+                        fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+                else:
+                    json.dump(records, fh, ensure_ascii=False, default=str)
     return path
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from judgecal.data.delimited import restore_formulas
 from judgecal.errors import ConfigError, InputError, Problem
 
 FORMATS = {
@@ -69,7 +70,8 @@ def read_table(path: str | Path, fmt: str | None = None, *, encoding: str = "utf
         raise InputError(Problem("the file is empty", file=str(path)), summary="cannot read input")
     text = _decode(raw, str(path), encoding)
     if fmt in ("csv", "tsv"):
-        return _read_delimited(text, str(path), "," if fmt == "csv" else "\t", skipped)
+        df, rows = _read_delimited(text, str(path), "," if fmt == "csv" else "\t", skipped)
+        return restore_formulas(df, text), rows  # undo the quote judgecal's writers put before formula-like text
     if fmt == "jsonl":
         return _read_jsonl(text, str(path), skipped)
     return _read_json(text, str(path))
