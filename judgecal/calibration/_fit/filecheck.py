@@ -161,9 +161,11 @@ def _check_metric(c: _Checker, m: str, entry: dict) -> int:
     fill = c.numbers(c.get(design, "fill", f"{path}.design"), f"{path}.design.fill")
     if len(fill) != len(numeric):
         c.fail(f"{path}.design.fill", f"must hold one value per numeric column ({len(numeric)}), not {len(fill)}")
-    for key in ("cv_mae", "cv_loss"):
+    for key in ("cv_mae", "cv_loss"):  # cv_loss: None where a method has no value of the loss
         for k, v in c.dict_(entry.get(key, {}), f"{path}.{key}").items():
-            c.num(v, f"{path}.{key}.{k}")
+            c.num(v, f"{path}.{key}.{k}", optional=key == "cv_loss")
+    if "loss" in entry and entry["loss"] not in ("mae", "brier", "log_loss"):
+        c.fail(f"{path}.loss", f"must be mae, brier or log_loss, not {entry['loss']!r:.60}")
     return len(parsed.levels)
 
 
