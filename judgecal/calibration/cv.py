@@ -109,9 +109,10 @@ def out_of_fold_predictions(
     fold = outer_folds(ratings, groups, n_splits, random_state)
     judge, _ = pick_judge(ratings, params.pop("judge", None))
     is_judge = ((ratings["rater_kind"] == "judge") & (ratings["rater"] == judge)).to_numpy()
+    fit_table = ratings[fit_columns(ratings.columns, params.get("features", ("score",)))]
     parts = []
     for f in range(n_splits):
-        train = ratings[fold != f]
+        train = fit_table[fold != f]
         test = ratings[(fold == f) & is_judge]
         if test.empty:
             continue
@@ -192,6 +193,19 @@ def cross_validate(
     table = _score(merged, registry)
     by_metric = _score(merged, registry, by=["variant", "metric"])
     return CVResult(table=table, predictions=merged, by_metric=by_metric)
+
+
+# Free text no calibrator reads. Copying it into every fold's training table took more
+# time than the fits on 1M ratings (cProfile of bench/report_1m.py: pyarrow string takes).
+TEXT_NOT_FITTED = ("prompt", "reference", "justification", "reasoning")
+
+
+def fit_columns(columns, features) -> list[str]:
+    """The columns of a ratings table a GroupedCalibrator's fit reads (every column but
+    free text; the response only for the 'length' feature): fitting on them gives the
+    same calibrator as fitting on the whole table."""
+    dropped = set(TEXT_NOT_FITTED) | (set() if "length" in features else {"response"})
+    return [c for c in columns if c not in dropped]
 
 
 def _prepared(ratings, metrics, check_input):
