@@ -48,3 +48,13 @@ def test_fit_columns_keep_what_a_fit_reads():
     assert kept == ["item_id", "language", "script", "metric", "rater", "rater_kind", "score", "prompt_id",
                     "score_probs", "judge_prompt_hash"]
     assert "response" in fit_columns(cols, ("score", "length"))
+
+
+def test_report_path_skips_the_second_check_with_the_same_numbers():
+    from judgecal.analysis import out_of_fold_table
+    from judgecal.data.schema import normalize_ratings
+
+    ratings = normalize_ratings(make_judge_ratings(300, n_systems=2, languages=("hi", "ta"), random_state=2)).table
+    checked = out_of_fold_table(ratings)
+    unchecked = out_of_fold_table(ratings, check_input=False)
+    pd.testing.assert_frame_equal(checked, unchecked, check_exact=False, rtol=0, atol=1e-12)

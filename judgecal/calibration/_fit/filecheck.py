@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from judgecal.data.metrics import MetricScale
 from judgecal.errors import CalibratorFileError
 
 METHODS = ("isotonic", "ordinal")
@@ -134,15 +135,13 @@ def _check_params(c: _Checker, params: dict) -> None:
 
 def _check_metric(c: _Checker, m: str, entry: dict) -> int:
     """Check one metric's entry; returns its number of levels."""
-    from judgecal.data.metrics import MetricScale  # the scale's own checks (levels sorted and distinct, ...)
-
     path = f"metrics.{m}"
     method = c.get(entry, "method", path)
     if method not in METHODS:
         c.fail(f"{path}.method", f"must be one of {METHODS}, not {method!r:.60}")
     scale = c.dict_(c.get(entry, "scale", path), f"{path}.scale")
     c.numbers(c.get(scale, "levels", f"{path}.scale"), f"{path}.scale.levels", min_len=2)
-    try:
+    try:  # the scale's own checks (levels sorted and distinct, labels per level, ...)
         parsed = MetricScale.from_dict(scale)
     except (ValueError, TypeError) as exc:
         c.fail(f"{path}.scale", f"is not a valid metric scale: {exc}")
