@@ -3,7 +3,7 @@
 import altair as alt
 import streamlit as st
 
-from judgecal.dashboard import session, shaping
+from judgecal.dashboard import results, session, shaping
 
 STATISTICS = ("alpha", "kappa", "spearman", "kendall", "percent_agreement", "weighted_f1")
 COMPARISONS = {
@@ -15,13 +15,11 @@ COMPARISONS = {
 
 def body(ctx: session.Context) -> None:
     statistic = st.selectbox("Statistic", STATISTICS, key=session.persist("agreement_statistic", "alpha"))
-    agreement = session.compute(ctx, "agreement", confidence=ctx.confidence, n_resamples=ctx.n_resamples)
-    rows = agreement[agreement["statistic"] == statistic]
+    agreement = session.compute(ctx, results.agreement, confidence=ctx.confidence, n_resamples=ctx.n_resamples)
     if statistic != "alpha":
         st.caption(f"{statistic} compares the judge with the humans' consensus; the human ceiling is "
                    "Krippendorff's alpha among the humans.")
-        rows = agreement[(agreement["statistic"] == statistic)
-                         | ((agreement["comparison"] == "human-human") & (agreement["statistic"] == "alpha"))]
+    rows = shaping.agreement_rows(agreement, statistic)
     rows = rows.assign(comparison_text=rows["comparison"].map(COMPARISONS))
     for metric in sorted(rows["metric"].unique()):
         m = rows[rows["metric"] == metric]
@@ -39,15 +37,7 @@ def body(ctx: session.Context) -> None:
                                                 yOffset="comparison_text:N", color="comparison_text:N")
         st.altair_chart((rules + points).properties(height=max(160, 36 * m["language"].nunique())),
                         width="stretch")
-        table = m.assign(value=[shaping.ci_text(e, lo, hi) for e, lo, hi in
-                                zip(m["estimate"], m["ci_low"], m["ci_high"], strict=True)])
-        table = table.pivot_table(index=["language", "script"], columns="comparison", values="value",
-                                  aggfunc="first").reset_index()
-        table.columns.name = None
-        levels = m[m["comparison"] != "human-human"].drop_duplicates(["language", "script"])
-        table = table.merge(levels[["language", "script", "human_levels", "judge_levels"]],
-                            on=["language", "script"], how="left")
-        st.dataframe(table, hide_index=True)
+        st.dataframe(shaping.agreement_by_language(m), hide_index=True)
     st.caption("Level shares next to the statistics: kappa is hard to read when one level dominates.")
 
 

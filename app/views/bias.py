@@ -3,7 +3,7 @@
 import altair as alt
 import streamlit as st
 
-from judgecal.dashboard import session, shaping
+from judgecal.dashboard import results, session, shaping
 
 
 def level_chart(shares, group: str):
@@ -24,13 +24,13 @@ def body(ctx: session.Context) -> None:
     metric = st.radio("Metric", metrics, horizontal=True, key=session.persist("bias_metric", default, metrics))
     st.caption(f"{len(metrics)} metric(s) in the selection; showing {metric}.")
 
-    levels = session.compute(ctx, "level_distribution", by=("language", "script", "metric"))
+    levels = session.compute(ctx, results.level_distribution, by=("language", "script", "metric"))
     levels_m = levels[levels["metric"] == metric]
     by_lang, by_script = st.columns(2)
     with by_lang:
         st.subheader("Levels given, per language")
         st.altair_chart(level_chart(shaping.level_shares(levels_m, "language"), "language"))
-    script_levels = session.compute(ctx, "level_distribution", by=("script", "metric"))
+    script_levels = session.compute(ctx, results.level_distribution, by=("script", "metric"))
     with by_script:
         st.subheader("Levels given, per script")
         st.altair_chart(level_chart(shaping.level_shares(script_levels[script_levels["metric"] == metric], "script"),
@@ -42,7 +42,7 @@ def body(ctx: session.Context) -> None:
     st.subheader("Inflation by script")
     st.caption(f"Judge minus the humans' mean on the {metric} scale, with {100 * ctx.confidence:g}% intervals; "
                "also split by whether the humans agreed among themselves.")
-    script_bias = session.compute(ctx, "bias", by=("script", "metric"), confidence=ctx.confidence,
+    script_bias = session.compute(ctx, results.bias, by=("script", "metric"), confidence=ctx.confidence,
                                   n_resamples=ctx.n_resamples)
     sb = script_bias[script_bias["metric"] == metric]
     points = alt.Chart(sb).mark_point(filled=True, size=70).encode(
@@ -55,16 +55,14 @@ def body(ctx: session.Context) -> None:
     zero = alt.Chart().mark_rule(strokeDash=[4, 4], color="grey").encode(x=alt.datum(0))
     st.altair_chart(alt.layer(bars, points, zero, data=sb).properties(height=max(150, 30 * sb["script"].nunique())),
                     width="stretch")
-    table = sb.assign(bias=[shaping.signed_ci_text(e, lo, hi) for e, lo, hi in
-                            zip(sb["estimate"], sb["ci_low"], sb["ci_high"], strict=True)])
+    table = sb.assign(bias=shaping.interval_text(sb, signed=True))
     st.dataframe(table[["script", "metric", "judge", "subset", "bias", "n", "judge_mean", "human_mean"]],
                  hide_index=True)
 
     st.subheader("Bias per language")
-    lang_bias = session.compute(ctx, "bias", confidence=ctx.confidence, n_resamples=ctx.n_resamples)
+    lang_bias = session.compute(ctx, results.bias, confidence=ctx.confidence, n_resamples=ctx.n_resamples)
     lb = lang_bias[(lang_bias["metric"] == metric) & (lang_bias["subset"] == "all")]
-    lb = lb.assign(bias=[shaping.signed_ci_text(e, lo, hi) for e, lo, hi in
-                         zip(lb["estimate"], lb["ci_low"], lb["ci_high"], strict=True)])
+    lb = lb.assign(bias=shaping.interval_text(lb, signed=True))
     lb = lb.reindex(lb["estimate"].abs().sort_values(ascending=False).index)
     st.dataframe(lb[["language", "script", "metric", "judge", "bias", "n", "judge_mean", "human_mean"]],
                  hide_index=True)

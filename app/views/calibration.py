@@ -10,6 +10,7 @@ import altair as alt
 import streamlit as st
 
 from judgecal.dashboard import results, session, shaping
+from judgecal.sanitize import markdown_text as md
 
 
 def calibrator_section(ctx: session.Context) -> None:
@@ -17,22 +18,22 @@ def calibrator_section(ctx: session.Context) -> None:
     st.subheader("The calibrator")
     if cal is None:
         if ctx.calibrator_error:
-            st.error(f"The calibrator {ctx.calibrator_label} could not be loaded:\n\n"
+            st.error(f"The calibrator {md(ctx.calibrator_label)} could not be loaded:\n\n"
                      f"{session.as_markdown(ctx.calibrator_error)}")
         else:
             st.info("No calibrator loaded: start `judgecal dashboard RATINGS --calibrator calibrator.json` or "
                     "upload one on the Data page. The out-of-fold sections below work without one.")
         return
     fitted_for = getattr(cal, "judge_", None)
-    st.caption(f"{ctx.calibrator_label}: fitted for judge {fitted_for or '?'}")
+    st.caption(f"{md(ctx.calibrator_label)}: fitted for judge {md(fitted_for or '?')}")
     shown = set(ctx.view.loc[ctx.view["rater_kind"] == "judge", "rater"].astype(str))
     if fitted_for is not None and fitted_for not in shown:
-        st.warning(f"This calibrator was fitted for judge {fitted_for}, but the selection shows "
-                   f"{', '.join(sorted(shown))}: a calibrator does not transfer between judges.")
+        st.warning(f"This calibrator was fitted for judge {md(fitted_for)}, but the selection shows "
+                   f"{md(', '.join(sorted(shown)))}: a calibrator does not transfer between judges.")
     info = getattr(cal, "metric_info_", {})
     for metric, meta in sorted(info.items()):
         shrink = meta.get("shrinkage", {})
-        st.markdown(f"**{metric}**: {meta.get('method', '?')} - {meta.get('selection', '')}  \n"
+        st.markdown(f"**{md(metric)}**: {md(meta.get('method', '?'))} - {md(meta.get('selection', ''))}  \n"
                     f"shrinkage pseudo-counts: script toward metric {shrink.get('script')}, "
                     f"language toward script {shrink.get('language')}")
     quality = getattr(cal, "cv_quality_", None)
@@ -54,12 +55,12 @@ def calibrator_section(ctx: session.Context) -> None:
         return
     grid = shaping.score_grid(ctx.view, judge, levels)
     try:
-        curves = session.compute(ctx, "fitted_curves", frame=grid, tag=("curves", ctx.calibrator_label),
+        curves = session.compute(ctx, results.fitted_curves, frame=grid, tag=("curves", ctx.calibrator_label),
                                  extra={"calibrator": cal})
     except results.NotAvailable:
         raise
     except Exception as exc:  # e.g. a calibrator whose features need texts the grid does not have
-        st.info(f"not available: fitted curves for this calibrator ({type(exc).__name__}: {exc})")
+        st.info(f"not available: fitted curves for this calibrator ({type(exc).__name__}: {md(exc)})")
         return
     for metric in sorted(levels):
         c = curves[curves["metric"] == metric]
@@ -73,11 +74,9 @@ def calibrator_section(ctx: session.Context) -> None:
         )
         st.markdown(f"**{metric}**")
         st.altair_chart(line.properties(height=260), width="stretch")
-    served = curves.drop_duplicates(["language", "script", "metric"])[
-        ["language", "script", "metric", "calibration_level", "calibration_group", "calibration_weight"]]
     st.markdown("Back-off level serving each group (language: its own calibrator, shrunk toward its script; "
                 "script or metric: too few items of its own):")
-    st.dataframe(served.rename(columns={"calibration_weight": "own weight"}), hide_index=True)
+    st.dataframe(shaping.served_levels(curves), hide_index=True)
 
 
 def before_after_section(ctx: session.Context) -> None:
@@ -89,28 +88,20 @@ def before_after_section(ctx: session.Context) -> None:
                     key=session.persist("calibration_run_oof", True))
     if not run:
         return
-    oof = session.compute(ctx, "out_of_fold", method=method)
-    bias = session.compute(ctx, "before_after", tag=("ba-bias", method), extra={"calibrated": oof},
-                           table="bias", confidence=ctx.confidence, n_resamples=ctx.n_resamples)
+    oof = session.compute(ctx, results.out_of_fold, method=method)
+    bias = session.compute(ctx, results.bias_before_after, tag=("ba-bias", method), extra={"calibrated": oof},
+                           confidence=ctx.confidence, n_resamples=ctx.n_resamples)
     bias = bias[bias["subset"] == "all"]
-    bias = bias.assign(value=[shaping.signed_ci_text(e, lo, hi) for e, lo, hi in
-                              zip(bias["estimate"], bias["ci_low"], bias["ci_high"], strict=True)])
-    wide = bias.pivot_table(index=["language", "script", "metric"], columns="stage", values="value",
-                            aggfunc="first").reset_index()
-    wide.columns.name = None
+    wide = shaping.interval_pivot(bias, ["language", "script", "metric"], "stage", signed=True)
     st.markdown("**Bias (judge - humans' mean)**")
     st.dataframe(shaping.columns_first(wide.rename(columns={"raw": "raw judge"}),
                                        ["language", "script", "metric", "raw judge", "calibrated"]), hide_index=True)
 
-    agreement = session.compute(ctx, "before_after", tag=("ba-agreement", method),
-                                extra={"calibrated": oof}, table="agreement", confidence=ctx.confidence,
+    agreement = session.compute(ctx, results.agreement_before_after, tag=("ba-agreement", method),
+                                extra={"calibrated": oof}, confidence=ctx.confidence,
                                 n_resamples=ctx.n_resamples)
     a = agreement[(agreement["comparison"] == "judge-consensus") & (agreement["statistic"] == "alpha")]
-    a = a.assign(value=[shaping.ci_text(e, lo, hi) for e, lo, hi in
-                        zip(a["estimate"], a["ci_low"], a["ci_high"], strict=True)])
-    wide = a.pivot_table(index=["language", "script", "metric"], columns="stage", values="value",
-                         aggfunc="first").reset_index()
-    wide.columns.name = None
+    wide = shaping.interval_pivot(a, ["language", "script", "metric"], "stage")
     st.markdown("**Krippendorff's alpha, judge vs the humans' consensus**")
     st.dataframe(shaping.columns_first(wide.rename(columns={"raw": "raw judge"}),
                                        ["language", "script", "metric", "raw judge", "calibrated"]), hide_index=True)
@@ -118,7 +109,7 @@ def before_after_section(ctx: session.Context) -> None:
     st.subheader("Reliability diagrams")
     st.caption("Mean human score against the judge's score, per bin of judge scores, raw and calibrated "
                f"(out of fold), with {100 * ctx.confidence:g}% intervals. A calibrated judge sits on the diagonal.")
-    rel = session.compute(ctx, "reliability", frame=oof, tag=("reliability", method), confidence=ctx.confidence)
+    rel = session.compute(ctx, results.reliability, frame=oof, tag=("reliability", method), confidence=ctx.confidence)
     for metric in sorted(rel["metric"].unique()):
         r = rel[rel["metric"] == metric]
         levels = results.metric_levels(metric)
@@ -144,7 +135,7 @@ def learning_section(ctx: session.Context) -> None:
     st.subheader("Learning curves")
     st.caption("Held-out calibration error of a per-language calibrator fitted on n labelled items "
                "(drawn from the current labels, repeated), by language.")
-    curves = session.compute(ctx, "learning_curves", confidence=ctx.confidence)
+    curves = session.compute(ctx, results.learning_curves, confidence=ctx.confidence)
     if curves.empty:
         st.info("Too few labelled items per language for learning curves.")
         return

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from judgecal.dashboard import session
+from judgecal.dashboard import results, session
 from judgecal.dashboard.sources import CALIBRATOR_SUFFIXES, RATINGS_SUFFIXES
+from judgecal.sanitize import markdown_text as md
 
 st.title("Data and uploads")
 ctx = session.context()
@@ -12,9 +13,9 @@ left, right = st.columns(2)
 with left:
     st.subheader("Ratings")
     if ctx.ratings is not None:
-        st.success(f"Showing {ctx.source_label}: {len(ctx.ratings):,} ratings rows.")
+        st.success(f"Showing {md(ctx.source_label)}: {len(ctx.ratings):,} ratings rows.")
     elif ctx.load_error:
-        st.error(f"Could not load {ctx.source_label}:\n\n{session.as_markdown(ctx.load_error)}")
+        st.error(f"Could not load {md(ctx.source_label)}:\n\n{session.as_markdown(ctx.load_error)}")
     else:
         st.info("No ratings loaded. Upload a file below.")
     # No type= restriction: a file of another kind gets judgecal's own readable message.
@@ -26,9 +27,9 @@ with left:
 with right:
     st.subheader("Calibrator")
     if ctx.calibrator is not None:
-        st.success(f"Using calibrator {ctx.calibrator_label}.")
+        st.success(f"Using calibrator {md(ctx.calibrator_label)}.")
     elif ctx.calibrator_error:
-        st.error(f"Could not load the calibrator {ctx.calibrator_label}:\n\n"
+        st.error(f"Could not load the calibrator {md(ctx.calibrator_label)}:\n\n"
                  f"{session.as_markdown(ctx.calibrator_error)}")
     else:
         st.info("No calibrator loaded. Fit one with `judgecal calibrate RATINGS --out calibrator.json`.")
@@ -40,7 +41,7 @@ with right:
 rejected = session.upload_error()
 if rejected:
     kind, name, message = rejected
-    st.error(f"The uploaded {kind} file {name} was not loaded:\n\n{session.as_markdown(message)}")
+    st.error(f"The uploaded {kind} file {md(name)} was not loaded:\n\n{session.as_markdown(message)}")
     st.caption("The data shown before the upload is still in use.")
 
 if st.session_state.get(session.UPLOAD_RATINGS_KEY) or st.session_state.get(session.UPLOAD_CALIBRATOR_KEY):
@@ -49,13 +50,13 @@ if st.session_state.get(session.UPLOAD_RATINGS_KEY) or st.session_state.get(sess
 
 def body(ctx: session.Context) -> None:
     st.subheader("What the selection holds, per language")
-    checked = session.compute(ctx, "validation", texts=True)
+    checked = session.compute(ctx, results.validation, texts=True)
     st.dataframe(checked["summary"], hide_index=True)
     if len(checked["script_mismatches"]):
         st.subheader("Texts written in another script than declared")
         st.dataframe(checked["script_mismatches"], hide_index=True)
     for finding in checked["findings"]:
-        st.warning(finding)
+        st.warning(md(finding))
 
 
 if ctx.ratings is not None:

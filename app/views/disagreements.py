@@ -4,6 +4,7 @@ the judge's justification and the raters' own reasoning."""
 import streamlit as st
 
 from judgecal.dashboard import results, session, shaping
+from judgecal.sanitize import markdown_text as md
 
 SHOW_DETAILS = 15
 
@@ -25,16 +26,9 @@ def body(ctx: session.Context) -> None:
     search = c5.text_input("Search the texts (prompt, response, justifications)",
                            key=session.persist("disagree_search", ""))
 
-    items = session.compute(ctx, "disagreements", metric=metric, judge=judge)
-    if direction == "judge higher":
-        items = items[items["gap"] > 0]
-    elif direction == "judge lower":
-        items = items[items["gap"] < 0]
-    if agree_only:
-        items = items[items["humans_agree"]]
-    if search.strip():
-        hits = shaping.items_matching(view[view["metric"] == metric], search)
-        items = items[items["item_id"].isin(hits)]
+    items = session.compute(ctx, results.disagreements, metric=metric, judge=judge)
+    hits = shaping.items_matching(view[view["metric"] == metric], search) if search.strip() else None
+    items = shaping.select_disagreements(items, direction=direction, agree_only=agree_only, item_ids=hits)
     if items.empty:
         st.warning("No item matches these choices. Change the direction, the search or the sidebar filters.")
         return
@@ -50,7 +44,8 @@ def body(ctx: session.Context) -> None:
     texts = shaping.texts_of_items(view, top["item_id"].tolist(), metric)
     for row in top.itertuples(index=False):
         t = texts.get(str(row.item_id), {})
-        label = (f"{row.language} | {getattr(row, 'system', '')} | judge {row.judge_score:g} vs humans "
+        # Labels and Markdown carry the data's names and reasoning: escaped, so they show as written.
+        label = (f"{md(row.language)} | {md(getattr(row, 'system', ''))} | judge {row.judge_score:g} vs humans "
                  f"{row.human_mean:.2f} (gap {row.gap:+.2f})")
         with st.expander(label):
             st.markdown("**Prompt**")
@@ -59,11 +54,11 @@ def body(ctx: session.Context) -> None:
             st.text(t.get("response") or "(no response text)")
             for rater, score, why in t.get("judges", []):
                 if rater == judge:
-                    st.markdown(f"**Judge {rater}: {score:g}**")
+                    st.markdown(f"**Judge {md(rater)}: {score:g}**")
                     st.text(why or "(no justification recorded)")
             st.markdown("**Native speakers**")
             for rater, score, why in t.get("humans", []):
-                st.markdown(f"- rater {rater}: **{score:g}** - {why or '(no reasoning recorded)'}")
+                st.markdown(f"- rater {md(rater)}: **{score:g}** - {md(why) if why else '(no reasoning recorded)'}")
 
 
 session.show_page("Disagreements", body,

@@ -4,7 +4,7 @@ and raw-judge estimates side by side, and rankings with their uncertainty."""
 import altair as alt
 import streamlit as st
 
-from judgecal.dashboard import session, shaping
+from judgecal.dashboard import results, session, shaping
 
 ESTIMATORS = {"ppi": "PPI++ (humans + judge)", "human": "humans only", "judge": "raw judge"}
 
@@ -14,7 +14,7 @@ def body(ctx: session.Context) -> None:
         st.warning("The ratings have no 'system' column (the evaluated model of each item): "
                    "system estimates need it.")
         return
-    estimates = session.compute(ctx, "system_estimates", confidence=ctx.confidence)
+    estimates = session.compute(ctx, results.system_estimates, confidence=ctx.confidence)
     if estimates.empty:
         st.warning("No system has judge-scored items in this selection.")
         return
@@ -35,8 +35,7 @@ def body(ctx: session.Context) -> None:
 
     level = f"{100 * ctx.confidence:g}%"
     st.subheader(f"Mean human score per system ({metric}, {language}), {level} intervals")
-    order = ppi.sort_values("estimate", ascending=not bool(ppi["higher_is_better"].iloc[0]) if len(ppi) else False)
-    sort = list(order["system"])
+    sort = shaping.system_order(est)
     points = alt.Chart(est).mark_point(filled=True, size=60).encode(
         x=alt.X("estimate:Q", title=f"mean {metric} score"),
         y=alt.Y("system:N", sort=sort, title=None, axis=alt.Axis(labelLimit=360)),
@@ -49,18 +48,12 @@ def body(ctx: session.Context) -> None:
     st.altair_chart((rules + points).properties(height=max(200, 45 * len(sort))), width="stretch")
     st.caption("The raw judge's interval covers item sampling only, not the judge's bias.")
 
-    table = est.assign(value=[shaping.ci_text(e, lo, hi) for e, lo, hi in
-                              zip(est["estimate"], est["ci_low"], est["ci_high"], strict=True)])
-    wide = table.pivot_table(index="system", columns="estimator", values="value", aggfunc="first")
-    wide = wide.rename(columns=ESTIMATORS).reindex(sort).reset_index()
-    wide.columns.name = None
-    counts = ppi.set_index("system")[["n", "N"]].rename(columns={"n": "labelled items", "N": "judged items"})
-    st.dataframe(wide.merge(counts, left_on="system", right_index=True, how="left"), hide_index=True)
+    st.dataframe(shaping.systems_side_by_side(est, sort, ESTIMATORS), hide_index=True)
 
     st.subheader("Ranking")
     estimator = st.radio("Rank by", list(ESTIMATORS), format_func=ESTIMATORS.get, horizontal=True,
                          key=session.persist("estimates_rank_by", "ppi"))
-    ranks = session.compute(ctx, "system_rankings", frame=est, tag=("estimates", language, metric),
+    ranks = session.compute(ctx, results.system_rankings, frame=est, tag=("estimates", language, metric),
                             estimator=estimator, confidence=ctx.confidence)
     st.dataframe(ranks[["system", "estimate", "rank", "rank_low", "rank_high", "p_best"]].rename(
         columns={"rank_low": f"rank ({level} low)", "rank_high": f"rank ({level} high)",

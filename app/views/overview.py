@@ -3,7 +3,7 @@
 import altair as alt
 import streamlit as st
 
-from judgecal.dashboard import session, shaping
+from judgecal.dashboard import results, session, shaping
 
 STATISTICS = {
     "alpha": "Krippendorff's alpha",
@@ -27,8 +27,8 @@ def body(ctx: session.Context) -> None:
 
     statistic = st.selectbox("Agreement statistic (judge vs the humans' consensus)", list(STATISTICS),
                              format_func=STATISTICS.get, key=session.persist("overview_statistic", "alpha"))
-    agreement = session.compute(ctx, "agreement", confidence=ctx.confidence, n_resamples=ctx.n_resamples)
-    bias = session.compute(ctx, "bias", confidence=ctx.confidence, n_resamples=ctx.n_resamples)
+    agreement = session.compute(ctx, results.agreement, confidence=ctx.confidence, n_resamples=ctx.n_resamples)
+    bias = session.compute(ctx, results.bias, confidence=ctx.confidence, n_resamples=ctx.n_resamples)
     matrix = shaping.overview_matrix(agreement, bias, statistic=statistic)
     if matrix.empty:
         st.warning("No group has both judge and human ratings of the same items in this selection.")

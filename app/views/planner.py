@@ -11,7 +11,7 @@ def needs_section(ctx: session.Context) -> None:
     st.subheader("Labels needed per language")
     target = st.number_input("Target interval width (on the metric's scale)", min_value=0.01, max_value=2.0,
                              step=0.05, key=session.persist("planner_target_width", 0.2))
-    needed = session.compute(ctx, "labels_needed", target_width=float(target), confidence=ctx.confidence)
+    needed = session.compute(ctx, results.labels_needed, target_width=float(target), confidence=ctx.confidence)
     if needed.empty:
         st.info("No language has judge-scored items in this selection.")
         return
@@ -30,7 +30,7 @@ def needs_section(ctx: session.Context) -> None:
 
 def curves_section(ctx: session.Context) -> None:
     st.subheader("Interval width against labelled items")
-    curves = session.compute(ctx, "learning_curves", confidence=ctx.confidence)
+    curves = session.compute(ctx, results.learning_curves, confidence=ctx.confidence)
     if curves.empty:
         st.info("Too few labelled items per language for learning curves.")
         return
@@ -53,9 +53,9 @@ def batch_section(ctx: session.Context) -> None:
     metric = right.selectbox("Metric that decides which items are unlabelled", metrics,
                              key=session.persist("planner_metric", metrics[0], metrics))
     try:
-        batch = session.compute(ctx, "next_batch", size=int(size), metric=metric)
+        batch = session.compute(ctx, results.next_batch, size=int(size), metric=metric)
     except ConfigError as exc:  # e.g. every judged item already has human ratings: nothing to plan
-        st.info(str(exc))
+        st.info(session.as_markdown(str(exc)))
         return
     st.caption(f"{len(batch)} item(s), spread over languages, systems and judge levels; "
                "the judge's least certain items first.")

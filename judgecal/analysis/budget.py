@@ -18,11 +18,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
-from sklearn.isotonic import isotonic_regression
 
 from judgecal.analysis.estimates import stratified_estimates
 from judgecal.analysis.items import item_table, judges_in, scales_for
 from judgecal.analysis.simulate import allocate, sample_labels
+from judgecal.calibration.isotonic import fit_isotonic_table
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.errors import ConfigError
 
@@ -44,16 +44,13 @@ def _language_groups(ratings, judge, judge_column, registry):
 def _isotonic_map(f: np.ndarray, y: np.ndarray, y_min: float, y_max: float):
     """Monotone map judge score -> mean human score, fitted on pairs (f, y) of shape (n,).
 
-    The same model as :class:`judgecal.calibration.IsotonicCalibrator` (weighted
-    pool-adjacent-violators, linear between knots, flat beyond them), fitted on
-    the distinct judge scores: learning curves refit it thousands of times.
+    The calibration package's isotonic fit (:func:`judgecal.calibration.isotonic.fit_isotonic_table`,
+    the model of :class:`judgecal.calibration.IsotonicCalibrator`: weighted
+    pool-adjacent-violators on the distinct judge scores, linear between knots,
+    flat beyond them) without the estimator's checks: learning curves refit it thousands of times.
     """
-    knots, inv = np.unique(np.asarray(f, dtype=float), return_inverse=True)
-    weight = np.bincount(inv).astype(float)
-    mean = np.bincount(inv, weights=np.asarray(y, dtype=float)) / weight
-    fitted = isotonic_regression(mean, sample_weight=weight, y_min=y_min, y_max=y_max, increasing=True)
-    if len(knots) == 1:
-        return lambda x: np.full(len(np.asarray(x)), fitted[0])
+    f = np.asarray(f, dtype=float)
+    knots, fitted = fit_isotonic_table(f, np.asarray(y, dtype=float), np.ones(len(f)), y_min=y_min, y_max=y_max)
     return lambda x: np.interp(np.asarray(x, dtype=float), knots, fitted)
 
 

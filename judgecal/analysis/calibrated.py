@@ -30,12 +30,13 @@ def out_of_fold_table(
     n_splits: int = 5,
     random_state: int = 0,
     judge: str | None = None,
+    registry: MetricRegistry | None = None,
     check_input: bool = True,
 ) -> pd.DataFrame:
     """The ratings table with out-of-fold calibrated judge scores in ``score_calibrated``.
 
     Folds are grouped by ``groups`` (default: prompt_id when present, else
-    item_id). Human rows are kept as they are (``score_calibrated`` NaN);
+    item_id). ``registry`` declares metrics beyond the built-in ones. Human rows are kept as they are (``score_calibrated`` NaN);
     judge rows are replaced by the calibration module's out-of-fold rows.
     ``check_input=False``: the table was checked and normalised already (judgecal's
     readers do it); skipping the second check saves a fifth of the time.
@@ -43,6 +44,8 @@ def out_of_fold_table(
     from judgecal.calibration import out_of_fold_predictions
 
     params = {"judge": judge} if judge is not None else {}
+    if registry is not None:
+        params["metrics"] = registry
     judged = out_of_fold_predictions(ratings, method=method, groups=groups, n_splits=n_splits,
                                      random_state=random_state, check_input=check_input, **params)
     if CALIBRATED_COLUMN not in judged.columns:

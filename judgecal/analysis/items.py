@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from judgecal.data.consensus import majority_level, nearest_level
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, MetricScale
 from judgecal.errors import ConfigError, InputError, Problem
 
@@ -31,14 +32,6 @@ def judges_in(ratings: pd.DataFrame, judge: str | None = None, *, metric: str | 
     if judge not in found:
         raise ConfigError(f"judge {judge!r} is not in the ratings; judges found: {', '.join(found) or 'none'}")
     return [judge]
-
-
-def nearest_level(values: np.ndarray, levels: Sequence[float]) -> np.ndarray:
-    """Index of the nearest level for each value, shape (n,); -1 for NaN. Ties go to the lower level."""
-    values = np.asarray(values, dtype=float)
-    lv = np.asarray(levels, dtype=float)
-    idx = np.abs(values[:, None] - lv[None, :]).argmin(axis=1)
-    return np.where(np.isnan(values), -1, idx)
 
 
 def check_grouping(ratings: pd.DataFrame, by: Sequence[str]) -> list[str]:
@@ -71,8 +64,8 @@ def item_table(
     DataFrame indexed 0..N-1 with ``item_id``, the carried columns present
     (language, script, task, system, prompt_id), ``n_humans``, ``h0..h{V-1}``
     (how many humans gave each level), ``human_mean``, ``human_level``
-    (consensus level: the most frequent; ties go to the tied level nearest the
-    human mean, then the lower), ``humans_agree`` (all humans gave one level),
+    (consensus level: the most frequent, ties to the lower level, as
+    :func:`judgecal.data.consensus.majority_level`), ``humans_agree`` (all humans gave one level),
     ``judge_score`` (NaN when the judge did not score the item) and
     ``judge_level`` (nearest level to the judge score).
     """
@@ -114,7 +107,7 @@ def item_table(
     for j in range(v):
         out[f"h{j}"] = counts[:, j]
     out["human_mean"] = h_mean
-    out["human_level"] = _consensus_level(counts, h_mean, levels)
+    out["human_level"] = majority_level(counts, levels)
     out["humans_agree"] = (counts.max(axis=1) == n_h) & (n_h >= 2)
 
     judge_ids = judges_in(df, judge)
@@ -134,16 +127,6 @@ def item_table(
     out["judge_level"] = np.where(j_idx >= 0, levels[np.maximum(j_idx, 0)], np.nan)
     out["metric"] = scale.id
     return out
-
-
-def _consensus_level(counts: np.ndarray, mean: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Majority level per item (N,); ties: nearest to the mean, then lower; NaN without humans."""
-    top = counts.max(axis=1, keepdims=True)
-    is_mode = (counts == top) & (top > 0)
-    # Among modal levels pick the smallest distance to the mean; argmin keeps the lower on ties.
-    dist = np.where(is_mode, np.abs(levels[None, :] - np.nan_to_num(mean)[:, None]), np.inf)
-    pick = dist.argmin(axis=1)
-    return np.where(top[:, 0] > 0, levels[pick], np.nan)
 
 
 def level_counts(frame: pd.DataFrame, n_levels: int) -> np.ndarray:

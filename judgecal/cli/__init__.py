@@ -18,6 +18,7 @@ import sys
 
 from judgecal._version import __version__
 from judgecal.errors import JudgecalError
+from judgecal.sanitize import terminal_text
 
 # name -> module under judgecal.cli. Order is the order in --help.
 COMMANDS = {
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except JudgecalError as exc:
-        print(f"judgecal {args.command}: error: {exc}", file=sys.stderr)
+        # Messages quote values from the data: no escape sequence of theirs reaches the terminal.
+        print(f"judgecal {args.command}: error: {terminal_text(exc)}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         what = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
         if isinstance(exc, FileExistsError | NotADirectoryError):
             what += " (a file stands where a folder is needed)"
-        print(f"judgecal {args.command}: error: {what}", file=sys.stderr)
+        print(f"judgecal {args.command}: error: {terminal_text(what)}", file=sys.stderr)
         return 2
 
 

@@ -48,9 +48,9 @@ def load_table(args: argparse.Namespace, path):
 
     p = Path(path)
     if p.is_dir():
-        from judgecal.datasets.pariksha import _looks_like_release, load_pariksha
+        from judgecal.datasets.pariksha import is_pariksha_release, load_pariksha
 
-        if _looks_like_release(p):
+        if is_pariksha_release(p):
             return load_pariksha(p, repair=getattr(args, "repair", False))
 
         raise InputError(

@@ -35,14 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from judgecal.analysis import STATISTICS, agreement_table, before_after, out_of_fold_table
     from judgecal.data.render import table_text
-    from judgecal.report.summary import ci
+    from judgecal.report.render import ci
 
     if args.statistics:
         unknown = sorted(set(args.statistics) - set(STATISTICS))
         if unknown:
             raise ConfigError(f"unknown statistic(s) {unknown}; choose from {', '.join(STATISTICS)}")
     ratings, registry = load(args)
-    calibrated = out_of_fold_table(ratings, random_state=args.seed, judge=args.judge) if args.calibrated else None
+    calibrated = out_of_fold_table(ratings, random_state=args.seed, judge=args.judge,
+                                   registry=registry) if args.calibrated else None
     table = before_after(agreement_table, ratings, calibrated, by=args.by, judge=args.judge, confidence=args.confidence,
                          n_resamples=args.resamples, random_state=args.seed, registry=registry)
     if args.statistics:

@@ -14,6 +14,7 @@ from judgecal.cli._analysis_args import (
 )
 from judgecal.cli._common import add_input_options
 from judgecal.errors import ConfigError
+from judgecal.sanitize import terminal_text
 
 HELP = "system-level mean human scores by PPI++ next to human-only and raw-judge estimates; labels needed; next batch"
 
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from judgecal import analysis as an
     from judgecal.data.render import table_text
-    from judgecal.report.summary import ci
+    from judgecal.report.render import ci
 
     if args.next_batch and not args.batch_out:
         raise ConfigError("--next-batch needs --batch-out FILE (where to write the annotation sheet)")
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Mean human score per system, {100 * args.confidence:.0f} % intervals. ppi = PPI++ (human labels + judge), "
           "human = labels only, judge = raw judge mean.")
     for values, g in est.groupby(group, sort=True):
-        label = ", ".join(f"{k}={v}" for k, v in zip(group, values, strict=True))
+        label = terminal_text(", ".join(f"{k}={v}" for k, v in zip(group, values, strict=True)))
         ppi = g[g["estimator"] == "ppi"]
         gain = ppi["ess_gain"].iloc[0] if len(ppi) else float("nan")
         print(f"\n{label}  (lambda {ppi['lam'].iloc[0]:.2f}, effective sample size gain x{gain:.2f})")

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     from judgecal.data.render import table_text
     from judgecal.report import build_report, write_report
-    from judgecal.report.summary import headline_rows
+    from judgecal.report.render import headline_rows
 
     ratings, registry = load(args)
     notes = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from judgecal.cli._common import add_input_options, load_from_args, load_table
+from judgecal.sanitize import terminal_text
 
 HELP = "check a ratings file (or a PARIKSHA folder) and report per language, including script mismatches"
 
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     print(table_text(report.script_mismatches))
     print("\nFindings:")
     for f in report.findings or ["none"]:
-        print(f"  - {f}")
+        print(f"  - {terminal_text(f)}")
     if args.json:
         out = report.to_dict()
         out["dropped"] = [] if dropped is None else dropped.to_dict(orient="records")
@@ -75,6 +76,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_problems(problems, limit: int = 50) -> None:
     for p in problems[:limit]:
-        print(f"  - {p}")
+        print(f"  - {terminal_text(p)}")  # problems quote values from the file
     if len(problems) > limit:
         print(f"  ... {len(problems) - limit} more problems (use --json for all)")

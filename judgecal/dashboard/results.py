@@ -1,9 +1,9 @@
 """The dashboard's numbers: thin calls into judgecal's analysis and calibration functions.
 
 The app computes no statistics. Every figure a page shows comes from one of
-the functions below, each a direct call of a judgecal function named in its
-docstring. A function the installed judgecal does not provide raises
-:class:`NotAvailable`, which the page shows as "not available: <what>".
+the functions below, each a direct call of the judgecal function named in its
+docstring. Pages hand these functions themselves to
+:func:`judgecal.dashboard.session.compute`, which caches their results.
 
 Every function takes the (filtered) ratings table first and returns a
 DataFrame (or a dict of them), so results can be cached by the app.
@@ -11,34 +11,31 @@ DataFrame (or a dict of them), so results can be cached by the app.
 
 from __future__ import annotations
 
-import importlib
-
 import pandas as pd
 
+from judgecal.analysis.agreement import agreement_table
+from judgecal.analysis.bias import bias_table
+from judgecal.analysis.bias import level_distribution as level_distribution_table
+from judgecal.analysis.budget import export_batch
+from judgecal.analysis.budget import labels_needed as labels_needed_table
+from judgecal.analysis.budget import learning_curves as learning_curves_table
+from judgecal.analysis.budget import next_batch as next_batch_table
+from judgecal.analysis.calibrated import before_after, out_of_fold_table, reliability_table
+from judgecal.analysis.estimates import rank_systems
+from judgecal.analysis.estimates import system_estimates as system_estimates_table
+from judgecal.analysis.items import item_table, scales_for
+from judgecal.data.metrics import DEFAULT_REGISTRY
+from judgecal.data.validate import validate_ratings
 from judgecal.errors import JudgecalError
 
 
 class NotAvailable(JudgecalError):
-    """This judgecal build has no function for what the page wants to show."""
+    """What the page wants to show does not exist for this selection (e.g. a metric it lacks)."""
 
     def __init__(self, what: str, where: str):
         self.what = what
         self.where = where
-        super().__init__(f"not available: {what} ({where} is not in this judgecal build)")
-
-
-def require(module: str, name: str, what: str):
-    """``module.name`` or :class:`NotAvailable` naming ``what`` the page wanted."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            raise NotAvailable(what, f"{module}.{name}") from exc
-        raise
-    fn = getattr(mod, name, None)
-    if fn is None:
-        raise NotAvailable(what, f"{module}.{name}")
-    return fn
+        super().__init__(f"not available: {what} ({where})")
 
 
 def has_judge(ratings: pd.DataFrame) -> bool:
@@ -54,44 +51,38 @@ def has_humans(ratings: pd.DataFrame) -> bool:
 def agreement(ratings: pd.DataFrame, *, by=("language", "script", "metric"), confidence: float = 0.95,
               n_resamples: int = 1000, judge_column: str = "score") -> pd.DataFrame:
     """:func:`judgecal.analysis.agreement.agreement_table` (tidy; one row per group, comparison, statistic)."""
-    fn = require("judgecal.analysis.agreement", "agreement_table", "agreement statistics")
-    return fn(ratings, by=tuple(by), confidence=confidence, n_resamples=n_resamples, judge_column=judge_column)
+    return agreement_table(ratings, by=tuple(by), confidence=confidence, n_resamples=n_resamples,
+                           judge_column=judge_column)
 
 
 def bias(ratings: pd.DataFrame, *, by=("language", "script", "metric"), confidence: float = 0.95,
          n_resamples: int = 1000, judge_column: str = "score") -> pd.DataFrame:
     """:func:`judgecal.analysis.bias.bias_table` (judge - humans' mean, with CIs, per subset)."""
-    fn = require("judgecal.analysis.bias", "bias_table", "judge bias")
-    return fn(ratings, by=tuple(by), confidence=confidence, n_resamples=n_resamples, judge_column=judge_column)
+    return bias_table(ratings, by=tuple(by), confidence=confidence, n_resamples=n_resamples, judge_column=judge_column)
 
 
 def level_distribution(ratings: pd.DataFrame, *, by=("language", "script", "metric"),
                        judge_column: str = "score") -> pd.DataFrame:
     """:func:`judgecal.analysis.bias.level_distribution` (share of each level, judge vs humans)."""
-    fn = require("judgecal.analysis.bias", "level_distribution", "level distributions")
-    return fn(ratings, by=tuple(by), judge_column=judge_column)
+    return level_distribution_table(ratings, by=tuple(by), judge_column=judge_column)
 
 
 # --- system estimates (judgecal.analysis.estimates) ------------------------------
 
 def system_estimates(ratings: pd.DataFrame, *, by=("language", "metric"), confidence: float = 0.9) -> pd.DataFrame:
     """:func:`judgecal.analysis.estimates.system_estimates` (PPI++, human-only and raw judge per system)."""
-    fn = require("judgecal.analysis.estimates", "system_estimates", "system estimates (PPI++)")
-    return fn(ratings, by=tuple(by), confidence=confidence)
+    return system_estimates_table(ratings, by=tuple(by), confidence=confidence)
 
 
 def system_rankings(estimates: pd.DataFrame, *, estimator: str = "ppi", confidence: float = 0.9) -> pd.DataFrame:
     """:func:`judgecal.analysis.estimates.rank_systems` on :func:`system_estimates` output."""
-    fn = require("judgecal.analysis.estimates", "rank_systems", "system rankings")
-    return fn(estimates, estimator=estimator, confidence=confidence)
+    return rank_systems(estimates, estimator=estimator, confidence=confidence)
 
 
 # --- the loaded data (judgecal.data.validate) -------------------------------------
 
 def validation(ratings: pd.DataFrame) -> dict[str, object]:
     """:func:`judgecal.data.validate.validate_ratings`: per-language summary, script mismatches, findings."""
-    from judgecal.data.validate import validate_ratings
-
     report = validate_ratings(ratings)
     return {"summary": report.summary, "script_mismatches": report.script_mismatches,
             "findings": list(report.findings)}
@@ -101,34 +92,23 @@ def validation(ratings: pd.DataFrame) -> dict[str, object]:
 
 def out_of_fold(ratings: pd.DataFrame, *, method: str = "auto", n_splits: int = 5) -> pd.DataFrame:
     """:func:`judgecal.analysis.calibrated.out_of_fold_table`: judge scores calibrated out of fold."""
-    fn = require("judgecal.analysis.calibrated", "out_of_fold_table", "out-of-fold calibrated scores")
-    return fn(ratings, method=method, n_splits=n_splits)
+    return out_of_fold_table(ratings, method=method, n_splits=n_splits)
 
 
-def before_after(ratings: pd.DataFrame, *, calibrated: pd.DataFrame, table: str, **kwargs) -> pd.DataFrame:
-    """:func:`judgecal.analysis.calibrated.before_after` of ``table`` (agreement, bias or levels)."""
-    fn = require("judgecal.analysis.calibrated", "before_after", "before/after calibration tables")
-    table_fn = {"agreement": agreement_fn, "bias": bias_fn, "levels": levels_fn}[table]()
-    return fn(table_fn, ratings, calibrated, **kwargs)
+def bias_before_after(ratings: pd.DataFrame, *, calibrated: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """:func:`judgecal.analysis.calibrated.before_after` of the bias table (raw and calibrated stages)."""
+    return before_after(bias_table, ratings, calibrated, **kwargs)
 
 
-def agreement_fn():
-    return require("judgecal.analysis.agreement", "agreement_table", "agreement statistics")
-
-
-def bias_fn():
-    return require("judgecal.analysis.bias", "bias_table", "judge bias")
-
-
-def levels_fn():
-    return require("judgecal.analysis.bias", "level_distribution", "level distributions")
+def agreement_before_after(ratings: pd.DataFrame, *, calibrated: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """:func:`judgecal.analysis.calibrated.before_after` of the agreement table (raw and calibrated stages)."""
+    return before_after(agreement_table, ratings, calibrated, **kwargs)
 
 
 def reliability(calibrated: pd.DataFrame, *, by=("language", "metric"), confidence: float = 0.95) -> pd.DataFrame:
     """:func:`judgecal.analysis.calibrated.reliability_table`: mean human score per bin of
     raw and calibrated judge scores (the points of a reliability diagram)."""
-    fn = require("judgecal.analysis.calibrated", "reliability_table", "reliability diagrams")
-    return fn(calibrated, by=tuple(by), confidence=confidence)
+    return reliability_table(calibrated, by=tuple(by), confidence=confidence)
 
 
 def fitted_curves(grid: pd.DataFrame, *, calibrator) -> pd.DataFrame:
@@ -143,22 +123,19 @@ def fitted_curves(grid: pd.DataFrame, *, calibrator) -> pd.DataFrame:
 
 def learning_curves(ratings: pd.DataFrame, *, confidence: float = 0.9) -> pd.DataFrame:
     """:func:`judgecal.analysis.budget.learning_curves`: calibration error and interval width vs labels."""
-    fn = require("judgecal.analysis.budget", "learning_curves", "learning curves")
-    return fn(ratings, confidence=confidence)
+    return learning_curves_table(ratings, confidence=confidence)
 
 
 # --- annotation planning (judgecal.analysis.budget) --------------------------------
 
 def labels_needed(ratings: pd.DataFrame, *, target_width: float = 0.2, confidence: float = 0.9) -> pd.DataFrame:
     """:func:`judgecal.analysis.budget.labels_needed`: labels per language for a target interval width."""
-    fn = require("judgecal.analysis.budget", "labels_needed", "the annotation budget planner")
-    return fn(ratings, target_width=target_width, confidence=confidence)
+    return labels_needed_table(ratings, target_width=target_width, confidence=confidence)
 
 
 def next_batch(ratings: pd.DataFrame, *, size: int = 100, metric: str | None = None) -> pd.DataFrame:
     """:func:`judgecal.analysis.budget.next_batch`: the next items to send to native speakers."""
-    fn = require("judgecal.analysis.budget", "next_batch", "choosing the next annotation batch")
-    return fn(ratings, size, metric=metric)
+    return next_batch_table(ratings, size, metric=metric)
 
 
 def batch_export(batch: pd.DataFrame, ratings: pd.DataFrame, *, blind: bool = True) -> bytes:
@@ -168,8 +145,7 @@ def batch_export(batch: pd.DataFrame, ratings: pd.DataFrame, *, blind: bool = Tr
     opaque item ids; ``judgecal.analysis.annotation_kit.read_annotation_sheet``
     maps them back.
     """
-    fn = require("judgecal.analysis.budget", "export_batch", "exporting a batch with the annotation kit")
-    return fn(batch, ratings, blind=blind)
+    return export_batch(batch, ratings, blind=blind)
 
 
 # --- disagreements (judgecal.analysis.items) ---------------------------------------
@@ -181,11 +157,10 @@ def disagreements(ratings: pd.DataFrame, *, metric: str, judge: str | None = Non
     (judge_score, human_mean, human_level, humans_agree, h0..hK); ``gap`` is
     judge_score - human_mean of the same row, used to order the items.
     """
-    fn = require("judgecal.analysis.items", "item_table", "per-item judge and human scores")
-    scales = require("judgecal.analysis.items", "scales_for", "metric scales")(ratings)
+    scales = scales_for(ratings)
     if metric not in scales:
         raise NotAvailable(f"metric {metric!r} in this selection", "the filtered ratings")
-    items = fn(ratings, scales[metric], judge=judge)
+    items = item_table(ratings, scales[metric], judge=judge)
     items = items[items["judge_score"].notna() & (items["n_humans"] > 0)].copy()
     items["gap"] = items["judge_score"] - items["human_mean"]
     order = items["gap"].abs().sort_values(ascending=False, kind="stable").index
@@ -194,6 +169,4 @@ def disagreements(ratings: pd.DataFrame, *, metric: str, judge: str | None = Non
 
 def metric_levels(metric: str) -> tuple[float, ...]:
     """The declared levels of ``metric`` (judgecal's metric registry)."""
-    from judgecal.data.metrics import DEFAULT_REGISTRY
-
     return tuple(DEFAULT_REGISTRY.get(metric).levels)

@@ -33,6 +33,7 @@ from judgecal.dashboard.sources import (
     source_ref,
 )
 from judgecal.errors import JudgecalError
+from judgecal.sanitize import markdown_text
 
 log = logging.getLogger("judgecal.dashboard")
 
@@ -89,16 +90,17 @@ def _calibrator_from_upload(name: str, digest: str, _data: bytes):
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _cached_result(name: str, data_key: tuple, filter_key: tuple, tag, params: tuple, _frame: pd.DataFrame,
-                   _extra: dict):
-    return getattr(results, name)(_frame, **dict(params), **_extra)
+def _cached_result(name: str, data_key: tuple, filter_key: tuple, tag, params: tuple, _fn: Callable,
+                   _frame: pd.DataFrame, _extra: dict):
+    return _fn(_frame, **dict(params), **_extra)
 
 
-def compute(ctx: Context, name: str, frame: pd.DataFrame | None = None, *, tag=None, extra: dict | None = None,
-            texts: bool = False, **params):
-    """``results.<name>(view, **params, **extra)``, cached per data, filters, ``tag`` and ``params``.
+def compute(ctx: Context, fn: Callable[..., object], frame: pd.DataFrame | None = None, *, tag=None,
+            extra: dict | None = None, texts: bool = False, **params):
+    """``fn(view, **params, **extra)``, cached per function, data, filters, ``tag`` and ``params``.
 
-    The filtered view goes in without its long text columns unless ``texts``.
+    ``fn`` is one of :mod:`judgecal.dashboard.results`' functions. The filtered
+    view goes in without its long text columns unless ``texts``.
     ``frame`` replaces the view (a page's own narrower or derived table) and
     ``extra`` passes objects that are not hashed (a calibrator, a derived
     table); both then need a ``tag`` saying what they are, because the cache
@@ -108,9 +110,10 @@ def compute(ctx: Context, name: str, frame: pd.DataFrame | None = None, *, tag=N
         raise ValueError("compute(frame=..., extra=...) needs tag=... naming them (they are not hashed)")
     if frame is None:
         frame = ctx.view if texts else analysis_columns(ctx.view)
-    with st.spinner(f"Computing {name.replace('_', ' ')}..."):
+    name = f"{fn.__module__}.{fn.__qualname__}"  # the cache key: the function itself is not hashed
+    with st.spinner(f"Computing {fn.__name__.replace('_', ' ')}..."):
         return _cached_result(name, ctx.data_key, ctx.filters.key(), (tag, texts), tuple(sorted(params.items())),
-                              frame, extra or {})
+                              fn, frame, extra or {})
 
 
 def _load_ratings() -> tuple[pd.DataFrame | None, tuple, str, str | None]:
@@ -252,7 +255,7 @@ def show_page(title: str | None, body: Callable[[Context], None], *, caption: st
         st.caption(caption)
     ctx = context()
     if ctx.load_error:
-        st.error(f"The ratings could not be loaded from {ctx.source_label}:\n\n{_as_markdown_list(ctx.load_error)}")
+        st.error(f"The ratings could not be loaded from {markdown_text(ctx.source_label)}:\n\n{_as_markdown_list(ctx.load_error)}")
         st.info("Upload a ratings file on the Data page, or restart `judgecal dashboard` with another file.")
         return
     if ctx.ratings is None:
@@ -260,10 +263,10 @@ def show_page(title: str | None, body: Callable[[Context], None], *, caption: st
                 "`judgecal dashboard RATINGS`.")
         return
     if ctx.dropped_filters:
-        gone = "; ".join(f"{FILTERS[k][1].lower()}: {', '.join(v)}" for k, v in ctx.dropped_filters.items())
+        gone = markdown_text("; ".join(f"{FILTERS[k][1].lower()}: {', '.join(v)}" for k, v in ctx.dropped_filters.items()))
         st.warning(f"Some filter values are not in the loaded data and were cleared ({gone}).")
     if ctx.view is None or ctx.view.empty:
-        st.warning(f"No ratings match the filters ({ctx.filters.describe()}). "
+        st.warning(f"No ratings match the filters ({markdown_text(ctx.filters.describe())}). "
                    "Widen the selection in the sidebar.")
         return
     missing = []
@@ -272,7 +275,7 @@ def show_page(title: str | None, body: Callable[[Context], None], *, caption: st
     if needs_humans and not results.has_humans(ctx.view):
         missing.append("human")
     if missing:
-        st.warning(f"The selection ({ctx.filters.describe()}) has no {' or '.join(missing)} ratings; "
+        st.warning(f"The selection ({markdown_text(ctx.filters.describe())}) has no {' or '.join(missing)} ratings; "
                    "this page compares judge and human ratings.")
         return
     if one_judge:
@@ -304,12 +307,12 @@ def guarded(what: str, body: Callable[[Context], None], ctx: Context) -> None:
     try:
         body(ctx)
     except results.NotAvailable as exc:
-        st.info(str(exc))
+        st.info(markdown_text(exc))
     except JudgecalError as exc:
         st.error(_as_markdown_list(str(exc)))
     except Exception as exc:  # a bug: say so plainly, keep the traceback off the page
         log.error("dashboard section %r failed:\n%s", what, traceback.format_exc())
-        st.error(f"Something went wrong in {what} ({type(exc).__name__}: {exc}). "
+        st.error(f"Something went wrong in {what} ({type(exc).__name__}: {markdown_text(exc)}). "
                  "The details are in the terminal running `judgecal dashboard`.")
 
 
@@ -318,10 +321,10 @@ def not_available(what: str) -> None:
 
 
 def _as_markdown_list(text: str) -> str:
-    """Keep a multi-line error readable in Markdown (one problem per line)."""
+    """A multi-line error as Markdown: one problem per line, each shown as written
+    (messages quote values from the data; see :func:`judgecal.sanitize.markdown_text`)."""
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
-    # Only "*" is escaped: underscores inside names (rater_kind) do not start emphasis in CommonMark.
-    return "  \n".join(ln.replace("*", r"\*") for ln in lines)
+    return "  \n".join(markdown_text(ln) for ln in lines)
 
 
 def persist(key: str, default, options=None):

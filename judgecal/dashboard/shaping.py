@@ -33,6 +33,85 @@ def signed_ci_text(estimate: float, low: float, high: float, digits: int = 2) ->
     return f"{estimate:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
 
 
+def interval_text(frame: pd.DataFrame, *, signed: bool = False, estimate: str = "estimate", low: str = "ci_low",
+                  high: str = "ci_high") -> list[str]:
+    """Each row's estimate with its interval as text (:func:`ci_text`; ``signed``: :func:`signed_ci_text`)."""
+    text = signed_ci_text if signed else ci_text
+    return [text(e, lo, hi) for e, lo, hi in zip(frame[estimate], frame[low], frame[high], strict=True)]
+
+
+def interval_pivot(frame: pd.DataFrame, index: str | Sequence[str], columns: str, *,
+                   signed: bool = False) -> pd.DataFrame:
+    """One row per ``index`` value, one column per value of ``columns``; each cell
+    the estimate with its interval as text (see :func:`interval_text`)."""
+    index = [index] if isinstance(index, str) else list(index)
+    wide = frame.assign(value=interval_text(frame, signed=signed)).pivot_table(
+        index=index, columns=columns, values="value", aggfunc="first").reset_index()
+    wide.columns.name = None
+    return wide
+
+
+def agreement_rows(agreement: pd.DataFrame, statistic: str) -> pd.DataFrame:
+    """Rows of ``statistic``, plus the human ceiling (human-human alpha) when it is another statistic."""
+    keep = agreement["statistic"] == statistic
+    if statistic != "alpha":
+        keep |= (agreement["comparison"] == "human-human") & (agreement["statistic"] == "alpha")
+    return agreement[keep]
+
+
+def agreement_by_language(rows: pd.DataFrame) -> pd.DataFrame:
+    """One metric's agreement rows as one row per (language, script): each comparison's
+    estimate with its interval as text, and the humans' and the judge's level shares."""
+    table = interval_pivot(rows, ["language", "script"], "comparison")
+    levels = rows[rows["comparison"] != "human-human"].drop_duplicates(["language", "script"])
+    return table.merge(levels[["language", "script", "human_levels", "judge_levels"]],
+                       on=["language", "script"], how="left")
+
+
+def select_disagreements(items: pd.DataFrame, *, direction: str = "both", agree_only: bool = False,
+                         item_ids: set[str] | None = None) -> pd.DataFrame:
+    """Rows of :func:`judgecal.dashboard.results.disagreements` the reader asked for.
+
+    direction : ``both``, ``judge higher`` or ``judge lower`` (sign of ``gap``)
+    agree_only : only items where every human gave the same level
+    item_ids : only these items (e.g. :func:`items_matching` a search); None for all
+    """
+    if direction == "judge higher":
+        items = items[items["gap"] > 0]
+    elif direction == "judge lower":
+        items = items[items["gap"] < 0]
+    if agree_only:
+        items = items[items["humans_agree"]]
+    if item_ids is not None:
+        items = items[items["item_id"].astype(str).isin(item_ids)]
+    return items
+
+
+def system_order(estimates: pd.DataFrame) -> list[str]:
+    """The systems of one language and metric, best first by their PPI++ estimate (the metric's polarity)."""
+    ppi = estimates[estimates["estimator"] == "ppi"]
+    if ppi.empty:
+        return []
+    return list(ppi.sort_values("estimate", ascending=not bool(ppi["higher_is_better"].iloc[0]))["system"])
+
+
+def systems_side_by_side(estimates: pd.DataFrame, order: Sequence[str], names: dict[str, str]) -> pd.DataFrame:
+    """One row per system in ``order``: each estimator's estimate and interval as text
+    (columns named by ``names``), and the labelled and judged items of the PPI++ estimate."""
+    wide = interval_pivot(estimates, "system", "estimator").set_index("system")
+    wide = wide.rename(columns=names).reindex(list(order)).reset_index()
+    ppi = estimates[estimates["estimator"] == "ppi"]
+    counts = ppi.set_index("system")[["n", "N"]].rename(columns={"n": "labelled items", "N": "judged items"})
+    return wide.merge(counts, left_on="system", right_index=True, how="left")
+
+
+def served_levels(curves: pd.DataFrame) -> pd.DataFrame:
+    """The back-off level serving each (language, script, metric) of a calibrator's fitted curves."""
+    served = curves.drop_duplicates(["language", "script", "metric"])[
+        ["language", "script", "metric", "calibration_level", "calibration_group", "calibration_weight"]]
+    return served.rename(columns={"calibration_weight": "own weight"})
+
+
 def pick_agreement(agreement: pd.DataFrame, statistic: str, comparison: str = "judge-consensus") -> pd.DataFrame:
     """Rows of an agreement table for one statistic and comparison."""
     return agreement[(agreement["statistic"] == statistic) & (agreement["comparison"] == comparison)]
@@ -62,10 +141,8 @@ def overview_matrix(
     b = bias[bias["subset"] == "all"][[*keys, "judge", "estimate", "ci_low", "ci_high"]].rename(
         columns={"estimate": "bias", "ci_low": "bias_low", "ci_high": "bias_high"})
     out = a.merge(b, on=[*keys, "judge"], how="outer").merge(ceiling, on=keys, how="left")
-    out["agreement_ci"] = [ci_text(e, lo, hi) for e, lo, hi in
-                           zip(out["agreement"], out["agreement_low"], out["agreement_high"], strict=True)]
-    out["bias_ci"] = [signed_ci_text(e, lo, hi) for e, lo, hi in
-                      zip(out["bias"], out["bias_low"], out["bias_high"], strict=True)]
+    out["agreement_ci"] = interval_text(out, estimate="agreement", low="agreement_low", high="agreement_high")
+    out["bias_ci"] = interval_text(out, signed=True, estimate="bias", low="bias_low", high="bias_high")
     # Worst first: a group's rank is its lowest agreement over metrics (a
     # language that fails on one metric is a problem even if fine on others).
     worst = out.groupby([*rows, "judge"], dropna=False)["agreement"].min().sort_values(na_position="first")

@@ -64,12 +64,12 @@ def read_ratings_source(path: str | os.PathLike, *, repair: bool = False) -> pd.
     Raises :class:`SourceError` with every problem the readers found.
     """
     from judgecal.data.io import read_ratings
-    from judgecal.datasets.pariksha import _looks_like_release, load_pariksha
+    from judgecal.datasets.pariksha import is_pariksha_release, load_pariksha
 
     p = Path(path).expanduser()
     try:
         if p.is_dir():
-            if not _looks_like_release(p):
+            if not is_pariksha_release(p):
                 raise SourceError(
                     f"{p} is a folder but not a PARIKSHA release; pass a ratings file "
                     f"({', '.join('.' + s for s in RATINGS_SUFFIXES)}) or a PARIKSHA folder"

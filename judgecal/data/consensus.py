@@ -1,4 +1,10 @@
-"""Per-item consensus of human ratings: mean, median, or majority with explicit ties."""
+"""Per-item consensus of human ratings: mean, median, or majority with explicit ties.
+
+The one definition of the majority rule (:func:`majority_level`) and of the
+nearest level of a scale (:func:`nearest_level`): the analyses and the
+calibrators' targets use these, so "the humans' consensus level" means the same
+thing everywhere.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,47 @@ import pandas as pd
 from judgecal.errors import ConfigError
 
 TIE_RULES = ("lower", "higher", "mean", "nan")
+
+
+def nearest_level(values: np.ndarray, levels) -> np.ndarray:
+    """Index of the level nearest each value, shape (n,); -1 for NaN.
+
+    values : shape (n,); levels : shape (V,), increasing. A value exactly
+    halfway between two levels goes to the lower one.
+    """
+    values = np.asarray(values, dtype=float)
+    lv = np.asarray(levels, dtype=float)
+    idx = np.abs(values[:, None] - lv[None, :]).argmin(axis=1)
+    return np.where(np.isnan(values), -1, idx)
+
+
+def majority_level(counts: np.ndarray, levels, ties: str = "lower") -> np.ndarray:
+    """The most frequent level of each row, shape (N,); NaN for a row without ratings.
+
+    counts : shape (N, V), how many raters gave each level; levels : shape (V,),
+    increasing. ``ties`` says what a row whose most frequent levels are tied
+    gets: the ``lower`` (default) or ``higher`` of them, their ``mean``, or
+    ``nan`` (no consensus).
+    """
+    if ties not in TIE_RULES:
+        raise ConfigError(f"ties must be one of {TIE_RULES}, not {ties!r}")
+    counts = np.asarray(counts, dtype=float)
+    lv = np.asarray(levels, dtype=float)
+    if counts.shape[1] == 0:
+        return np.full(len(counts), np.nan)
+    top = counts.max(axis=1)
+    is_mode = (counts == top[:, None]) & (top[:, None] > 0)
+    n_modes = is_mode.sum(axis=1)
+    lower = lv[is_mode.argmax(axis=1)]
+    if ties == "lower":
+        value = lower
+    elif ties == "higher":
+        value = lv[len(lv) - 1 - is_mode[:, ::-1].argmax(axis=1)]
+    elif ties == "mean":
+        value = (is_mode @ lv) / np.maximum(n_modes, 1)
+    else:
+        value = np.where(n_modes == 1, lower, np.nan)
+    return np.where(top > 0, value, np.nan)
 
 
 def consensus(
@@ -48,15 +95,14 @@ def consensus(
         return pd.DataFrame(columns=[*keys, *carry, "consensus", "n_raters", "agreement", "tied"])
 
     counts = df.groupby([*keys, "score"], sort=True, observed=True, dropna=False).size().rename("k").reset_index()
-    n = counts.groupby(keys, observed=True, dropna=False)["k"].transform("sum")
-    top = counts.groupby(keys, observed=True, dropna=False)["k"].transform("max")
-    counts["is_mode"] = counts["k"] == top
-    grouped = counts[counts["is_mode"]].groupby(keys, observed=True, dropna=False)["score"]
+    by_item = counts.groupby(keys, observed=True, dropna=False, sort=True)
+    n = by_item["k"].transform("sum")
+    top = by_item["k"].transform("max")
     summary = pd.DataFrame(
         {
             "n_raters": counts.assign(n=n).groupby(keys, observed=True, dropna=False)["n"].first(),
             "agreement": (top / n).groupby([counts[k] for k in keys], observed=True, dropna=False).first(),
-            "n_modes": grouped.size(),
+            "n_modes": (counts["k"] == top).groupby([counts[k] for k in keys], observed=True, dropna=False).sum(),
         }
     )
     if method == "mean":
@@ -64,11 +110,12 @@ def consensus(
     elif method == "median":
         summary["consensus"] = df.groupby(keys, observed=True, dropna=False)["score"].median()
     else:
-        pick = {"lower": grouped.min(), "higher": grouped.max(), "mean": grouped.mean()}
-        value = pick.get(ties, grouped.min())
-        if ties == "nan":
-            value = value.where(summary["n_modes"] == 1, np.nan)
-        summary["consensus"] = value
+        # Items x levels seen: the rows follow the groups' sorted order, as the summary's do.
+        levels, level_code = np.unique(counts["score"].to_numpy(float), return_inverse=True)
+        item_code = by_item.ngroup().to_numpy()
+        table = np.zeros((len(summary), len(levels)))
+        np.add.at(table, (item_code, level_code), counts["k"].to_numpy(float))
+        summary["consensus"] = majority_level(table, levels, ties)
     summary["tied"] = (summary["n_modes"] > 1) if method == "majority" else False
     summary = summary.drop(columns="n_modes").reset_index()
     if carry:

@@ -83,15 +83,7 @@ def normalize_ratings(
         raise ConfigError(f"on_bad_rows must be 'error' or 'drop', not {on_bad_rows!r}")
     n = len(df)
     rows = np.arange(1, n + 1) if row_numbers is None else np.asarray(row_numbers)
-    missing = [c for c in REQUIRED if c not in df.columns and c != "script"]
-    if missing:
-        found = ", ".join(map(str, df.columns)) or "none"
-        raise InputError(
-            [Problem(f"required column {c!r} is missing (columns found: {found})", file=source, column=c) for c in missing],
-            summary=f"{source or 'input'} does not have the ratings table's columns",
-        )
-    if n == 0:
-        raise InputError(Problem("the table has no rows", file=source), summary="empty input")
+    require_columns(df, REQUIRED, source, "the ratings table")
 
     out = df.copy()
     bad = np.zeros(n, dtype=bool)
@@ -135,7 +127,7 @@ def normalize_ratings(
     flag(~kind.isin(RATER_KINDS).fillna(False).to_numpy(), "rater_kind", "must be 'human' or 'judge'", out["rater_kind"])
     out["rater_kind"] = kind.astype(object)
 
-    _normalize_languages(out, flag)
+    normalize_language_columns(out, flag)
     _normalize_metrics_and_scores(out, metrics, flag)
     if "task" in out.columns:
         out["task"] = out["task"].astype("string").str.strip().astype(object)
@@ -156,7 +148,24 @@ def normalize_ratings(
     return CheckResult(table=_order_columns(table), problems=problems, dropped=dropped, n_input_rows=n)
 
 
-def _normalize_languages(out: pd.DataFrame, flag) -> None:
+def require_columns(df: pd.DataFrame, required: Sequence[str], source: str | None, table: str) -> None:
+    """InputError naming every required column ``df`` lacks (``script`` may be
+    left out: it is derived), or saying that it has no rows."""
+    missing = [c for c in required if c not in df.columns and c != "script"]
+    if missing:
+        found = ", ".join(map(str, df.columns)) or "none"
+        raise InputError(
+            [Problem(f"required column {c!r} is missing (columns found: {found})", file=source, column=c) for c in missing],
+            summary=f"{source or 'input'} does not have {table}'s columns",
+        )
+    if len(df) == 0:
+        raise InputError(Problem("the table has no rows", file=source), summary="empty input")
+
+
+def normalize_language_columns(out: pd.DataFrame, flag) -> None:
+    """Normalise ``out``'s language column in place and check or derive its script
+    column; ``flag(mask, column, message, values)`` records the bad cells.
+    Shared by the ratings and battles tables."""
     raw = out["language"]
     mapping: dict = {}
     for value in pd.unique(raw.dropna()):

@@ -42,7 +42,7 @@ def find_pariksha(path: str | os.PathLike | None = None) -> Path | None:
     from judgecal.datasets.fetch import cached_pariksha
 
     if path is not None:
-        return Path(path) if _looks_like_release(Path(path)) else None
+        return Path(path) if is_pariksha_release(Path(path)) else None
     candidates = []
     if os.environ.get("JUDGECAL_PARIKSHA"):
         candidates.append(Path(os.environ["JUDGECAL_PARIKSHA"]))
@@ -50,10 +50,13 @@ def find_pariksha(path: str | os.PathLike | None = None) -> Path | None:
     if cached:
         candidates.append(cached)
     candidates += [Path("data/pariksha"), Path("../shared/data/pariksha")]
-    return next((c for c in candidates if _looks_like_release(c)), None)
+    return next((c for c in candidates if is_pariksha_release(c)), None)
 
 
-def _looks_like_release(path: Path) -> bool:
+def is_pariksha_release(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder laid out as the PARIKSHA release (its human-rating,
+    judge and model-output folders), i.e. something :func:`load_pariksha` reads."""
+    path = Path(path)
     return (path / HUMAN_DIR).is_dir() and (path / JUDGE_DIR).is_dir() and (path / OUTPUTS_DIR).is_dir()
 
 
@@ -125,15 +128,16 @@ def _read_prompts(root: Path) -> dict[str, dict]:
     return prompts
 
 
-def _read_json(file: Path):
+def _read_json(file: Path, key: str = "prompt_id"):
+    """A release JSON file: a list of records, each with a string ``key``."""
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise DatasetError(f"PARIKSHA file missing: {file}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DatasetError(f"PARIKSHA file {file} is damaged: {exc}") from exc
-    if not isinstance(data, list) or not all(isinstance(r, dict) and isinstance(r.get("prompt_id"), str) for r in data):
-        raise DatasetError(f"PARIKSHA file {file} is damaged: expected a list of records with a prompt_id")
+    if not isinstance(data, list) or not all(isinstance(r, dict) and isinstance(r.get(key), str) for r in data):
+        raise DatasetError(f"PARIKSHA file {file} is damaged: expected a list of records with a {key}")
     return data
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from judgecal.report.build import Report, build_report, headline
-from judgecal.report.html import render_html
-from judgecal.report.summary import to_json, to_markdown
+from judgecal.report.render import render_html, to_json, to_markdown
 
 __all__ = ["Report", "build_report", "headline", "make_report", "render_html", "to_json", "to_markdown", "write_report"]
 

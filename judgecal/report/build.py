@@ -2,8 +2,8 @@
 
 :func:`build_report` runs the analyses of :mod:`judgecal.analysis` on a
 ratings table (raw judge scores, and out-of-fold calibrated ones) and returns
-a :class:`Report`; :mod:`judgecal.report.html` and
-:mod:`judgecal.report.summary` only format it.
+a :class:`Report`; :mod:`judgecal.report.render` only formats it
+(HTML, Markdown, JSON).
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from judgecal import analysis as an
 from judgecal._version import __version__
-from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, MetricScale
 from judgecal.errors import ConfigError
 
 
@@ -40,6 +39,8 @@ class Report:
     simulation_summary: pd.DataFrame | None = None
     agreement_by_task: pd.DataFrame | None = None
     timings: dict = field(default_factory=dict)
+    # The declared scale of each metric shown (built-in or from a metrics file), for level names.
+    scales: dict[str, MetricScale] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         names = ("headline", "agreement", "bias", "bias_by_script", "levels", "systems", "rankings", "learning",
@@ -47,7 +48,8 @@ class Report:
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
-def _calibrated_table(ratings, calibration, calibrator, random_state, judge, notes, check_input=True):
+def _calibrated_table(ratings, calibration, calibrator, random_state, judge, notes, registry,
+                      check_input=True):
     """The ratings with calibrated judge scores, or None; describes what was done in ``notes``."""
     if calibration not in (None, "none", False) or calibrator is not None:
         notes.append("Calibration targets the expected human score, so it mainly removes bias; categorical "
@@ -68,7 +70,8 @@ def _calibrated_table(ratings, calibration, calibrator, random_state, judge, not
         notes.append("No calibration requested: raw judge scores only.")
         return None
     if calibration == "oof":
-        table = an.out_of_fold_table(ratings, random_state=random_state, judge=judge, check_input=check_input)
+        table = an.out_of_fold_table(ratings, random_state=random_state, judge=judge, registry=registry,
+                                     check_input=check_input)
         notes.append("Calibrated values are out of fold (5 folds grouped by prompt): no item's calibrated score "
                      "was fitted on its own human labels.")
         return table
@@ -127,7 +130,7 @@ def build_report(
     common = {"n_resamples": n_resamples, "random_state": random_state, "confidence": confidence, "registry": registry,
               "judge": judge}
     calibrated = timed("calibration", _calibrated_table, ratings, calibration, calibrator, random_state, judge, notes,
-                       check_input)
+                       registry, check_input)
     agreement = timed("agreement", an.before_after, an.agreement_table, ratings, calibrated, **common)
     bias = timed("bias", an.before_after, an.bias_table, ratings, calibrated, **common)
     bias_script = timed("bias_by_script", an.before_after, an.bias_table, ratings, calibrated,
@@ -176,7 +179,7 @@ def build_report(
     return Report(meta=meta, headline=headline(agreement, bias, levels), agreement=agreement, bias=bias,
                   bias_by_script=bias_script, levels=levels, systems=systems, rankings=rankings, learning=learning,
                   needed=needed, simulation=sim, simulation_summary=sim_summary, agreement_by_task=by_task_table,
-                  timings=timings)
+                  timings=timings, scales={metric: registry.get(metric) for metric in meta["metrics"]})
 
 
 def headline(agreement: pd.DataFrame, bias: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
@@ -212,12 +215,13 @@ def headline(agreement: pd.DataFrame, bias: pd.DataFrame, levels: pd.DataFrame) 
     return out.sort_values(keys).reset_index(drop=True) if out is not None else pd.DataFrame(columns=keys)
 
 
-def finite_or_none(value):
-    """JSON-friendly number: NaN and infinities become None."""
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
+def ppi_summary(systems: pd.DataFrame) -> pd.DataFrame:
+    """Per language and metric: lambda, effective sample size gain, labelled and total items."""
+    ppi = systems[systems["estimator"] == "ppi"]
+    if ppi.empty:
+        return pd.DataFrame(columns=["language", "metric", "systems", "labelled", "items", "lam", "ess_gain"])
+    keys = [c for c in ("language", "script", "metric", "judge") if c in ppi.columns]
+    return (ppi.groupby(keys, sort=True)
+            .agg(systems=("system", "nunique"), labelled=("n", "sum"), items=("N", "sum"),
+                 lam=("lam", "first"), ess_gain=("ess_gain", "first"))
+            .reset_index())

@@ -130,6 +130,26 @@ def test_overview_matrix_sorts_worst_first():
     assert shaping.bias_colour(0.8) != shaping.bias_colour(-0.8)
 
 
+def test_interval_pivot_and_selections():
+    est = pd.DataFrame({"system": ["a", "a", "b", "b"], "estimator": ["ppi", "human"] * 2,
+                        "estimate": [0.5, 0.4, -0.25, np.nan], "ci_low": [0.4, 0.3, -0.5, np.nan],
+                        "ci_high": [0.6, 0.5, 0.0, np.nan], "n": [10, 10, 12, 12], "N": [50, 50, 60, 60],
+                        "higher_is_better": [True] * 4})
+    wide = shaping.interval_pivot(est, "system", "estimator")
+    assert wide.to_dict("records") == [{"system": "a", "human": "0.40 [0.30, 0.50]", "ppi": "0.50 [0.40, 0.60]"},
+                                       {"system": "b", "human": "n/a", "ppi": "-0.25 [-0.50, 0.00]"}]
+    assert shaping.interval_text(est.iloc[2:3], signed=True) == ["-0.25 [-0.50, +0.00]"]
+    assert shaping.system_order(est) == ["a", "b"]
+    side = shaping.systems_side_by_side(est, ["b", "a"], {"ppi": "PPI++", "human": "humans only"})
+    assert side["system"].tolist() == ["b", "a"] and side["labelled items"].tolist() == [12, 10]
+    items = pd.DataFrame({"item_id": ["x", "y", "z"], "gap": [1.0, -0.5, 0.2], "humans_agree": [True, True, False]})
+    pick = shaping.select_disagreements
+    assert pick(items, direction="judge higher")["item_id"].tolist() == ["x", "z"]
+    assert pick(items, direction="judge lower", agree_only=True)["item_id"].tolist() == ["y"]
+    assert pick(items, item_ids={"z"})["item_id"].tolist() == ["z"]
+    assert pick(items, item_ids=set()).empty
+
+
 def test_score_grid(table):
     grid = shaping.score_grid(table, "j1", {"la": (0, 1, 2)})
     assert len(grid) == 3 * 3 and set(grid["metric"]) == {"la"} and sorted(set(grid["score"])) == [0, 1, 2]

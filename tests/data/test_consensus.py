@@ -181,3 +181,37 @@ def test_consensus_properties(df, ties):
                 want = {"lower": modes[0], "higher": modes[-1], "mean": sum(modes) / len(modes),
                         "nan": modes[0] if len(modes) == 1 else math.nan}[ties]
                 assert (math.isnan(value) and math.isnan(want)) or value == pytest.approx(want)
+
+
+def test_majority_level_tie_rules_and_empty_rows():
+    from judgecal.data.consensus import majority_level, nearest_level
+
+    counts = [[1, 1, 1], [0, 2, 2], [3, 0, 0], [0, 0, 0]]
+    levels = [0, 1, 2]
+    assert majority_level(counts, levels).tolist()[:3] == [0, 1, 0]
+    assert majority_level(counts, levels, "higher").tolist()[:3] == [2, 2, 0]
+    assert majority_level(counts, levels, "mean").tolist()[:3] == [1, 1.5, 0]
+    assert math.isnan(majority_level(counts, levels, "nan")[0]) and majority_level(counts, levels, "nan")[2] == 0
+    assert all(math.isnan(majority_level(counts, levels, t)[3]) for t in ("lower", "higher", "mean", "nan"))
+    assert nearest_level([0.5, 1.5, 1.6, float("nan")], levels).tolist() == [0, 1, 2, -1]
+    with pytest.raises(ConfigError):
+        majority_level(counts, levels, "random")
+
+
+def test_one_majority_rule_on_pariksha(pariksha):
+    # The analyses' consensus level and the calibrators' majority target are the
+    # documented rule, consensus(method="majority"): they used to break ties
+    # differently (nearest the mean in the analyses), 178 la/tq items apart.
+    from judgecal.analysis.items import item_table, scales_for
+    from judgecal.calibration._fit.examples import build_examples
+
+    expected = consensus(pariksha, "majority").set_index(["item_id", "metric"])["consensus"]
+    assert expected.index.is_unique
+    for metric, scale in scales_for(pariksha).items():
+        items = item_table(pariksha, scale).set_index("item_id")
+        rule = expected.xs(metric, level="metric").reindex(items.index)
+        pd.testing.assert_series_equal(items["human_level"], rule, check_names=False)
+    ex = build_examples(pariksha).items
+    major = ex.set_index(["item_id", "metric"])["y_major"]
+    major.index = major.index.set_levels([lv.astype(str) for lv in major.index.levels])
+    pd.testing.assert_series_equal(major, expected.reindex(major.index), check_names=False)

@@ -160,9 +160,79 @@ def test_saved_calibrator_on_a_table_of_two_judges(ratings, tmp_path):
 
 
 def test_ppi_summary_table(report):
-    from judgecal.report.summary import ppi_summary
+    from judgecal.report.build import ppi_summary
 
     p = ppi_summary(report.systems)
     assert len(p) == 6 and (p["systems"] == 4).all() and (p["ess_gain"] > 1).all()
     assert "effective sample size gain" in render_html(report)
     assert "System estimates: PPI++ per language" in to_markdown(report)
+
+
+def test_report_and_agreement_take_metrics_declared_in_a_file(ratings, tmp_path, capsys):
+    # `report` refused metrics declared with --metrics (the HTML's level chart and the
+    # out-of-fold calibration looked them up among the built-ins only), and so did
+    # `agreement --calibrated`, while every other command accepted them.
+    declared = tmp_path / "metrics.json"
+    declared.write_text(json.dumps([{"id": "fluency", "levels": [0, 1, 2], "labels": ["halting", "fair", "native"],
+                                     "measurement": "ordinal"}]))
+    path = tmp_path / "fluency.csv"
+    ratings[ratings["metric"] == "tq"].assign(metric="fluency").to_csv(path, index=False)
+    html = tmp_path / "rep" / "report.html"
+    assert main(["report", str(path), "--metrics", str(declared), "--out", str(html), "--resamples", "30"]) == 0, \
+        capsys.readouterr().err
+    page = html.read_text(encoding="utf-8")
+    assert "Levels given, fluency" in page and "2 native" in page and "judge + humans (calibrated)" in page
+    assert "| fluency |" in html.with_suffix(".md").read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["agreement", str(path), "--metrics", str(declared), "--calibrated", "--resamples", "30"]) == 0, \
+        capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "fluency" in out and "calibrated" in out
+
+
+HOSTILE_JUDGE = "gpt\x1b[31m<script>x</script>\u202e"
+HOSTILE_SYSTEM = "sys\x1b]8;;https://evil.example/\x1b\\[click](https://evil.example)\x1b]8;;\x1b\\"
+TERMINAL_CONTROLS = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+
+
+@pytest.fixture(scope="module")
+def hostile_ratings(ratings):
+    judge = ratings["rater_kind"] == "judge"
+    out = ratings[ratings["language"] == "hi"].copy()
+    out.loc[judge, "rater"] = HOSTILE_JUDGE
+    out["system"] = [HOSTILE_SYSTEM + str(s) for s in out["system"]]
+    return out
+
+
+def test_estimate_and_agreement_print_no_escape_sequences_from_names(hostile_ratings, tmp_path, capsys):
+    path = tmp_path / "hostile.parquet"
+    hostile_ratings.to_parquet(path)
+    assert main(["estimate", str(path)]) == 0
+    assert main(["agreement", str(path), "--resamples", "20", "--statistics", "alpha"]) == 0
+    assert main(["agreement", str(path), "--judge", "other\x1b[2J"]) == 2
+    bad = tmp_path / "bad.csv"
+    hostile_ratings.head(40).assign(rater_kind=["\x1b]0;title\x07judge\u202e"] * 40).to_csv(bad, index=False)
+    assert main(["validate", str(bad)]) != 0
+    assert main(["validate", str(bad), "--drop-bad-rows"]) != 0
+    captured = capsys.readouterr()
+    for stream in (captured.out, captured.err):
+        assert not re.search(TERMINAL_CONTROLS, stream), re.findall(f".{{0,20}}{TERMINAL_CONTROLS}.{{0,20}}", stream)[:3]
+        assert "evil.example/" not in stream
+    assert "gpt<script>x</script>" in captured.out and "sys[click]" in captured.out
+
+
+def test_report_markdown_escapes_title_and_judge_names(hostile_ratings, tmp_path):
+    import markdown_it
+
+    rep = build_report(hostile_ratings, calibration="none", n_resamples=20, learning_repeats=2,
+                       title="# Title [x](https://evil.example) <img src=x onerror=alert(1)>\x1b[31m")
+    md = to_markdown(rep)
+    assert not re.search(TERMINAL_CONTROLS, md)
+    tokens = markdown_it.MarkdownIt("commonmark").enable(["table"]).parse(md)
+    inline = [c for t in tokens for c in (t.children or [])]
+    assert not {c.type for c in inline} & {"link_open", "image", "html_inline", "html_block"}
+    assert not {t.type for t in tokens} & {"html_block"}
+    heading = next(t for t in tokens if t.type == "inline")
+    assert "".join(c.content for c in heading.children) == "# Title [x](https://evil.example) <img src=x onerror=alert(1)>"
+    html = render_html(rep)
+    assert "<script>x" not in html and "&lt;script&gt;x" in html and "<img src=x" not in html

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from judgecal.data.consensus import majority_level, nearest_level
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, MetricScale
 from judgecal.errors import ConfigError, InputError, Problem
 
@@ -179,7 +180,7 @@ def build_examples(
     for col in ("language", "script", "cv_group"):
         items[col] = items[col].astype("category")
 
-    # Majority level per item: most frequent rating, ties to the lower level (a conservative choice).
+    # Majority level per item: most frequent rating, ties to the lower level (the one rule, data.consensus).
     levels_all = np.unique(h_score)
     lvl = np.searchsorted(levels_all, h_score)
     pos = np.full(n_keys, -1, dtype=np.int64)
@@ -188,7 +189,7 @@ def build_examples(
     ok = hp >= 0
     n_lv = len(levels_all)
     tally = np.bincount(hp[ok] * n_lv + lvl[ok], minlength=len(items) * n_lv).reshape(len(items), n_lv).astype(float)
-    items["y_major"] = levels_all[tally.argmax(axis=1)] if len(levels_all) else np.nan
+    items["y_major"] = majority_level(tally, levels_all)
 
     y = np.empty(len(items))
     y_level = np.empty(len(items))
@@ -200,7 +201,7 @@ def build_examples(
             y_level[rows] = y[rows]
         else:
             y[rows] = items.loc[rows, "y_mean"].to_numpy()
-            y_level[rows] = nearest_level(y[rows], scale)
+            y_level[rows] = np.asarray(scale.levels)[nearest_level(y[rows], scale.levels)]
     items["y"] = y
     items["y_level"] = y_level
 
@@ -232,12 +233,6 @@ def _as_category(values: pd.Series, codes: np.ndarray, uniques) -> pd.Series:
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[used[order]] = np.arange(len(used))
     return pd.Series(pd.Categorical.from_codes(rank[codes], categories=names[order]), index=values.index, name=values.name)
-
-
-def nearest_level(values: np.ndarray, scale: MetricScale) -> np.ndarray:
-    """The scale level nearest each value, shape (n,); exact halves go to the lower level."""
-    levels = np.asarray(scale.levels)
-    return levels[np.argmin(np.abs(values[:, None] - levels[None, :]), axis=1)]
 
 
 def parse_score_probs(texts: pd.Series, scale: MetricScale) -> np.ndarray:

@@ -1,17 +1,93 @@
-"""One self-contained HTML file: inline CSS and SVG, no scripts, no external links."""
+"""Formatting a :class:`~judgecal.report.build.Report`: the HTML page, the Markdown
+and JSON summaries, and the table cells they share (numbers, intervals, shares).
+
+:mod:`judgecal.report.build` computes every number; this module only turns
+them into text. The HTML is one self-contained file: inline CSS and SVG, no
+scripts, no external links.
+"""
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Sequence
 from html import escape
 
+import numpy as np
 import pandas as pd
 
-from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricScale
 from judgecal.report import svg
-from judgecal.report.build import Report
-from judgecal.report.summary import ci, fmt, headline_rows, ppi_summary
+from judgecal.report.build import Report, ppi_summary
+from judgecal.sanitize import markdown_text as md
+
+# --- table cells ----------------------------------------------------------------
+
+def _num(value: float, digits: int) -> str:
+    text = f"{value:.{digits}f}"
+    # -0.001 rounds to "-0.00": print zero without a sign.
+    return text.lstrip("-") if float(text) == 0 else text
+
+
+def fmt(value, digits: int = 2) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else _num(value, digits)
+    return str(value)
+
+
+def ci(est, low, high, digits: int = 2) -> str:
+    """``0.42 [0.31, 0.52]``; ``n/a`` when the estimate is undefined."""
+    if est is None or (isinstance(est, float) and math.isnan(est)):
+        return "n/a"
+    if low is None or high is None or (isinstance(low, float) and math.isnan(low)):
+        return fmt(float(est), digits)
+    return f"{_num(est, digits)} [{_num(low, digits)}, {_num(high, digits)}]"
+
+
+def md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    def cell(text: str) -> str:
+        # A pipe splits the row unless escaped; markdown_text has escaped those of data already.
+        return re.sub(r"(?<!\\)\|", r"\|", str(text)).replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _pct(v) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.0f}%"
+
+
+def headline_rows(head: pd.DataFrame, calibrated: bool) -> tuple[list[str], list[list[str]]]:
+    header = ["language", "script", "metric", "alpha humans", "alpha judge+humans (raw)"]
+    if calibrated:
+        header.append("alpha judge+humans (calibrated)")
+    header.append("bias judge-human (raw)")
+    if calibrated:
+        header.append("bias (calibrated)")
+    header += ["top level: humans", "top level: judge"]
+    rows = []
+    for r in head.itertuples(index=False):
+        d = r._asdict()
+        row = [d["language"], d["script"], d["metric"],
+               ci(d.get("alpha_human_human"), d.get("alpha_human_human_ci_low"), d.get("alpha_human_human_ci_high")),
+               ci(d.get("alpha_judge_raw"), d.get("alpha_judge_raw_ci_low"), d.get("alpha_judge_raw_ci_high"))]
+        if calibrated:
+            row.append(ci(d.get("alpha_judge_calibrated"), d.get("alpha_judge_calibrated_ci_low"),
+                          d.get("alpha_judge_calibrated_ci_high")))
+        row.append(ci(d.get("bias_raw"), d.get("bias_raw_ci_low"), d.get("bias_raw_ci_high")))
+        if calibrated:
+            row.append(ci(d.get("bias_calibrated"), d.get("bias_calibrated_ci_low"), d.get("bias_calibrated_ci_high")))
+        row += [_pct(d.get("top_level_share_human")), _pct(d.get("top_level_share_judge"))]
+        rows.append(row)
+    return header, rows
+
+
+
+# --- HTML -----------------------------------------------------------------------
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
@@ -71,9 +147,8 @@ def _bias_chart(bias: pd.DataFrame, metric: str) -> str:
                       reference=0.0)
 
 
-def _levels_chart(levels: pd.DataFrame, metric: str, registry: MetricRegistry) -> str:
+def _levels_chart(levels: pd.DataFrame, metric: str, scale: MetricScale) -> str:
     lv = levels[levels["metric"] == metric]
-    scale = registry.get(metric)
     names = [f"{level:g} {scale.label(level)}" for level in scale.levels]
     rows = []
     for (language, _script), g in lv.groupby(["language", "script"], sort=True):
@@ -97,7 +172,8 @@ def _systems_chart(systems: pd.DataFrame, language: str, metric: str) -> str:
     return svg.forest(rows, title=f"{language} · {metric}: mean score per system", x_label="mean score", width=520)
 
 
-def render_html(report: Report, registry: MetricRegistry = DEFAULT_REGISTRY) -> str:
+def render_html(report: Report) -> str:
+    """The report as one HTML page (level names from the scales the report was built with)."""
     m = report.meta
     metrics = m["metrics"]
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(m['title'])}</title>",
@@ -130,7 +206,7 @@ def render_html(report: Report, registry: MetricRegistry = DEFAULT_REGISTRY) -> 
     parts.append("<h2>Bias and level distributions</h2><div class=\"charts\">")
     for metric in metrics:
         parts.append(_bias_chart(report.bias, metric))
-        parts.append(_levels_chart(report.levels, metric, registry))
+        parts.append(_levels_chart(report.levels, metric, report.scales.get(metric) or DEFAULT_REGISTRY.get(metric)))
     parts.append("</div><h3>Bias by script</h3>")
     bs = report.bias_by_script[report.bias_by_script["subset"] == "all"]
     parts.append(_table(["stage", "script", "metric", "bias", "items"],
@@ -197,5 +273,68 @@ def _clean(text: str) -> str:
     return text.replace(">nan<", "><")
 
 
-def is_finite(x) -> bool:
-    return isinstance(x, int | float) and math.isfinite(x)
+# --- Markdown and JSON ----------------------------------------------------------
+
+def to_markdown(report: Report) -> str:
+    """The report's main tables as Markdown; text from the data (title, names, notes) is escaped."""
+    m = report.meta
+    out = [f"# {md(m['title'])}", "",
+           f"{m['n_ratings']:,} ratings ({m['n_human_ratings']:,} human, {m['n_judge_ratings']:,} judge) on "
+           f"{m['n_items']:,} items; languages {md(', '.join(m['languages']))}; metrics {md(', '.join(m['metrics']))}; "
+           f"judge(s) {md(', '.join(m['judges']) or 'none')}. Generated {m['generated']} by judgecal {m['judgecal_version']}.",
+           ""]
+    out += [f"- {md(n)}" for n in m["notes"]]
+    out += ["", f"## Agreement and bias ({100 * m['confidence']:.0f} % bootstrap intervals over items)", ""]
+    header, rows = headline_rows(report.headline, m["calibrated"])
+    out += [md_table([[*map(md, row[:3]), *row[3:]] for row in rows], header), ""]
+    b = report.bias_by_script[report.bias_by_script["subset"] == "all"]
+    if len(b):
+        out += ["## Bias by script", ""]
+        out.append(md_table([[r.stage, md(r.script), md(r.metric), ci(r.estimate, r.ci_low, r.ci_high), str(r.n)]
+                             for r in b.itertuples()], ["stage", "script", "metric", "bias", "items"]))
+        out.append("")
+    if len(report.systems):
+        p = ppi_summary(report.systems)
+        out += [f"## System estimates: PPI++ per language ({100 * m['estimate_confidence']:.0f} % intervals)", ""]
+        out.append(md_table([[md(r.language), md(r.metric), str(r.systems), f"{r.labelled}/{r.items}", fmt(r.lam),
+                              fmt(r.ess_gain)] for r in p.itertuples(index=False)],
+                            ["language", "metric", "systems", "labelled/items", "lambda", "ESS gain"]))
+        out.append("")
+    if report.simulation_summary is not None and len(report.simulation_summary):
+        s = report.simulation_summary
+        out += [f"## PPI++ check: labels hidden except n per language ({100 * m['estimate_confidence']:.0f} % intervals)", ""]
+        out.append(md_table([[str(r.n), fmt(r.coverage_ppi, 3), fmt(r.coverage_human, 3), fmt(r.width_ratio, 3),
+                              fmt(r.ess_gain_median, 3), f"{r.cells_outside}/{r.cells}", md(r.outside) if r.outside else "-",
+                              md(r.exhaustive) if r.exhaustive else "-"] for r in s.itertuples()],
+                            ["n", "coverage PPI++", "coverage human-only", "width PPI/human", "ESS gain (median)",
+                             "cells outside 87-93 %", "which", "all items labelled (not scored)"]))
+        out.append("")
+    if len(report.needed):
+        out += [f"## Labels needed for {m['target_width']:g}-wide intervals on every system", ""]
+        out.append(md_table([[md(r.language), md(r.metric), str(r.labels_now), fmt(r.width_now), fmt(r.more_ppi, 0),
+                              fmt(r.more_human, 0)] for r in report.needed.itertuples()],
+                            ["language", "metric", "labels now", "width now", "more (with judge)", "more (human only)"]))
+        out.append("")
+    out += ["## Timings (seconds)", "", ", ".join(f"{k} {v:g}" for k, v in report.timings.items()), ""]
+    return "\n".join(out)
+
+
+def to_json(report: Report) -> str:
+    """Every table as a list of records (NaN as null), plus meta and timings."""
+    tables = {
+        name: [{k: finite_or_none(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+        for name, frame in report.tables().items()
+    }
+    doc = {"meta": report.meta, "timings_seconds": report.timings, "tables": tables}
+    return json.dumps(doc, ensure_ascii=False, indent=1, default=str, allow_nan=False)
+
+
+def finite_or_none(value):
+    """JSON-friendly number: NaN and infinities become None."""
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value

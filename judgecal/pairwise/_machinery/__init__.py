@@ -1,0 +1,1 @@
+"""Machinery of judgecal.pairwise: pooled verdict models and calibrator files."""
