@@ -111,6 +111,7 @@ DAMAGES = {
     "version a bool": (lambda b: b.update(format_version=True), r"format version"),
     "fold nodes not a list": (lambda b: b["fold_nodes"].update(la={}), r"fold_nodes\.la"),
     "cv quality row not a dict": (lambda b: b["cv_quality"].__setitem__(0, 3), r"cv_quality\[0\]"),
+    "alias not text": (lambda b: b["metrics"]["h"]["scale"]["aliases"].__setitem__(0, 0.0), r"scale\.aliases\[0\]"),
     "shrinkage negative": (lambda b: b["metrics"]["la"]["shrinkage"].update(script=-1.0), r"shrinkage\.script"),
 }
 
@@ -163,7 +164,7 @@ REPLACEMENTS = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_edits_rehashed_load_cleanly_or_are_refused(saved, ratings, data):
     base = json.loads(saved.read_text())

@@ -141,6 +141,15 @@ def _check_metric(c: _Checker, m: str, entry: dict) -> int:
         c.fail(f"{path}.method", f"must be one of {METHODS}, not {method!r:.60}")
     scale = c.dict_(c.get(entry, "scale", path), f"{path}.scale")
     c.numbers(c.get(scale, "levels", f"{path}.scale"), f"{path}.scale.levels", min_len=2)
+    c.str_(c.get(scale, "id", f"{path}.scale"), f"{path}.scale.id")
+    for key in ("name", "measurement", "description"):
+        if key in scale:
+            c.str_(scale[key], f"{path}.scale.{key}")
+    for key in ("labels", "aliases"):
+        for i, text in enumerate(c.list_(scale.get(key, []), f"{path}.scale.{key}")):
+            c.str_(text, f"{path}.scale.{key}[{i}]")
+    if not isinstance(scale.get("higher_is_better", True), bool):
+        c.fail(f"{path}.scale.higher_is_better", f"must be true or false, not {scale['higher_is_better']!r:.60}")
     try:  # the scale's own checks (levels sorted and distinct, labels per level, ...)
         parsed = MetricScale.from_dict(scale)
     except (ValueError, TypeError) as exc:
