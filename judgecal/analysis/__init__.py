@@ -21,7 +21,7 @@ from judgecal.analysis.estimates import (
     stratified_estimates,
     system_estimates,
 )
-from judgecal.analysis.items import item_table
+from judgecal.analysis.items import item_table, shared_item_tables
 from judgecal.analysis.simulate import ppi_simulation, simulation_summary
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "before_after",
     "bias_table",
     "item_table",
+    "shared_item_tables",
     "krippendorff_alpha",
     "labels_needed",
     "learning_curves",

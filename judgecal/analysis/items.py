@@ -8,7 +8,9 @@ then work on arrays, never on Python loops over rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
@@ -42,6 +44,32 @@ def check_grouping(ratings: pd.DataFrame, by: Sequence[str]) -> list[str]:
     return by
 
 
+# Item tables already built in the active :func:`shared_item_tables` block, keyed by
+# (id of the ratings table, metric, levels, judge, judge column); each value keeps its table
+# alive so that the id cannot be reused by another object while the block runs.
+_SHARED: ContextVar[dict | None] = ContextVar("judgecal_shared_item_tables", default=None)
+
+
+@contextmanager
+def shared_item_tables() -> Iterator[None]:
+    """Build each item table once inside the block, however many analyses ask for it.
+
+    A report runs about thirty analyses, each of which used to regroup the whole
+    ratings table; inside this block :func:`item_table` keeps what it built per
+    (ratings table, metric, judge, judge column) and hands out copies. The tables
+    given to analyses must not be modified inside the block (build_report does not);
+    nested blocks share the outer block's tables.
+    """
+    if _SHARED.get() is not None:
+        yield
+        return
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def item_table(
     ratings: pd.DataFrame,
     scale: MetricScale,
@@ -69,6 +97,16 @@ def item_table(
     ``judge_score`` (NaN when the judge did not score the item) and
     ``judge_level`` (nearest level to the judge score).
     """
+    shared = _SHARED.get()
+    if shared is None:
+        return _build_item_table(ratings, scale, judge, judge_column)
+    key = (id(ratings), scale.id, tuple(scale.levels), judge, judge_column)
+    if key not in shared:
+        shared[key] = (ratings, _build_item_table(ratings, scale, judge, judge_column))
+    return shared[key][1].copy()  # callers may add columns to what they get
+
+
+def _build_item_table(ratings: pd.DataFrame, scale: MetricScale, judge: str | None, judge_column: str) -> pd.DataFrame:
     # Only the columns used here: copying long text columns (responses) would cost more than the analysis.
     wanted = ["item_id", "metric", "rater", "rater_kind", "score", judge_column, *CARRY]
     wanted = list(dict.fromkeys(c for c in wanted if c in ratings.columns))

@@ -78,6 +78,7 @@ def _calibrated_table(ratings, calibration, calibrator, random_state, judge, not
     raise ConfigError(f"calibration must be 'oof', 'none' or a calibrator, not {calibration!r}")
 
 
+@an.shared_item_tables()  # the ~30 analyses below share one item table per metric and stage
 def build_report(
     ratings: pd.DataFrame,
     *,
