@@ -25,12 +25,19 @@ CARRY = ("language", "script", "task", "system", "prompt_id")
 
 def judges_in(ratings: pd.DataFrame, judge: str | None = None, *, metric: str | None = None) -> list[str]:
     """The judge rater ids to analyse (of ``metric``, if given): ``[judge]`` if given (checked), else all."""
+    return _pick_judge(_shared(("judges", id(ratings), metric), ratings, lambda: _judge_ids(ratings, metric)), judge)
+
+
+def _judge_ids(ratings: pd.DataFrame, metric: str | None) -> list[str]:
     mask = ratings["rater_kind"] == "judge"
     if metric is not None:
         mask &= ratings["metric"] == metric
-    found = sorted(ratings.loc[mask, "rater"].astype(str).unique())
+    return sorted(ratings.loc[mask, "rater"].astype(str).unique())
+
+
+def _pick_judge(found: list[str], judge: str | None) -> list[str]:
     if judge is None:
-        return found
+        return list(found)
     if judge not in found:
         raise ConfigError(f"judge {judge!r} is not in the ratings; judges found: {', '.join(found) or 'none'}")
     return [judge]
@@ -44,9 +51,9 @@ def check_grouping(ratings: pd.DataFrame, by: Sequence[str]) -> list[str]:
     return by
 
 
-# Item tables already built in the active :func:`shared_item_tables` block, keyed by
-# (id of the ratings table, metric, levels, judge, judge column); each value keeps its table
-# alive so that the id cannot be reused by another object while the block runs.
+# What the active :func:`shared_item_tables` block has built: item tables keyed by (id of the
+# ratings table, metric, levels, judge, judge column), a table's metrics and judges; each value
+# keeps its ratings table alive so that the id cannot be reused by another object in the block.
 _SHARED: ContextVar[dict | None] = ContextVar("judgecal_shared_item_tables", default=None)
 
 
@@ -56,7 +63,8 @@ def shared_item_tables() -> Iterator[None]:
 
     A report runs about thirty analyses, each of which used to regroup the whole
     ratings table; inside this block :func:`item_table` keeps what it built per
-    (ratings table, metric, judge, judge column) and hands out copies. The tables
+    (ratings table, metric, judge, judge column) and hands out copies, and the
+    metrics and judges of a table (:func:`scales_for`, :func:`judges_in`) are found once. The tables
     given to analyses must not be modified inside the block (build_report does not);
     nested blocks share the outer block's tables.
     """
@@ -68,6 +76,16 @@ def shared_item_tables() -> Iterator[None]:
         yield
     finally:
         _SHARED.reset(token)
+
+
+def _shared(key: tuple, table: pd.DataFrame, build):
+    """``build()``, or what it gave for ``key`` earlier in the active :func:`shared_item_tables` block."""
+    shared = _SHARED.get()
+    if shared is None:
+        return build()
+    if key not in shared:
+        shared[key] = (table, build())  # the table is held so that its id stays its own
+    return shared[key][1]
 
 
 def item_table(
@@ -97,13 +115,9 @@ def item_table(
     ``judge_score`` (NaN when the judge did not score the item) and
     ``judge_level`` (nearest level to the judge score).
     """
-    shared = _SHARED.get()
-    if shared is None:
-        return _build_item_table(ratings, scale, judge, judge_column)
-    key = (id(ratings), scale.id, tuple(scale.levels), judge, judge_column)
-    if key not in shared:
-        shared[key] = (ratings, _build_item_table(ratings, scale, judge, judge_column))
-    return shared[key][1].copy()  # callers may add columns to what they get
+    key = ("items", id(ratings), scale.id, tuple(scale.levels), judge, judge_column)
+    table = _shared(key, ratings, lambda: _build_item_table(ratings, scale, judge, judge_column))
+    return table.copy() if _SHARED.get() is not None else table  # callers may add columns to what they get
 
 
 def _build_item_table(ratings: pd.DataFrame, scale: MetricScale, judge: str | None, judge_column: str) -> pd.DataFrame:
@@ -148,7 +162,7 @@ def _build_item_table(ratings: pd.DataFrame, scale: MetricScale, judge: str | No
     out["human_level"] = majority_level(counts, levels)
     out["humans_agree"] = (counts.max(axis=1) == n_h) & (n_h >= 2)
 
-    judge_ids = judges_in(df, judge)
+    judge_ids = _pick_judge(_judge_ids(df, None), judge)  # df is a temporary: not shared
     j_score = np.full(n_items, np.nan)
     if judge_ids:
         if len(judge_ids) > 1:
@@ -174,4 +188,5 @@ def level_counts(frame: pd.DataFrame, n_levels: int) -> np.ndarray:
 
 def scales_for(ratings: pd.DataFrame, registry: MetricRegistry = DEFAULT_REGISTRY) -> dict[str, MetricScale]:
     """The declared scale of every metric in the table."""
-    return {m: registry.get(m) for m in sorted(ratings["metric"].astype(str).unique())}
+    metrics = _shared(("metrics", id(ratings)), ratings, lambda: sorted(ratings["metric"].astype(str).unique()))
+    return {m: registry.get(m) for m in metrics}
