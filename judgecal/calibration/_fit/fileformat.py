@@ -61,6 +61,8 @@ def encode(params: dict, state: FittedGroups) -> dict:
         "training": state.training,
         "cv_quality": _records(state.cv_quality),
     }
+    if state.judge_profile is not None:  # optional key: files without it (older ones) still load
+        body["judge_profile"] = state.judge_profile
     body = json.loads(_canonical(body))  # normalise types (numpy -> builtin) before hashing
     body["sha256"] = _digest(body)
     return body
@@ -148,7 +150,8 @@ def decode(body, *, source: str = "calibrator", expect_judge=None, expect_prompt
         judge=judge["model"], judge_prompt_hash=_prompt_hashes(judge.get("prompt_hash"), body["metrics"]),
         scales=scales, metric_info=metric_info, nodes=body["nodes"], fold_nodes=body["fold_nodes"],
         conformal=body["conformal"], training=body["training"],
-        cv_quality=pd.DataFrame.from_records(body["cv_quality"]))
+        cv_quality=pd.DataFrame.from_records(body["cv_quality"]),
+        judge_profile=body.get("judge_profile"))
     return params, state
 
 
