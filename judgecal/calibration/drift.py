@@ -63,6 +63,14 @@ class DriftReport:
     correction: str
     notes: list[str] = field(default_factory=list)
 
+    def table(self) -> pd.DataFrame:
+        """One row per (metric, language): the distribution test beside the anchor test (prefix anchor_)."""
+        dist = self.distribution
+        if self.anchors is None:
+            return dist.copy()
+        a = self.anchors.rename(columns={c: f"anchor_{c}" for c in self.anchors.columns if c not in ("metric", "language")})
+        return dist.merge(a, on=["metric", "language"], how="outer")
+
     @property
     def flagged_languages(self) -> list[str]:
         """Languages with a distribution or anchor shift."""
@@ -130,6 +138,14 @@ def compare_fingerprints(recorded: dict, new: dict) -> list[str]:
         out.append("log-probabilities " + ("were available at fitting but are missing now" if recorded["logprobs"]
                                             else "are available now but were not at fitting"))
     return out
+
+
+def unknown_metrics(rows: pd.DataFrame, scales: dict) -> list[str]:
+    """One note per metric of the rows that the calibrator has no scale (and no profile) for."""
+    m = rows["metric"].astype(str)
+    other = m[~m.isin(list(scales))].value_counts()
+    return [f"metric {name!r}: {n} new row(s) of a metric the calibrator was not fitted on: not tested"
+            for name, n in other.items()]
 
 
 def _distribution(profile: dict, rows: pd.DataFrame, scales: dict, random_state: int) -> pd.DataFrame:
@@ -274,6 +290,7 @@ def check_drift(calibrator, judged: pd.DataFrame, *, anchors: pd.DataFrame | Non
         recorded = profile["fingerprint"]
         fp_notes = compare_fingerprints(recorded, new_fp)
         dist = _adjust(_distribution(profile, rows, state.scales, random_state), alpha, correction)
+        notes.extend(unknown_metrics(rows, state.scales))
         for r in dist.itertuples():
             if r.status == "language not in calibrator":
                 notes.append(f"{r.metric}/{r.language}: {r.n_new} new row(s) in a language the calibrator "
@@ -323,3 +340,29 @@ def drift_warnings(state, judged: pd.DataFrame, *, alpha: float = 0.05) -> list[
                        "check drift with judgecal drift")
     return out
 
+
+
+def report_text(report: DriftReport) -> str:
+    """The report as text for a terminal: fingerprint first, then the verdict and the tables."""
+    from judgecal.data.render import table_text
+
+    lines = []
+    if report.fingerprint_notes:
+        lines.append("JUDGE FINGERPRINT DIFFERS from the calibrator's:")
+        lines.extend(f"  - {n}" for n in report.fingerprint_notes)
+    else:
+        lines.append(f"judge fingerprint: same as the calibrator's (model {report.new['model']!r})")
+    lines.extend(f"note: {n}" for n in report.notes)
+    adj = {"holm": "Holm (family-wise error)", "bh": "Benjamini-Hochberg (false discovery rate)"}[report.correction]
+    lines.append(f"\nper language (flags at {report.alpha:g}, {adj} across (metric, language)):")
+    lines.append(table_text(report.verdict))
+    if len(report.distribution):
+        cols = ["metric", "language", "status", "n_reference", "n_new", "mean_reference", "mean_new", "mean_shift",
+                "tv_distance", "unseen_levels", "method", "p_value", "p_adjusted", "flagged"]
+        lines.append("\nscore distribution vs the calibrator's fitting data (two-sample G-test; permutation "
+                     "when an expected count < 5):")
+        lines.append(table_text(report.distribution[cols]))
+    if report.anchors is not None:
+        lines.append("\njudge change on identical anchor items (new - old score; exact sign test):")
+        lines.append(table_text(report.anchors))
+    return "\n".join(lines)

@@ -27,6 +27,8 @@ COMMANDS = {
     "score": "score",
     "calibrate": "calibrate",
     "apply": "apply",
+    "anchors": "anchors",
+    "drift": "drift",
     "report": "report",
     "agreement": "agreement",
     "estimate": "estimate",
