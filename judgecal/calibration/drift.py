@@ -91,11 +91,11 @@ def judge_rows(judged: pd.DataFrame, *, judge: str | None = None, source: str = 
     if missing:
         raise InputError([Problem(f"{source} has no {c!r} column", column=c) for c in missing],
                          summary=f"{source}: missing column(s)")
-    rows = judged[judged["rater_kind"].astype(str) == "judge"] if "rater_kind" in judged.columns else judged
+    rows = judged[(judged["rater_kind"] == "judge").to_numpy()] if "rater_kind" in judged.columns else judged
     if "rater" in rows.columns:
-        raters = sorted(pd.unique(rows["rater"].astype(str)))
+        raters = sorted({str(r) for r in pd.unique(rows["rater"])})
         if judge is not None:
-            rows = rows[rows["rater"].astype(str) == judge]
+            rows = rows[(rows["rater"] == judge).to_numpy()]
         elif len(raters) > 1:
             raise InputError(Problem(f"{source} hold scores of {len(raters)} judges ({', '.join(raters[:10])}); "
                                      "say which one to check (judge=..., --judge)", column="rater"),
@@ -113,11 +113,12 @@ def _new_fingerprint(rows: pd.DataFrame, name: str) -> tuple[dict, list[str]]:
     notes = []
     hashes = {}
     if "judge_prompt_hash" in rows.columns:
-        per = rows.loc[rows["judge_prompt_hash"].notna()].groupby(rows["metric"].astype(str))["judge_prompt_hash"]
+        known = rows.loc[rows["judge_prompt_hash"].notna(), ["metric", "judge_prompt_hash"]]
+        per = known.groupby("metric", observed=True)["judge_prompt_hash"]
         for m, h in per.unique().items():
             if len(h) > 1:
-                notes.append(f"new judged rows of metric {m!r} carry {len(h)} different prompt hashes")
-            hashes[m] = str(h[0])
+                notes.append(f"new judged rows of metric {str(m)!r} carry {len(h)} different prompt hashes")
+            hashes[str(m)] = str(h[0])
     return fingerprint(name, hashes, has_logprobs(rows)), notes
 
 
@@ -142,10 +143,9 @@ def compare_fingerprints(recorded: dict, new: dict) -> list[str]:
 
 def unknown_metrics(rows: pd.DataFrame, scales: dict) -> list[str]:
     """One note per metric of the rows that the calibrator has no scale (and no profile) for."""
-    m = rows["metric"].astype(str)
-    other = m[~m.isin(list(scales))].value_counts()
-    return [f"metric {name!r}: {n} new row(s) of a metric the calibrator was not fitted on: not tested"
-            for name, n in other.items()]
+    counts = rows["metric"].value_counts()
+    return [f"metric {str(name)!r}: {n} new row(s) of a metric the calibrator was not fitted on: not tested"
+            for name, n in counts.items() if n and str(name) not in scales]
 
 
 def _distribution(profile: dict, rows: pd.DataFrame, scales: dict, random_state: int) -> pd.DataFrame:
@@ -189,6 +189,7 @@ def _distribution(profile: dict, rows: pd.DataFrame, scales: dict, random_state:
 
 
 def _anchor_pairs(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    new = new[new["item_id"].isin(pd.unique(old["item_id"])).to_numpy()]  # before any per-row work
     for frame, name in ((old, "anchor rows"), (new, "new judged rows")):
         dup = frame.duplicated(["item_id", "metric"], keep=False)
         if dup.any():
@@ -315,13 +316,14 @@ def drift_warnings(state, judged: pd.DataFrame, *, alpha: float = 0.05) -> list[
     """
     profile = state.judge_profile
     if "rater_kind" in judged.columns:
-        judged = judged[judged["rater_kind"].astype(str) == "judge"]
+        judged = judged[(judged["rater_kind"] == "judge").to_numpy()]
     if judged.empty or not {"language", "metric", "score"} <= set(judged.columns):
         return []
     if profile is None:
         return ["this calibrator records no judge score distribution (written by an older judgecal): "
                 "apply cannot check whether the new scores drifted from its fitting data; refit to record it"]
-    rows = judged[judged["metric"].astype(str).isin(list(state.scales))]
+    # Metric aliases were resolved by apply; rows under another name are left to it.
+    rows = judged[judged["metric"].isin(list(state.scales)).to_numpy()]
     dist = _adjust(_distribution(profile, rows, state.scales, 0), alpha, "holm")
     out = []
     for r in dist.itertuples():

@@ -32,6 +32,13 @@ def has_logprobs(rows: pd.DataFrame) -> bool:
     return "score_probs" in rows.columns and bool(rows["score_probs"].notna().any())
 
 
+def text_codes(col: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes (n,) and the text of each code: factorising first and converting only the
+    distinct values to text is much faster than converting a million-row column."""
+    codes, uniques = pd.factorize(col, sort=False)
+    return codes, [str(u) for u in uniques]
+
+
 def level_counts(language: pd.Series, metric: pd.Series, score: pd.Series,
                  scales: dict[str, MetricScale]) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """Level counts per (metric, language) of n judge scores, vectorised.
@@ -41,8 +48,8 @@ def level_counts(language: pd.Series, metric: pd.Series, score: pd.Series,
     whose metric has no scale here or whose score is not one of its levels are not
     counted; they come back (with their position) for the caller to report.
     """
-    lang_code, lang_names = pd.factorize(language.astype(str), sort=True)
-    met_code, met_names = pd.factorize(metric.astype(str), sort=True)
+    lang_code, lang_names = text_codes(language)
+    met_code, met_names = text_codes(metric)
     values = score.to_numpy(dtype=float)
     out: dict[str, np.ndarray] = {}
     off = np.zeros(len(values), dtype=bool)
@@ -61,7 +68,7 @@ def level_counts(language: pd.Series, metric: pd.Series, score: pd.Series,
         table = flat.reshape(len(lang_names), k)
         for li in np.flatnonzero(table.sum(axis=1) > 0):
             out[profile_key(m, lang_names[li])] = table[li]
-    bad = pd.DataFrame({"row": np.flatnonzero(off) + 1, "metric": metric.to_numpy()[off],
+    bad = pd.DataFrame({"row": np.flatnonzero(off) + 1, "metric": np.asarray(met_names, dtype=object)[met_code[off]],
                         "score": values[off]})
     return out, bad
 
