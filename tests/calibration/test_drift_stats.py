@@ -136,6 +136,6 @@ def test_holm_controls_the_family_wise_error_over_thirty_null_tests():
 def test_sign_test_size_and_power_monte_carlo():
     rng = np.random.default_rng(2)
     null = [sign_test(rng.choice([-1, 0, 0, 0, 1], size=40))[2] for _ in range(400)]
-    alt = [sign_test(rng.choice([-1, 0, 0, 1, 1], size=40))[2] for _ in range(400)]
+    alt = [sign_test(rng.choice([-1, 0, 1, 1, 1], size=40))[2] for _ in range(400)]
     assert np.mean(np.array(null) <= 0.05) <= 0.06
-    assert np.mean(np.array(alt) <= 0.05) >= 0.4  # a modest change on 40 anchors: detected often, not always
+    assert np.mean(np.array(alt) <= 0.05) >= 0.8  # 60 % up, 20 % down on 40 anchors
