@@ -138,4 +138,4 @@ def test_sign_test_size_and_power_monte_carlo():
     null = [sign_test(rng.choice([-1, 0, 0, 0, 1], size=40))[2] for _ in range(400)]
     alt = [sign_test(rng.choice([-1, 0, 1, 1, 1], size=40))[2] for _ in range(400)]
     assert np.mean(np.array(null) <= 0.05) <= 0.06
-    assert np.mean(np.array(alt) <= 0.05) >= 0.8  # 60 % up, 20 % down on 40 anchors
+    assert np.mean(np.array(alt) <= 0.05) >= 0.7  # 60 % up, 20 % down on 40 anchors: about 0.8
