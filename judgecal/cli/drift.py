@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default), bh = false discovery rate")
     parser.add_argument("--seed", type=int, default=0, help="seed of the permutation tests for small counts")
     parser.add_argument("--out", metavar="FILE", help="also write the per-(metric, language) table (CSV)")
-    parser.add_argument("--fail-on-drift", action="store_true", help="exit with status 1 when anything is flagged")
+    parser.add_argument("--fail-on-drift", action="store_true",
+                        help="exit with status 3 when anything is flagged (1 and 2 are input and usage errors)")
     add_input_options(parser)
 
 
@@ -43,4 +44,4 @@ def run(args: argparse.Namespace) -> int:
 
         write_ratings(report.table(), args.out)
         print(f"\nwrote {args.out}")
-    return 1 if args.fail_on_drift and report.flagged_languages else 0
+    return 3 if args.fail_on_drift and report.flagged_languages else 0

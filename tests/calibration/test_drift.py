@@ -257,7 +257,7 @@ def test_cli_anchors_drift_and_apply_end_to_end(pariksha_fit, tmp_path, capsys):
     code = main(["drift", str(tmp_path / "cal.json"), str(tmp_path / "new.parquet"), "--anchors",
                  str(tmp_path / "anchors.csv"), "--out", str(tmp_path / "drift.csv"), "--fail-on-drift"])
     out = capsys.readouterr().out
-    assert code == 1
+    assert code == 3
     assert "judge fingerprint: same as the calibrator's" in out
     assert "Holm" in out and "exact sign test" in out
     table = pd.read_csv(tmp_path / "drift.csv")
@@ -271,5 +271,5 @@ def test_cli_anchors_drift_and_apply_end_to_end(pariksha_fit, tmp_path, capsys):
     # Bad input: an anchor file from no judge at all.
     write_ratings(ratings[ratings["rater_kind"] == "human"], tmp_path / "humans.csv")
     assert main(["drift", str(tmp_path / "cal.json"), str(tmp_path / "new.parquet"), "--anchors",
-                 str(tmp_path / "humans.csv")]) == 2
+                 str(tmp_path / "humans.csv")]) == 1
     assert "anchor rows hold no judge rows" in capsys.readouterr().err
