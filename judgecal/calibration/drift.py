@@ -30,6 +30,7 @@ import pandas as pd
 
 from judgecal.calibration._fit.drift_stats import ADJUST, g_test_counts, sign_test, total_variation
 from judgecal.calibration._fit.profile import fingerprint, has_logprobs, level_counts
+from judgecal.data.languages import UnknownLanguage, normalize_language
 from judgecal.errors import CalibratorError, InputError, Problem
 
 __all__ = ["DriftReport", "JudgeDriftWarning", "check_drift", "drift_warnings"]
@@ -148,7 +149,28 @@ def unknown_metrics(rows: pd.DataFrame, scales: dict) -> list[str]:
             for name, n in counts.items() if n and str(name) not in scales]
 
 
+def served_languages(language: pd.Series, profile: dict) -> pd.Series:
+    """Each row's language as ``apply`` serves it (n,): the normalised tag ('hindi' -> 'hi'), and a
+    regional tag the calibrator has no scores of (hi-IN) as its base language when it has those.
+    Values that are no language are kept as they are (apply refuses them with their own error)."""
+    codes, uniq = pd.factorize(language, sort=False)
+    known = {e["language"] for e in profile["levels"].values()}
+    names = []
+    for value in uniq:
+        try:
+            tag = normalize_language(str(value))
+        except UnknownLanguage:
+            tag = str(value)
+        if tag not in known and "-" in tag and tag.split("-", 1)[0] in known:
+            tag = tag.split("-", 1)[0]
+        names.append(tag)
+    name_codes, distinct = pd.factorize(pd.Series(names, dtype=object))
+    full = np.where(codes >= 0, name_codes[np.maximum(codes, 0)], -1) if len(names) else codes
+    return pd.Series(pd.Categorical.from_codes(full, categories=list(distinct)), index=language.index)
+
+
 def _distribution(profile: dict, rows: pd.DataFrame, scales: dict, random_state: int) -> pd.DataFrame:
+    rows = rows.assign(language=served_languages(rows["language"], profile))
     counts, bad = level_counts(rows["language"], rows["metric"], rows["score"], scales)
     if len(bad):
         known = bad[bad["metric"].astype(str).isin(list(scales))]

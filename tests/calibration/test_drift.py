@@ -273,3 +273,12 @@ def test_cli_anchors_drift_and_apply_end_to_end(pariksha_fit, tmp_path, capsys):
     assert main(["drift", str(tmp_path / "cal.json"), str(tmp_path / "new.parquet"), "--anchors",
                  str(tmp_path / "humans.csv")]) == 1
     assert "anchor rows hold no judge rows" in capsys.readouterr().err
+
+
+def test_language_names_and_regional_tags_count_as_the_language_apply_serves(fitted, ratings):
+    j = _judge(ratings)
+    named = j.assign(language=j["language"].map({"hi": "hindi", "mr": "mr-IN", "ta": "ta"}).astype(object))
+    assert _drift_messages(lambda: fitted.apply(named)) == []
+    report = check_drift(fitted, named)
+    assert set(report.distribution["language"]) == {"hi", "mr", "ta"}
+    assert (report.distribution["status"] == "tested").all()
