@@ -149,12 +149,12 @@ def unknown_metrics(rows: pd.DataFrame, scales: dict) -> list[str]:
             for name, n in counts.items() if n and str(name) not in scales]
 
 
-def served_languages(language: pd.Series, profile: dict) -> pd.Series:
+def served_languages(language: pd.Series, profile: dict | None) -> pd.Series:
     """Each row's language as ``apply`` serves it (n,): the normalised tag ('hindi' -> 'hi'), and a
     regional tag the calibrator has no scores of (hi-IN) as its base language when it has those.
     Values that are no language are kept as they are (apply refuses them with their own error)."""
     codes, uniq = pd.factorize(language, sort=False)
-    known = {e["language"] for e in profile["levels"].values()}
+    known = {e["language"] for e in profile["levels"].values()} if profile else set()
     names = []
     for value in uniq:
         try:
@@ -321,7 +321,9 @@ def check_drift(calibrator, judged: pd.DataFrame, *, anchors: pd.DataFrame | Non
     anchor_table = None
     if anchors is not None:
         old_rows, _ = judge_rows(anchors, source="anchor rows")
-        anchor_table = _adjust(_anchors(_anchor_pairs(old_rows, rows)), alpha, correction)
+        pairs = _anchor_pairs(old_rows, rows)
+        pairs["language"] = served_languages(pairs["language"], profile).astype(str)
+        anchor_table = _adjust(_anchors(pairs), alpha, correction)
     empty = pd.DataFrame(columns=["metric", "language", "status", "p_value", "p_adjusted", "flagged"])
     return DriftReport(fingerprint_notes=fp_notes, recorded=recorded, new=new_fp,
                        distribution=dist if dist is not None else empty, anchors=anchor_table,

@@ -282,3 +282,6 @@ def test_language_names_and_regional_tags_count_as_the_language_apply_serves(fit
     report = check_drift(fitted, named)
     assert set(report.distribution["language"]) == {"hi", "mr", "ta"}
     assert (report.distribution["status"] == "tested").all()
+    anchors, _ = select_anchors(ratings, 10)
+    both = check_drift(fitted, named, anchors=anchors)
+    assert set(both.anchors["language"]) == {"hi", "mr", "ta"} and len(both.verdict) == 3
