@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._common import add_input_options, load_table
+from judgecal.cli._analysis_args import load
+from judgecal.cli._common import add_input_options
 
 HELP = "pick a stratified, seeded set of human-labelled anchor items per language (re-score them after a judge change)"
 
@@ -26,11 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from judgecal.calibration.anchors import select_anchors
     from judgecal.data.io import write_ratings
-    from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
     from judgecal.data.render import table_text
 
-    registry = MetricRegistry(load_metric_file(args.metrics)) if args.metrics else DEFAULT_REGISTRY
-    ratings = load_table(args, args.ratings)
+    ratings, registry = load(args)
     anchors, summary = select_anchors(ratings, args.per_language, metric=args.metric, random_state=args.seed,
                                       metrics=registry)
     write_ratings(anchors, args.out)

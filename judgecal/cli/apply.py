@@ -26,9 +26,9 @@ def run(args: argparse.Namespace) -> int:
 
     from judgecal.calibration import load_calibrator
     from judgecal.calibration.drift import JudgeDriftWarning
-    from judgecal.sanitize import terminal_text
     from judgecal.data.io import write_ratings
     from judgecal.data.render import table_text
+    from judgecal.sanitize import terminal_text
 
     cal = load_calibrator(args.calibrator)
     table = load_from_args(args, args.judged).table

@@ -40,10 +40,9 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from judgecal.data.render import table_text
+    from judgecal.errors import ConfigError
     from judgecal.report import build_report, write_report
     from judgecal.report.render import headline_rows
-
-    from judgecal.errors import ConfigError
 
     if (args.drift or args.drift_anchors) and not args.calibrator:
         raise ConfigError("--drift checks new judged rows against a calibrator: give --calibrator too")

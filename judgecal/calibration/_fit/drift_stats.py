@@ -81,32 +81,31 @@ def sign_test(differences: np.ndarray) -> tuple[int, int, float]:
     return up, down, float(stats.binomtest(up, up + down, 0.5).pvalue)
 
 
+def _sorted_tested(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(p-values as floats (m,), positions of the tested ones (not NaN) in increasing p order)."""
+    p = np.asarray(p, dtype=float)
+    ok = np.flatnonzero(~np.isnan(p))
+    return p, ok[np.argsort(p[ok], kind="stable")]
+
+
 def holm(pvalues: np.ndarray) -> np.ndarray:
     """Holm step-down adjusted p-values, shape (m,) -> (m,); NaN (not tested) stays NaN."""
-    p = np.asarray(pvalues, dtype=float)
+    p, order = _sorted_tested(pvalues)
     out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    m = len(ok)
-    if m == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out[order] = np.minimum(adj, 1.0)
+    m = len(order)
+    if m:
+        out[order] = np.minimum(np.maximum.accumulate((m - np.arange(m)) * p[order]), 1.0)
     return out
 
 
 def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (false discovery rate), shape (m,) -> (m,); NaN stays NaN."""
-    p = np.asarray(pvalues, dtype=float)
+    p, order = _sorted_tested(pvalues)
     out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    m = len(ok)
-    if m == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    scaled = p[order] * m / np.arange(1, m + 1)
-    adj = np.minimum.accumulate(scaled[::-1])[::-1]
-    out[order] = np.minimum(adj, 1.0)
+    m = len(order)
+    if m:
+        scaled = p[order] * m / np.arange(1, m + 1)
+        out[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
     return out
 
 
