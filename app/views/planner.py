@@ -63,8 +63,10 @@ def batch_section(ctx: session.Context) -> None:
     blind = st.checkbox("Blind the sheet (opaque item ids; item ids often name the system)",
                         key=session.persist("planner_blind", True))
     sheet = results.batch_export(batch, ctx.view, blind=blind)
-    st.download_button("Download the annotation sheet (CSV)", sheet, file_name=f"next_batch_{metric}.csv",
-                       mime="text/csv", key="planner_download")
+    # blinded: a ZIP of the sheet and its key, made together so that they match
+    kind, mime = ("ZIP: sheet and key", "application/zip") if blind else ("CSV", "text/csv")
+    st.download_button(f"Download the annotation sheet ({kind})", sheet,
+                       file_name=f"next_batch_{metric}.{'zip' if blind else 'csv'}", mime=mime, key="planner_download")
     st.caption("The sheet is the annotation kit's layout (annotations/): one row per item and annotator, a score "
                "and a reasoning column per metric. `judgecal.analysis.annotation_kit.read_annotation_sheet` "
                "reads the filled sheet back as human ratings.")

@@ -10,7 +10,9 @@ against the metric scales; empty score cells are counted, never invented.
 
 from __future__ import annotations
 
-import hashlib
+import io
+import secrets
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from judgecal._atomic import atomic_path
+from judgecal.data.delimited import delimited_bytes, restore_formulas, write_delimited
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.data.schema import normalize_ratings
 from judgecal.errors import ConfigError, InputError, Problem
@@ -64,51 +68,95 @@ def key_path(sheet_path: str | Path) -> Path:
     return sheet_path.with_name(sheet_path.stem + ".key.csv")
 
 
-def blind_id(item_id: str) -> str:
-    """A stable opaque id: item ids often name the system (``prompt/model``)."""
-    return "item-" + hashlib.sha256(str(item_id).encode("utf-8")).hexdigest()[:12]
+BLIND_PREFIX = "item-"
+_BLINDED = r"item-[0-9a-f]{12}"
+
+
+def blind_ids(item_ids: Sequence[str]) -> dict[str, str]:
+    """A fresh secret mapping from each distinct item id to an opaque sheet id.
+
+    The sheet ids are random (:mod:`secrets`), not derived from the item ids:
+    item ids often name the system (``prompt/model``), and a hash of them could
+    be recomputed from a public release. Only the key file holds the mapping.
+    """
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for item in pd.unique(pd.Series(item_ids, dtype=object).astype(str)):
+        sheet_id = BLIND_PREFIX + secrets.token_hex(6)
+        while sheet_id in taken:  # 48 random bits: a repeat is rare, never allowed
+            sheet_id = BLIND_PREFIX + secrets.token_hex(6)
+        taken.add(sheet_id)
+        out[item] = sheet_id
+    return out
+
+
+def blinded_sheet(batch: pd.DataFrame, ratings: pd.DataFrame,
+                  metrics: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(sheet, key): :func:`annotation_sheet` with opaque item ids, its items in a
+    random order (the batch's order can follow the system), and the key with the
+    columns ``sheet_item_id``, ``item_id`` (and ``system`` when the batch has it)."""
+    sheet = annotation_sheet(batch, ratings, metrics)
+    key = batch.drop_duplicates("item_id")[[c for c in ("item_id", "system") if c in batch.columns]].copy()
+    key["item_id"] = key["item_id"].astype(str)
+    mapping = blind_ids(key["item_id"])
+    key.insert(0, "sheet_item_id", key["item_id"].map(mapping))
+    order = list(mapping.values())
+    secrets.SystemRandom().shuffle(order)
+    sheet["item_id"] = sheet["item_id"].astype(str).map(mapping)
+    # each annotator's copy stays one block, its items in the random order
+    sheet["_block"] = sheet.groupby(ANNOTATOR_COLUMN, sort=False).ngroup()
+    sheet["_rank"] = sheet["item_id"].map({sheet_id: i for i, sheet_id in enumerate(order)})
+    sheet = sheet.sort_values(["_block", "_rank"]).drop(columns=["_block", "_rank"]).reset_index(drop=True)
+    return sheet, key.reset_index(drop=True)
 
 
 def write_annotation_sheet(batch: pd.DataFrame, ratings: pd.DataFrame, path: str | Path,
                            metrics: Sequence[str] | None = None, *, blind: bool = True) -> Path:
     """Write :func:`annotation_sheet` as CSV (UTF-8 with BOM so spreadsheet apps
-    show Indic scripts correctly) or JSONL, by extension.
+    show Indic scripts correctly) or JSONL, by extension. In the CSV sheet and
+    key, text a spreadsheet would run as a formula gets a leading quote
+    (:mod:`judgecal.data.delimited`); :func:`read_annotation_sheet` removes it.
 
-    With ``blind`` (default) the sheet carries opaque item ids and the key back
-    to the real ids (and systems) goes to :func:`key_path`, kept by whoever runs
-    the study, not sent to annotators.
+    With ``blind`` (default) the sheet carries random opaque item ids
+    (:func:`blinded_sheet`) and the key back to the real ids (and systems)
+    goes to :func:`key_path`, readable by its owner only: it is kept by whoever
+    runs the study, not sent to annotators, and nothing else can map the ids back.
     """
     path = Path(path)
-    sheet = annotation_sheet(batch, ratings, metrics)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl"):
         raise ConfigError(f"annotation sheets are .csv or .jsonl, not {path.name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     if blind:
-        key = batch.drop_duplicates("item_id")[[c for c in ("item_id", "system") if c in batch.columns]].copy()
-        key.insert(0, "sheet_item_id", key["item_id"].map(blind_id))
-        if key["sheet_item_id"].duplicated().any():
-            raise ConfigError("two items share a blinded id; write the sheet with blind=False")
-        sheet["item_id"] = sheet["item_id"].map(blind_id)
-        key.to_csv(key_path(path), index=False, encoding="utf-8")
-    if suffix == ".csv":
-        sheet.to_csv(path, index=False, encoding="utf-8-sig")
+        sheet, key = blinded_sheet(batch, ratings, metrics)
+        write_delimited(key, key_path(path), private=True)
     else:
-        sheet.to_json(path, orient="records", lines=True, force_ascii=False)
+        sheet = annotation_sheet(batch, ratings, metrics)
+    if suffix == ".csv":
+        write_delimited(sheet, path, encoding="utf-8-sig")
+    else:
+        with atomic_path(path) as tmp:
+            sheet.to_json(tmp, orient="records", lines=True, force_ascii=False)
     return path
 
 
 def sheet_bytes(batch: pd.DataFrame, ratings: pd.DataFrame, metrics: Sequence[str] | None = None, *,
-                blind: bool = True) -> bytes:
-    """The annotation sheet as CSV bytes (UTF-8 with BOM), e.g. for a download button.
+                blind: bool = True, name: str = "annotation_sheet") -> bytes:
+    """The annotation sheet for a download button.
 
-    Blinded ids can be mapped back without a key file:
-    ``read_annotation_sheet(path, ratings=ratings)`` recomputes them.
+    Not blind: the sheet as CSV bytes (UTF-8 with BOM). Blind: a ZIP archive of
+    ``<name>.csv`` and its key ``<name>.key.csv``, made together so that they
+    always match (two downloads would come from two Streamlit runs, each with
+    its own random ids). Extracted side by side, :func:`read_annotation_sheet`
+    finds the key on its own.
     """
-    sheet = annotation_sheet(batch, ratings, metrics)
-    if blind:
-        sheet["item_id"] = sheet["item_id"].map(blind_id)
-    return sheet.to_csv(index=False).encode("utf-8-sig")
+    if not blind:
+        return delimited_bytes(annotation_sheet(batch, ratings, metrics))
+    sheet, key = blinded_sheet(batch, ratings, metrics)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr(f"{name}.csv", delimited_bytes(sheet))
+        bundle.writestr(key_path(f"{name}.csv").name, delimited_bytes(key, encoding="utf-8"))
+    return buffer.getvalue()
 
 
 @dataclass
@@ -119,19 +167,19 @@ class AnnotationResult:
     empty_cells: pd.DataFrame
 
 
-def read_annotation_sheet(path: str | Path, *, key: str | Path | None = None, ratings: pd.DataFrame | None = None,
+def read_annotation_sheet(path: str | Path, *, key: str | Path | None = None,
                           registry: MetricRegistry = DEFAULT_REGISTRY) -> AnnotationResult:
     """Filled sheet -> ratings-table rows (one per item, annotator and rated metric).
 
     Blinded ids are mapped back through ``key`` (default: :func:`key_path`
-    beside the sheet, when it exists), or else by recomputing the blinded id
-    of every item of ``ratings``. Every non-empty score must be a level of its
-    metric; problems are raised together as one :class:`InputError` with file
-    rows.
+    beside the sheet, when it exists); a sheet whose ids are all blinded and
+    that has no key is refused, since its ids mean nothing without it. Every
+    non-empty score must be a level of its metric; problems are raised together
+    as one :class:`InputError` with file rows.
     """
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        df = restore_formulas(pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig"))
         rows = np.arange(2, len(df) + 2)  # line 1 is the header
     elif path.suffix.lower() == ".jsonl":
         df = pd.read_json(path, lines=True, dtype=False).astype(object)
@@ -143,21 +191,20 @@ def read_annotation_sheet(path: str | Path, *, key: str | Path | None = None, ra
         raise InputError([Problem(f"column {c!r} is missing", file=str(path), column=c) for c in missing],
                          summary=f"{path} is not an annotation sheet")
     key = Path(key) if key else key_path(path)
-    mapping, source = None, f"the key file {key.name}"
     if key.exists():
-        table = pd.read_csv(key, dtype=str, keep_default_na=False)
+        table = restore_formulas(pd.read_csv(key, dtype=str, keep_default_na=False, encoding="utf-8-sig"))
         mapping = dict(zip(table["sheet_item_id"], table["item_id"], strict=True))
-    elif ratings is not None and df["item_id"].astype(str).str.startswith("item-").all():
-        known = pd.unique(ratings["item_id"].astype(str))
-        mapping, source = dict(zip(map(blind_id, known), known, strict=True)), "the ratings table"
-    if mapping is not None:
         ids = df["item_id"].astype(str)
         unknown = ~ids.isin(list(mapping))
         if unknown.any():
-            raise InputError([Problem(f"item id is not in {source}", file=str(path), row=int(r),
+            raise InputError([Problem(f"item id is not in the key file {key.name}", file=str(path), row=int(r),
                                       column="item_id", value=v) for r, v in zip(rows[unknown.to_numpy()], ids[unknown], strict=True)],
                              summary=f"{int(unknown.sum())} sheet row(s) cannot be matched to items")
         df["item_id"] = ids.map(mapping)
+    elif len(df) and df["item_id"].astype(str).str.fullmatch(_BLINDED).all():
+        raise InputError(Problem(f"the item ids are blinded and the key file {key} does not exist; "
+                                 "pass the key written with the sheet (key=...)", file=str(path), column="item_id"),
+                         summary=f"{path} cannot be matched to items")
     metrics = [c for c in df.columns if registry.resolve(c) is not None and f"{c}_reason" in df.columns]
     if not metrics:
         raise InputError(Problem("no metric score columns (each needs <metric> and <metric>_reason)", file=str(path)),

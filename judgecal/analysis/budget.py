@@ -241,7 +241,8 @@ def next_batch(
 
 def export_batch(batch: pd.DataFrame, ratings: pd.DataFrame, metrics: Sequence[str] | None = None, *,
                  blind: bool = True) -> bytes:
-    """The batch as an annotation sheet (CSV bytes) in the kit's layout; see
+    """The batch as an annotation sheet in the kit's layout: CSV bytes, or with
+    ``blind`` a ZIP of the sheet and its key; see
     :func:`judgecal.analysis.annotation_kit.sheet_bytes`."""
     from judgecal.analysis.annotation_kit import sheet_bytes
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._common import load_table
+from judgecal.cli._common import load_table, registry_from_args
 from judgecal.errors import ConfigError
 
 
@@ -41,26 +41,27 @@ def columns(text: str) -> tuple[str, ...]:
 
 def load(args: argparse.Namespace):
     """(ratings table, metric registry) as the options say."""
-    from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
-
-    registry = MetricRegistry(load_metric_file(args.metrics)) if args.metrics else DEFAULT_REGISTRY
-    return load_table(args, args.ratings), registry
+    return load_table(args, args.ratings), registry_from_args(args)
 
 
 def write_table(frame, path: str) -> None:
-    """CSV, JSON (records) or Parquet by extension."""
+    """CSV, JSON (records) or Parquet by extension, replaced atomically; CSV text
+    cells a spreadsheet would run as formulas get a leading quote."""
     from pathlib import Path
 
+    from judgecal._atomic import atomic_path
+    from judgecal.data.delimited import write_delimited
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     suffix = p.suffix.lower()
-    if suffix == ".csv":
-        frame.to_csv(p, index=False)
-    elif suffix == ".json":
-        frame.to_json(p, orient="records", force_ascii=False, indent=1)
-    elif suffix == ".parquet":
-        frame.to_parquet(p, index=False)
-    else:
+    if suffix not in (".csv", ".json", ".parquet"):
         raise ConfigError(f"cannot write {path}: use .csv, .json or .parquet")
+    if suffix == ".csv":  # formula-like text cells get a leading quote (spreadsheets)
+        write_delimited(frame, p)
+    else:
+        with atomic_path(p) as tmp:
+            if suffix == ".json":
+                frame.to_json(tmp, orient="records", force_ascii=False, indent=1)
+            else:
+                frame.to_parquet(tmp, index=False)
     print(f"wrote {p}")

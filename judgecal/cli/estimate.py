@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         print("\nSummary:")
         print(table_text(an.simulation_summary(sim)))
     if args.next_batch:
-        from judgecal.analysis.annotation_kit import write_annotation_sheet
+        from judgecal.analysis.annotation_kit import key_path, write_annotation_sheet
 
         batch = an.next_batch(ratings, args.next_batch, metric=args.batch_metric, judge=args.judge,
                               random_state=args.seed, registry=registry)
@@ -93,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         path = write_annotation_sheet(batch, ratings, args.batch_out)
         guidelines = files("judgecal.annotations") / "guidelines"  # a folder a user can open, checkout or install
         print(f"\nwrote {len(batch)} items to annotate: {path} (guidelines: {guidelines})")
+        if key_path(path).exists():
+            print(f"the key back to the real item ids and systems: {key_path(path)} (keep it; do not send it)")
     if args.out:
         write_table(est, args.out)
     return 0

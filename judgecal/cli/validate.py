@@ -12,8 +12,6 @@ HELP = "check a ratings file (or a PARIKSHA folder) and report per language, inc
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="ratings file (csv, tsv, jsonl, json, parquet) or a PARIKSHA release folder")
-    parser.add_argument("--drop-bad-rows", action="store_true",
-                        help="describe the usable rows even when some rows are bad (bad rows are still listed and counted)")
     parser.add_argument("--repair", action="store_true",
                         help="PARIKSHA folders: reassign rows whose prompt ids belong to another language")
     parser.add_argument("--json", metavar="OUT", help="also write the report as JSON")
@@ -25,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from judgecal._atomic import atomic_write_text
     from judgecal.data.render import table_text
     from judgecal.data.validate import validate_ratings
 
@@ -36,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         table = load_table(args, path)
     else:
 
-        result = load_from_args(args, path, on_bad_rows="drop" if args.drop_bad_rows else "error")
+        result = load_from_args(args, path, quiet=True)  # validate lists what it leaves out itself
         table, dropped, problems = result.table, result.dropped, result.problems
         if table.empty:
             print(f"{path}: no usable rows ({result.n_input_rows} read, all dropped)")
@@ -66,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
         out = report.to_dict()
         out["dropped"] = [] if dropped is None else dropped.to_dict(orient="records")
         out["problems"] = [str(p) for p in problems]
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        atomic_write_text(args.json, json.dumps(out, ensure_ascii=False, indent=2, default=str))
         print(f"\nwrote {args.json}")
     if dropped is not None and len(dropped):
         return 1

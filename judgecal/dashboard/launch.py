@@ -8,6 +8,7 @@ either way. What to show is handed to the app through environment variables
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -23,7 +24,12 @@ ENV_REPAIR = "JUDGECAL_DASHBOARD_REPAIR"
 ENTRY = "main.py"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501
-MAX_UPLOAD_MB = 1024  # a 1M-row ratings CSV with texts runs to hundreds of MB (Streamlit's default: 200)
+# Largest file the browser may upload, in MB (Streamlit's server.maxUploadSize). Streamlit
+# holds an upload in memory, so the cap bounds what one visitor can make the server hold;
+# 200 MB is Streamlit's own default and fits ~1M ratings without texts. A bigger file is
+# better opened from the command line (`judgecal dashboard FILE`), or the cap raised with
+# --max-upload-mb.
+DEFAULT_MAX_UPLOAD_MB = 200
 
 
 def app_path() -> Path:
@@ -38,10 +44,40 @@ def app_path() -> Path:
     return path
 
 
+def is_loopback(host: str) -> bool:
+    """True when ``host`` is reachable from this machine only (127.0.0.0/8, ::1, localhost).
+
+    Any other name counts as reachable from elsewhere: resolving it would need a
+    name lookup, and what it resolves to can change.
+    """
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str, port: int = DEFAULT_PORT, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) -> str | None:
+    """The warning printed before serving on an address other machines can reach (None for loopback)."""
+    if is_loopback(host):
+        return None
+    name = host.strip().strip("[]")
+    where = ("every network interface of this machine" if name in ("0.0.0.0", "::", "")
+             else f"the address {host}")
+    return (f"judgecal dashboard: WARNING: serving on {host}:{int(port)}, {where}: other machines can reach it. "
+            "The dashboard has no login: anyone who reaches the port sees the loaded ratings (prompts, "
+            f"responses, raters' reasoning) and can upload files of up to {int(max_upload_mb)} MB. "
+            f"Use --host {DEFAULT_HOST} (the default) to serve this machine only, or put it behind a "
+            "firewall or an authenticating proxy.")
+
+
 def streamlit_command(
     *,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
     python: str | None = None,
     extra: list[str] | None = None,
 ) -> list[str]:
@@ -49,10 +85,13 @@ def streamlit_command(
 
     Headless (no browser is opened by Streamlit itself), no usage statistics,
     no file watcher, and error details hidden from the page: the app shows
-    its own readable messages, tracebacks go to the terminal only.
+    its own readable messages, tracebacks go to the terminal only. Uploads
+    from the browser are capped at ``max_upload_mb`` MB.
     """
     if not 0 < int(port) < 65536:
         raise ConfigError(f"port must be between 1 and 65535, not {port}")
+    if int(max_upload_mb) < 1:
+        raise ConfigError(f"the upload cap must be at least 1 MB, not {max_upload_mb}")
     return [
         python or sys.executable, "-m", "streamlit", "run", str(app_path()),
         "--server.address", host,
@@ -62,7 +101,7 @@ def streamlit_command(
         "--browser.gatherUsageStats", "false",
         "--client.showErrorDetails", "none",
         "--client.toolbarMode", "minimal",
-        "--server.maxUploadSize", str(MAX_UPLOAD_MB),
+        "--server.maxUploadSize", str(int(max_upload_mb)),
         "--global.developmentMode", "false",
         *(extra or []),
     ]
@@ -99,8 +138,15 @@ def run_dashboard(
     port: int = DEFAULT_PORT,
     repair: bool = False,
     replace_process: bool = True,
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
 ) -> int:
     """Serve the dashboard until interrupted.
+
+    host : address to serve on; anything but a loopback address (127.0.0.1,
+        ::1, localhost) first prints a warning to stderr, since the dashboard
+        has no login
+    max_upload_mb : largest file a browser may upload (Streamlit's
+        ``server.maxUploadSize``), default :data:`DEFAULT_MAX_UPLOAD_MB`
 
     replace_process : on POSIX, the calling process becomes the Streamlit server
         (``exec``; this function then never returns). The ``judgecal dashboard``
@@ -109,11 +155,14 @@ def run_dashboard(
         returns its exit code. Callers that must go on afterwards, such as a
         demo, use False.
     """
+    warning = exposure_warning(host, port, max_upload_mb)
+    if warning:  # before anything can fail: whoever typed --host should see it every time
+        print(warning, file=sys.stderr, flush=True)
     check_streamlit()
     for label, value in (("ratings", ratings), ("calibrator", calibrator)):
         if value is not None and not Path(value).expanduser().exists():
             raise ConfigError(f"{label} path does not exist: {value}")
-    cmd = streamlit_command(host=host, port=port)
+    cmd = streamlit_command(host=host, port=port, max_upload_mb=max_upload_mb)
     env = dashboard_env(ratings, calibrator, repair=repair)
     print(f"judgecal dashboard: serving on http://{host}:{int(port)}  (Ctrl+C stops it)", flush=True)
     if replace_process and os.name == "posix":

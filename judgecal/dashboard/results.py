@@ -139,11 +139,12 @@ def next_batch(ratings: pd.DataFrame, *, size: int = 100, metric: str | None = N
 
 
 def batch_export(batch: pd.DataFrame, ratings: pd.DataFrame, *, blind: bool = True) -> bytes:
-    """:func:`judgecal.analysis.budget.export_batch`: the batch as an annotation-kit sheet (CSV bytes).
+    """:func:`judgecal.analysis.budget.export_batch`: the batch as an annotation-kit sheet
+    (CSV bytes), or with ``blind`` a ZIP of the sheet and its key.
 
     ``ratings`` must hold the texts (prompt, response). Blinded sheets carry
-    opaque item ids; ``judgecal.analysis.annotation_kit.read_annotation_sheet``
-    maps them back.
+    random opaque item ids; ``judgecal.analysis.annotation_kit.read_annotation_sheet``
+    maps them back through the key.
     """
     return export_batch(batch, ratings, blind=blind)
 

@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from judgecal._atomic import atomic_path
+from judgecal.data.delimited import write_delimited
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, read_config_file
 from judgecal.data.schema import CheckResult, empty_ratings, normalize_ratings
 from judgecal.data.tables import FORMATS, detect_format, read_table  # noqa: F401 (part of this module's API)
-from judgecal.errors import ConfigError, InputError, Problem
+from judgecal.errors import ConfigError, InputError, Problem, short_list
 
 
 @dataclass
@@ -120,7 +122,7 @@ def apply_mapping(df: pd.DataFrame, rows: np.ndarray, mapping: ColumnMapping, so
     needed += list(mapping.wide.values()) + list(mapping.wide_text.values())
     absent = sorted({c for c in needed if c not in df.columns})
     if absent:
-        found = ", ".join(map(str, df.columns))
+        found = short_list(df.columns)
         raise InputError(
             [Problem(f"the column mapping names column {c!r}, which the file does not have (columns: {found})", file=source, column=c) for c in absent],
             summary="the column mapping does not fit the file",
@@ -215,44 +217,71 @@ def _checked(df, rows, mapping, metrics, source: str, on_bad_rows: str, skipped)
         counted = f"{len(exc.problems)} problem(s)"
         summary = (f"{len(problems)} problem(s)" + exc.summary[len(counted):]
                    if exc.summary.startswith(counted) else exc.summary)
-        exc = InputError(problems, summary=summary)
+        exc = InputError(problems, summary=summary, hint=exc.hint, droppable=exc.droppable)
         if not skipped:
             raise exc from None
         # A whole-file problem (a missing column, say) found after records were left
         # out: the dropped records come first, so the user sees everything at once.
         raise InputError([*skipped, *exc.problems],
-                         summary=f"{exc.summary} (after leaving out {len(skipped)} unreadable record(s))") from exc
+                         summary=f"{exc.summary} (after leaving out {len(skipped)} unreadable record(s))",
+                         hint=exc.hint) from exc
 
 
-def read_ratings(path: str | Path, mapping: ColumnMapping | None = None, **kwargs) -> pd.DataFrame:
-    """Read a ratings file; raise :class:`InputError` listing every problem."""
-    return load_ratings(path, mapping, on_bad_rows="error", **kwargs).table
+def read_ratings(path: str | Path, mapping: ColumnMapping | None = None, *, drop_bad_rows: bool = False,
+                 **kwargs) -> pd.DataFrame:
+    """Read a ratings file; raise :class:`InputError` listing every problem.
+
+    With ``drop_bad_rows=True`` rows that cannot be used are left out instead:
+    never silently. A :class:`~judgecal.errors.DroppedRowsWarning` says how many
+    and why, and ``table.attrs["dropped"]`` lists each as a dict (file ``row``,
+    ``reason``). :func:`load_ratings` returns the same as a :class:`CheckResult`.
+    """
+    result = load_ratings(path, mapping, on_bad_rows="drop" if drop_bad_rows else "error", **kwargs)
+    table = result.table
+    if drop_bad_rows:
+        # plain records, not a DataFrame: pandas compares attrs when it concatenates
+        table.attrs["dropped"] = result.dropped.to_dict(orient="records")
+    if len(result.dropped):
+        import warnings
+
+        from judgecal.errors import DroppedRowsWarning
+
+        listed = InputError(result.problems, summary=dropped_summary(result, path), hint=result.hint)
+        warnings.warn(str(listed), DroppedRowsWarning, stacklevel=2)
+    return table
+
+
+def dropped_summary(result: CheckResult, path: str | Path) -> str:
+    """One line: how many of a file's rows were left out."""
+    return f"left out {len(result.dropped)} of {result.n_input_rows} row(s) of {path} (drop_bad_rows)"
 
 
 def write_ratings(df: pd.DataFrame, path: str | Path, fmt: str | None = None) -> Path:
-    """Write a ratings table; the format follows the extension."""
+    """Write a ratings table; the format follows the extension. The file is
+    replaced atomically: readers see the old table or the new one, whole.
+    CSV/TSV cells a spreadsheet would run as formulas are written with a leading
+    quote (:mod:`judgecal.data.delimited`), which :func:`read_table` removes
+    again; Parquet and JSON(L) keep the raw text."""
     path = Path(path)
     fmt = detect_format(path, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
     out = df.copy()
     for col in out.columns:  # nested values (score_probs dicts) are stored as JSON text
         if out[col].dtype == object and out[col].map(lambda v: isinstance(v, (dict, list))).any():
             out[col] = out[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
-    if fmt == "parquet":
-        out.to_parquet(path, index=False)
-    elif fmt in ("csv", "tsv"):
-        # CRLF as RFC 4180 says: the csv writer then also quotes fields holding a
-        # bare "\r", which with "\n" endings it writes unquoted (and breaks the row).
-        out.to_csv(path, sep="," if fmt == "csv" else "\t", index=False, lineterminator="\r\n")
-    else:
-        # Python's json, not DataFrame.to_json: pandas keeps at most 15 decimal
-        # places (0.000123456789012345 -> 0.000123456789012); repr round-trips.
-        records = out.astype(object).where(out.notna(), None).to_dict(orient="records")
-        with path.open("w", encoding="utf-8", newline="\n") as fh:
-            if fmt == "jsonl":
-                for record in records:
-                    fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-            else:
-                json.dump(records, fh, ensure_ascii=False, default=str)
+    if fmt in ("csv", "tsv"):  # text a spreadsheet would run as a formula gets a leading quote
+        return write_delimited(out, path, sep="," if fmt == "csv" else "\t")
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            out.to_parquet(tmp, index=False)
+        else:
+            # Python's json, not DataFrame.to_json: pandas keeps at most 15 decimal
+            # places (0.000123456789012345 -> 0.000123456789012); repr round-trips.
+            records = out.astype(object).where(out.notna(), None).to_dict(orient="records")
+            with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+                if fmt == "jsonl":
+                    for record in records:
+                        fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+                else:
+                    json.dump(records, fh, ensure_ascii=False, default=str)
     return path
 

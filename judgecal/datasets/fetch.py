@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from judgecal._atomic import atomic_write_text
 from judgecal.datasets._pariksha_manifest import FILES
 from judgecal.errors import DatasetError
 
@@ -94,5 +95,5 @@ def fetch_pariksha(
         partial.replace(target)
         if progress:
             progress(done, len(FILES), rel)
-    (folder / ".complete").write_text(COMMIT + "\n", encoding="utf-8")
+    atomic_write_text(folder / ".complete", COMMIT + "\n")
     return folder

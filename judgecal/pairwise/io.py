@@ -9,8 +9,6 @@ own terms (its column names and rows).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +17,7 @@ import pandas as pd
 
 from judgecal.data.io import ColumnMapping, apply_mapping, write_ratings
 from judgecal.data.schema import CheckResult
-from judgecal.data.tables import detect_format, read_table
+from judgecal.data.tables import read_table
 from judgecal.errors import ConfigError, InputError, Problem
 from judgecal.pairwise.schema import VERDICTS, empty_battles, normalize_battles
 
@@ -88,18 +86,7 @@ def read_battles(path: str | Path, mapping: ColumnMapping | None = None, **kwarg
 def write_battles(df: pd.DataFrame, path: str | Path, fmt: str | None = None) -> Path:
     """Write a battles table atomically (a temporary file renamed into place);
     the format follows the extension."""
-    path = Path(path)
-    fmt = detect_format(path, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write_ratings(df, tmp, fmt=fmt)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_ratings(df, path, fmt=fmt)  # atomic, and CSV/TSV safe for spreadsheets
 
 
 def _in_file_terms(problems: list[Problem], mapping: ColumnMapping | None) -> list[Problem]:

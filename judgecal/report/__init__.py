@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from judgecal._atomic import atomic_write_text
 from judgecal.report.build import Report, build_report, headline
 from judgecal.report.render import render_html, to_json, to_markdown
 
@@ -14,14 +15,14 @@ __all__ = ["Report", "build_report", "headline", "make_report", "render_html", "
 def write_report(report: Report, out: str | Path, *, json_path: str | Path | None = None,
                  markdown_path: str | Path | None = None) -> dict[str, Path]:
     """Write the HTML report to ``out`` and the JSON and Markdown summaries beside it
-    (same name, ``.json`` / ``.md``, unless paths are given). Returns the paths."""
+    (same name, ``.json`` / ``.md``, unless paths are given), each replaced
+    atomically. Returns the paths."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     json_path = Path(json_path) if json_path else out.with_suffix(".json")
     markdown_path = Path(markdown_path) if markdown_path else out.with_suffix(".md")
-    out.write_text(render_html(report), encoding="utf-8")
-    json_path.write_text(to_json(report), encoding="utf-8")
-    markdown_path.write_text(to_markdown(report), encoding="utf-8")
+    atomic_write_text(out, render_html(report))
+    atomic_write_text(json_path, to_json(report))
+    atomic_write_text(markdown_path, to_markdown(report))
     return {"html": out, "json": json_path, "markdown": markdown_path}
 
 

@@ -12,12 +12,22 @@ Calibrators that read an item's scores on its other metrics
 pandas batch; for them the rows are grouped into hash buckets of ``item_id``
 and served by ``groupBy(...).applyInPandas`` (one shuffle).
 
+In local mode the Python workers run the driver's own interpreter
+(``sys.executable``), unless ``PYSPARK_PYTHON`` or ``spark.pyspark.python`` names
+another: PySpark's default, ``python3`` from PATH, is a different Python (without
+judgecal) whenever the virtualenv holding judgecal is not activated.
+
 Errors raised on the workers (a judge the calibrator was not fitted for, a score
 off the scale) come back from Spark's action as a ``PythonException`` whose
 message holds judgecal's error text.
 """
 
 from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Mapping
 
 from judgecal._lazy import require
 from judgecal.errors import InputError, Problem
@@ -30,6 +40,45 @@ BUCKET = "__judgecal_bucket"
 def _import_pyspark():
     require("pyspark.sql", "spark", "applying calibrators on Spark")
     return require("pyspark", "spark", "applying calibrators on Spark")
+
+
+PYSPARK_DEFAULT_PYTHON = "python3"  # what PySpark's SparkContext runs when nothing says otherwise
+
+
+def worker_python(master: str, current: str, environ: Mapping[str, str], conf_python: str | None) -> str | None:
+    """The interpreter local Python workers should run instead of ``current``, or None to keep it.
+
+    master : the SparkContext's master URL; current : its ``pythonExec``;
+    environ : the environment; conf_python : the ``spark.pyspark.python`` setting.
+    Only a local master gets the driver's interpreter: on a cluster the driver's
+    path means nothing on the executors. A choice the user made (either
+    setting, or a context created with ``PYSPARK_PYTHON``) is kept.
+    """
+    if environ.get("PYSPARK_PYTHON") or conf_python or current != PYSPARK_DEFAULT_PYTHON:
+        return None
+    if not (master == "local" or master.startswith("local[") or master.startswith("local-cluster")):
+        return None
+    return sys.executable
+
+
+@contextlib.contextmanager
+def _local_workers_run_this_python(session) -> Iterator[None]:
+    """While Python functions are created, point PySpark at the driver's interpreter
+    (see :func:`worker_python`); the session's own setting is restored afterwards,
+    and each function keeps the interpreter it was created with."""
+    try:
+        sc = session.sparkContext
+    except Exception:  # Spark Connect: no SparkContext, the server decides
+        yield
+        return
+    before = sc.pythonExec
+    chosen = worker_python(str(sc.master), before, os.environ, sc.getConf().get("spark.pyspark.python"))
+    if chosen is not None:
+        sc.pythonExec = chosen
+    try:
+        yield
+    finally:
+        sc.pythonExec = before
 
 
 def output_schema(schema, added: list[str]):
@@ -86,7 +135,8 @@ def apply_calibrator_spark(df, calibrator, *, allow_mismatch: bool = False, rand
         def calibrate_batches(batches):
             yield from PartitionCalibrator(calibrator_text(), **options).iter_batches(batches)
 
-        return df.mapInPandas(calibrate_batches, schema)
+        with _local_workers_run_this_python(session):
+            return df.mapInPandas(calibrate_batches, schema)
 
     buckets = int(n_buckets or session.conf.get("spark.sql.shuffle.partitions") or 200)
     if buckets < 1:
@@ -96,4 +146,5 @@ def apply_calibrator_spark(df, calibrator, *, allow_mismatch: bool = False, rand
     def calibrate_group(frame):
         return PartitionCalibrator(calibrator_text(), **options)(frame.drop(columns=[BUCKET]))
 
-    return keyed.groupBy(BUCKET).applyInPandas(calibrate_group, schema)
+    with _local_workers_run_this_python(session):
+        return keyed.groupBy(BUCKET).applyInPandas(calibrate_group, schema)

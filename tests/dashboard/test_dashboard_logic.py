@@ -245,3 +245,51 @@ def test_stopping_the_dashboard_stops_the_server(tmp_path, how):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "my-box.example"])
+def test_a_host_other_machines_can_reach_is_warned_about(host, tmp_path, capsys):
+    from judgecal.cli import main
+
+    # the ratings path does not exist, so nothing is served; the warning comes first
+    assert main(["dashboard", str(tmp_path / "missing.parquet"), "--host", host]) == 2
+    err = capsys.readouterr().err
+    assert "WARNING" in err and host in err and "other machines" in err and "200 MB" in err
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"])
+def test_loopback_hosts_are_not_warned_about(host, tmp_path, capsys):
+    from judgecal.cli import main
+
+    assert main(["dashboard", str(tmp_path / "missing.parquet"), "--host", host]) == 2
+    assert "WARNING" not in capsys.readouterr().err
+
+
+def test_upload_size_cap():
+    cmd = launch.streamlit_command()
+    assert cmd[cmd.index("--server.maxUploadSize") + 1] == "200"  # judgecal's documented default
+    cmd = launch.streamlit_command(max_upload_mb=5)
+    assert cmd[cmd.index("--server.maxUploadSize") + 1] == "5"
+    for bad in (0, -1):
+        with pytest.raises(ConfigError, match="upload"):
+            launch.streamlit_command(max_upload_mb=bad)
+
+
+def test_the_upload_cap_reaches_the_streamlit_server(tmp_path):
+    """`judgecal dashboard --max-upload-mb 3`: the server that answers runs with that cap."""
+    from .test_dashboard_browser import free_port, wait_healthy  # the browser test's server helpers
+
+    port = free_port()
+    data = tmp_path / "r.csv"
+    data.write_text("item_id,language,metric,rater,rater_kind,score\ni,hi,la,a,human,1\n", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "judgecal", "dashboard", str(data), "--port", str(port),
+                             "--max-upload-mb", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(proc, f"http://127.0.0.1:{port}/_stcore/health")
+        # the command became the Streamlit server (exec): its command line is the server's options
+        args = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+        assert args[args.index(b"--server.maxUploadSize") + 1] == b"3"
+        assert args[args.index(b"--server.address") + 1] == b"127.0.0.1"
+    finally:
+        proc.kill()  # nothing to shut down gracefully: the server holds no state of the test
+        proc.wait()

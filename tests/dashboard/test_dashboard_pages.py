@@ -167,12 +167,16 @@ def test_planner_sheet_is_the_annotation_kit_layout(pariksha):
 
     batch = results.next_batch(pariksha, size=12, metric="la")
     import io
+    import zipfile
 
     import pandas as pd
 
-    sheet = pd.read_csv(io.BytesIO(results.batch_export(batch, pariksha)), encoding="utf-8-sig", dtype=str)
+    with zipfile.ZipFile(io.BytesIO(results.batch_export(batch, pariksha))) as bundle:  # blinded: sheet + key
+        sheet = pd.read_csv(io.BytesIO(bundle.read("annotation_sheet.csv")), encoding="utf-8-sig", dtype=str)
+        key = pd.read_csv(io.BytesIO(bundle.read("annotation_sheet.key.csv")), dtype=str)
     assert {"item_id", "language", "prompt", "response", "la", "la_reason"} <= set(sheet.columns)
     assert len(sheet) == 12 and sheet["item_id"].str.startswith("item-").all()  # blinded
+    assert set(key["sheet_item_id"]) == set(sheet["item_id"]) and set(key["item_id"]) == set(batch["item_id"])
     assert sheet["response"].notna().all() and sheet["la"].isna().all()  # texts to read, scores to fill
 
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from judgecal._atomic import atomic_write_text
 from judgecal._version import __version__
 from judgecal.calibration._fit.state import FittedGroups
 from judgecal.data.metrics import MetricRegistry, MetricScale
@@ -71,18 +70,7 @@ def encode(params: dict, state: FittedGroups) -> dict:
 def write(body: dict, path: str | Path) -> Path:
     """Write a file's content (from :func:`encode`) as JSON, atomically: a reader sees the
     old file or the new one, never half of one. Returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(body, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, json.dumps(body, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
 
 
 def read(path: str | Path) -> dict:

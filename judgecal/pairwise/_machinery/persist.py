@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
+from judgecal._atomic import atomic_write_text
 from judgecal._version import __version__
 from judgecal.errors import CalibratorFileError, CalibratorMismatchError
 
@@ -73,17 +72,7 @@ def save(cal, path) -> Path:
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(cal, "nodes_")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(to_dict(cal), ensure_ascii=False, indent=1) + "\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write_text(path, json.dumps(to_dict(cal), ensure_ascii=False, indent=1) + "\n")
 
 
 def load(cls, path, *, expect_judge: str | None = None):
