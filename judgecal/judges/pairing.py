@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from judgecal.data.battles import normalize_battles, response_scripts
 from judgecal.data.tables import read_table
 from judgecal.errors import ConfigError, InputError, Problem
 from judgecal.judges.options import PairingPlan
-from judgecal.pairwise.schema import normalize_battles, response_scripts
 
 PAIR_COLUMNS = ("pair_id", "language", "script", "prompt_id", "task", "system_1", "system_2", "prompt",
                 "response_1", "response_2")

@@ -11,7 +11,7 @@ only), and returns
   ``verdict_probs`` over the three;
 * ``pairs``: one row per pair with each order's outcome and the combined
   verdict under the battles table's rule
-  (:func:`judgecal.pairwise.verdicts.judged_pairs`: agreeing orders give their
+  (:func:`judgecal.data.battle_verdicts.judged_pairs`: agreeing orders give their
   verdict, a decisive order and a tie the decisive side, contradicting orders
   a tie);
 * ``failures``: one row per answer without a verdict (provider error, refusal,
@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from judgecal.data.battle_verdicts import judged_pairs
 from judgecal.data.tables import read_table
 from judgecal.errors import ConfigError
 from judgecal.judges.api import ScoreResult, ask_all, dry_run_result, make_engines, summarize_run
@@ -53,7 +54,6 @@ from judgecal.judges.pairwise_prompt import (
 from judgecal.judges.parsing import injection_signals
 from judgecal.judges.plan import Answer, Call, read_answer
 from judgecal.judges.run_summary import DryRunSummary, RunSummary
-from judgecal.pairwise.verdicts import judged_pairs
 
 FAILURE_COLUMNS = ["pair_id", "language", "shown", "rater", "attempt", "kind", "message", "raw_text",
                    "judge_prompt_hash", "cached", "final"]

@@ -155,9 +155,9 @@ def test_batch_api_gives_the_live_verdicts(provider, tmp_path):
 
 
 def test_pariksha_pairs_judged_beside_the_natives(fake, pariksha_path, tmp_path):
+    from judgecal.data.battle_verdicts import human_majority, human_votes
+    from judgecal.data.battles import normalize_battles
     from judgecal.datasets import load_pariksha_battles
-    from judgecal.pairwise.schema import normalize_battles
-    from judgecal.pairwise.verdicts import human_majority, human_votes
 
     table = load_pariksha_battles(pariksha_path, include=("human",))
     with_text = table[table["response_1"].notna() & table["response_2"].notna() & table["prompt"].notna()]

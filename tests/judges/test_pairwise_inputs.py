@@ -195,15 +195,14 @@ def test_verdict_distribution_needs_the_verdict_token():
     assert verdict_distribution([[offset - 1, '"ti', -0.1, []]], offset)[0] is None
 
 
-def test_pairwise_judging_uses_only_the_battles_contract_of_judgecal_pairwise():
-    """judges sit on data: of judgecal.pairwise they use the table contract
-    (schema, verdicts), never calibration, analysis or report layers."""
+def test_pairwise_judging_uses_only_the_battles_contract_in_data():
+    """judges sit on data: they use the battles-table contract (data.battles,
+    data.battle_verdicts), never judgecal.pairwise, calibration, analysis or report."""
     import subprocess
     import sys
 
     code = ("import sys, judgecal.judges.pairwise, judgecal.cli.score; "
             "print(' '.join(sorted(m for m in sys.modules if m.startswith('judgecal.'))))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
-    assert {"judgecal.pairwise.schema", "judgecal.pairwise.verdicts"} <= loaded
-    assert not [m for m in loaded if m.split(".")[1] in ("calibration", "analysis", "report", "dashboard")
-                or m in ("judgecal.pairwise.calibration", "judgecal.pairwise.quality", "judgecal.pairwise.bias")]
+    assert {"judgecal.data.battles", "judgecal.data.battle_verdicts"} <= loaded
+    assert not [m for m in loaded if m.split(".")[1] in ("calibration", "analysis", "report", "dashboard", "pairwise")]

@@ -10,8 +10,8 @@ import json
 import pandas as pd
 import pytest
 
+from judgecal.data.battles import normalize_battles
 from judgecal.judges.pairwise import score_battles
-from judgecal.pairwise.schema import normalize_battles
 
 from .conftest import openai_url
 
