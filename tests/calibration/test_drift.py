@@ -285,3 +285,20 @@ def test_language_names_and_regional_tags_count_as_the_language_apply_serves(fit
     anchors, _ = select_anchors(ratings, 10)
     both = check_drift(fitted, named, anchors=anchors)
     assert set(both.anchors["language"]) == {"hi", "mr", "ta"} and len(both.verdict) == 3
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda p: p["levels"]["la|hi"].update(counts=[1, -2, 3]), "la|hi.counts"),
+    (lambda p: p["levels"]["la|hi"].update(counts=[1, 2]), "la|hi needs levels and counts"),
+    (lambda p: p["fingerprint"].pop("logprobs"), "fingerprint"),
+    (lambda p: p.pop("levels"), "levels"),
+])
+def test_a_malformed_profile_is_refused_naming_the_field(fitted, edit, field):
+    from judgecal.calibration._fit.fileformat import _digest
+    from judgecal.errors import CalibratorFileError
+
+    body = json.loads(json.dumps(calibrator_to_dict(fitted)))
+    edit(body["judge_profile"])
+    body["sha256"] = _digest({k: v for k, v in body.items() if k != "sha256"})  # an edit with a recomputed checksum
+    with pytest.raises(CalibratorFileError, match=f"judge_profile.{field}".replace("|", r"\|")):
+        calibrator_from_dict(body, source="edited.json")

@@ -95,3 +95,33 @@ def build_profile(items: pd.DataFrame, scales: dict[str, MetricScale], judge: st
         levels[key] = {"metric": m, "language": lang, "script": scripts.get((m, lang), ""),
                        "levels": [float(v) for v in scales[m].levels], "counts": [int(v) for v in c]}
     return {"fingerprint": fingerprint(judge, prompt_hash, logprobs), "levels": levels}
+
+
+def check_profile(profile, source: str) -> None:
+    """Raise CalibratorFileError naming the first field of a file's ``judge_profile`` that is
+    malformed (the key is optional: None passes)."""
+    from judgecal.errors import CalibratorFileError
+
+    def bad(field: str, what: str):
+        raise CalibratorFileError(f"{source} is not a valid calibrator file: judge_profile.{field} {what}")
+
+    if profile is None:
+        return
+    if not isinstance(profile, dict) or not isinstance(profile.get("levels"), dict):
+        bad("levels", "is missing or not an object")
+    fp = profile.get("fingerprint")
+    if not isinstance(fp, dict) or not isinstance(fp.get("model"), str) or not isinstance(fp.get("logprobs"), bool) \
+            or not isinstance(fp.get("prompt_hash"), dict):
+        bad("fingerprint", "needs model (text), prompt_hash (object) and logprobs (true/false)")
+    for key, e in profile["levels"].items():
+        if not isinstance(e, dict) or not isinstance(e.get("metric"), str) or not isinstance(e.get("language"), str):
+            bad(key, "needs metric and language (text)")
+        lv, counts = e.get("levels"), e.get("counts")
+        if not isinstance(lv, list) or not isinstance(counts, list) or len(lv) != len(counts) or len(lv) < 2:
+            bad(key, "needs levels and counts of the same length (two or more)")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in lv):
+            bad(f"{key}.levels", "must be numbers")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts):
+            bad(f"{key}.counts", "must be non-negative integers")
+        if key != profile_key(e["metric"], e["language"]):
+            bad(key, f"does not match its metric and language ({e['metric']!r}, {e['language']!r})")
