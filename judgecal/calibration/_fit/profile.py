@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from judgecal.data.metrics import MetricScale
-from judgecal.errors import InputError, Problem
+from judgecal.errors import CalibratorFileError, InputError, Problem
 
 
 def profile_key(metric: str, language: str) -> str:
@@ -100,8 +100,6 @@ def build_profile(items: pd.DataFrame, scales: dict[str, MetricScale], judge: st
 def check_profile(profile, source: str) -> None:
     """Raise CalibratorFileError naming the first field of a file's ``judge_profile`` that is
     malformed (the key is optional: None passes)."""
-    from judgecal.errors import CalibratorFileError
-
     def bad(field: str, what: str):
         raise CalibratorFileError(f"{source} is not a valid calibrator file: judge_profile.{field} {what}")
 
