@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from judgecal.analysis import item_table, shared_item_tables
 from judgecal.analysis.items import _SHARED
