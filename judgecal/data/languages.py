@@ -62,9 +62,16 @@ def _find_by_name(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def default_script(tag: str) -> str:
-    """The ISO 15924 script a language tag implies: its script subtag, else the
-    language's likely script from CLDR (``pa`` -> ``Guru``, ``sr`` -> ``Cyrl``,
-    ``zh-TW`` -> ``Hant``)."""
+    """The ISO 15924 script a language tag implies.
+
+    Its script subtag, else the language's likely script from CLDR; UnknownLanguage
+    when there is none.
+
+    Examples
+    --------
+    >>> default_script("pa"), default_script("sr"), default_script("zh-TW"), default_script("sr-Latn")
+    ('Guru', 'Cyrl', 'Hant', 'Latn')
+    """
     lang = langcodes.Language.get(tag)
     if lang.script:
         return lang.script

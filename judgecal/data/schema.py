@@ -57,6 +57,7 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
+        """True when the input had no problems."""
         return not self.problems
 
 
