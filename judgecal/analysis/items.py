@@ -35,6 +35,7 @@ def judges_in(ratings: pd.DataFrame, judge: str | None = None, *, metric: str | 
 
 
 def check_grouping(ratings: pd.DataFrame, by: Sequence[str]) -> list[str]:
+    """The grouping columns as a list; ConfigError naming those that are not columns of ``ratings``."""
     by = list(by)
     missing = [c for c in by if c not in ratings.columns]
     if missing:
