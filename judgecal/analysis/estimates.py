@@ -126,23 +126,43 @@ def stratified_estimates(
 ) -> dict[str, np.ndarray | float]:
     """PPI++ and human-only estimates of each stratum's mean Y over its items.
 
-    y : shape (N,), human score (ignored where not labelled)
-    f : shape (N,), judge score, known for every item
-    strata : shape (N,), integer stratum codes 0..S-1 (systems)
-    labelled : shape (N,), bool
-    prior_df : how strongly each stratum's variance is pulled toward the pooled
-        one (a moderated variance, as in empirical-Bayes t tests):
+    Parameters
+    ----------
+    y : float array, shape (N,)
+        Human score (ignored where not labelled).
+    f : float array, shape (N,)
+        Judge score, known for every item.
+    strata : int array, shape (N,)
+        Stratum codes 0..S-1 (systems).
+    labelled : bool array, shape (N,)
+    confidence : float
+    lam : float, optional
+        None tunes lambda from the labelled items, shared by all strata.
+    prior_df : float or None
+        How strongly each stratum's variance is pulled toward the pooled one (a
+        moderated variance, as in empirical-Bayes t tests):
         ``(df_s s2_s + prior_df s2_pooled) / (df_s + prior_df)`` with
         ``df_s + prior_df`` degrees of freedom (at most the pooled ones). Systems
         differ in spread (a weak system's scores vary far more than a strong
-        one's), so one pooled variance under-covers the noisy systems; a
-        stratum's own variance from two or three labels is too noisy to use
-        alone. None uses the pooled variance for every stratum.
+        one's), so one pooled variance under-covers the noisy systems; a stratum's
+        own variance from two or three labels is too noisy to use alone. None uses
+        the pooled variance for every stratum.
 
-    Returns arrays of shape (S,): ``ppi``, ``ppi_se``, ``human``, ``human_se``,
-    ``t_ppi``, ``t_human`` (interval multipliers), ``judge`` (judge mean), ``n``,
-    ``N``; scalars ``lam``, ``df_ppi``, ``df_human`` (pooled degrees of freedom),
-    ``s2_resid``, ``s2_human`` (pooled variances), ``t_ppi_pooled``, ``t_human_pooled``.
+    Returns
+    -------
+    dict
+        Arrays of shape (S,): ``ppi``, ``ppi_se``, ``human``, ``human_se``,
+        ``t_ppi``, ``t_human`` (interval multipliers), ``judge`` (judge mean),
+        ``n``, ``N``; scalars ``lam``, ``df_ppi``, ``df_human`` (pooled degrees of
+        freedom), ``s2_resid``, ``s2_human`` (pooled variances), ``t_ppi_pooled``,
+        ``t_human_pooled``.
+
+    Examples
+    --------
+    >>> out = stratified_estimates(np.array([1.0, 2, 0, 1, 2, 1]), np.array([1.0, 2, 1, 1, 2, 2]),
+    ...                            np.array([0, 0, 0, 1, 1, 1]), np.array([True, True, False, True, True, False]))
+    >>> out["human"], out["n"], out["N"]
+    (array([1.5, 1.5]), array([2., 2.]), array([3., 3.]))
     """
     check_confidence(confidence)
     if prior_df is not None and prior_df <= 0:
