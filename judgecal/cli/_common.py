@@ -19,7 +19,7 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                    help="wide files: this file column holds the scores of METRIC (repeat per metric)")
     g.add_argument("--wide-text", action="append", default=[], metavar="METRIC=FILE_COLUMN",
                    help="wide files: this file column holds the rater's reasoning for METRIC")
-    g.add_argument("--mapping", metavar="FILE", help="column mapping file (TOML or JSON; see README)")
+    g.add_argument("--mapping", metavar="FILE", help="column mapping file (TOML or JSON; see docs/ratings-table.md)")
     g.add_argument("--metrics", metavar="FILE", help="declarations of extra metric scales (TOML or JSON)")
     g.add_argument("--format", choices=["csv", "tsv", "jsonl", "json", "parquet"], help="file format (default: from the extension)")
     g.add_argument("--encoding", default="utf-8", help="text encoding of CSV/TSV/JSON files (default utf-8)")

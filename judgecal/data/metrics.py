@@ -217,7 +217,7 @@ class MetricRegistry:
             known = ", ".join(sorted(self._scales))
             raise ConfigError(
                 f"unknown metric {metric!r}; known metrics: {known}. "
-                "Declare others with a metrics file (see README, 'Metric scales')."
+                "Declare others with a metrics file (see docs/metrics.md)."
             )
         return self._scales[resolved]
 
