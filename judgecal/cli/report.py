@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         simulation_repeats=args.simulation_repeats,
         target_width=args.target_width,
         random_state=args.seed,
+        check_input=False,  # load() checked and normalised the table
         notes=notes,
         title=args.title,
         registry=registry,

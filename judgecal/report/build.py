@@ -48,7 +48,8 @@ class Report:
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
-def _calibrated_table(ratings, calibration, calibrator, random_state, judge, notes, registry):
+def _calibrated_table(ratings, calibration, calibrator, random_state, judge, notes, registry,
+                      check_input=True):
     """The ratings with calibrated judge scores, or None; describes what was done in ``notes``."""
     if calibration not in (None, "none", False) or calibrator is not None:
         notes.append("Calibration targets the expected human score, so it mainly removes bias; categorical "
@@ -69,7 +70,8 @@ def _calibrated_table(ratings, calibration, calibrator, random_state, judge, not
         notes.append("No calibration requested: raw judge scores only.")
         return None
     if calibration == "oof":
-        table = an.out_of_fold_table(ratings, random_state=random_state, judge=judge, registry=registry)
+        table = an.out_of_fold_table(ratings, random_state=random_state, judge=judge, registry=registry,
+                                     check_input=check_input)
         notes.append("Calibrated values are out of fold (5 folds grouped by prompt): no item's calibrated score "
                      "was fitted on its own human labels.")
         return table
@@ -94,6 +96,7 @@ def build_report(
     notes: list[str] | None = None,
     title: str = "judgecal report",
     registry: MetricRegistry = DEFAULT_REGISTRY,
+    check_input: bool = True,
 ) -> Report:
     """Run every analysis for a report.
 
@@ -111,6 +114,9 @@ def build_report(
     simulate_ppi : run the hide-the-labels PPI++ coverage check (n = 50, 100, 200 per language)
     target_width : interval width the annotation planner aims for
     notes : sentences about the data shown at the top (e.g. how it was loaded)
+    check_input : check and normalise the table again before out-of-fold calibration;
+        False when it comes from judgecal's readers (``load_ratings``, ``load_pariksha``),
+        which did so already (the same numbers, in less time)
     """
     timings: dict[str, float] = {}
     notes = list(notes or [])
@@ -124,7 +130,7 @@ def build_report(
     common = {"n_resamples": n_resamples, "random_state": random_state, "confidence": confidence, "registry": registry,
               "judge": judge}
     calibrated = timed("calibration", _calibrated_table, ratings, calibration, calibrator, random_state, judge, notes,
-                       registry)
+                       registry, check_input)
     agreement = timed("agreement", an.before_after, an.agreement_table, ratings, calibrated, **common)
     bias = timed("bias", an.before_after, an.bias_table, ratings, calibrated, **common)
     bias_script = timed("bias_by_script", an.before_after, an.bias_table, ratings, calibrated,

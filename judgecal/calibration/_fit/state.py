@@ -24,7 +24,8 @@ class FittedGroups:
     judge : the judge (rater id) it was fitted for
     judge_prompt_hash : metric -> hash of the judge prompt its scores came from ({} if unknown)
     scales : metric -> the metric's scale
-    metric_info : metric -> {"method", "selection", "cv_mae", "raw_mae",
+    metric_info : metric -> {"method", "selection", "loss" (the name of the loss the method was
+        chosen by: 'mae', 'brier' or 'log_loss'), "cv_loss", "raw_loss", "cv_mae", "raw_mae",
         "shrinkage": {"script", "language", "offset"} pseudo-counts (inf: group ignored), "design"}
     nodes : node key ('la|hi|Deva', 'la|*|Deva', 'la|*|*', see :func:`node_key`) ->
         {"metric", "level", "language", "script", "n_items", "offset", "model"}
