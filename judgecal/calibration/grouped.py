@@ -23,6 +23,7 @@ attribute; ``nodes_``, ``metric_info_``, ... are views of it). Serving it
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -54,8 +55,10 @@ from judgecal.calibration._fit.params import (
     ValidatedParams,
     fit_context,
 )
+from judgecal.calibration._fit.profile import build_profile, has_logprobs
 from judgecal.calibration._fit.serving import GroupServer, bare_scores_frame
 from judgecal.calibration._fit.state import FittedGroups, MetricFit, keyed_nodes, training_hash
+from judgecal.calibration.drift import JudgeDriftWarning, drift_warnings
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.data.schema import normalize_ratings
 from judgecal.errors import CalibratorError, InputError, Problem
@@ -184,7 +187,9 @@ class GroupedCalibrator(ValidatedParams, TransformerMixin, BaseEstimator):
             nodes={k: v for f in fitted for k, v in f.nodes.items()},
             fold_nodes={f.metric: f.fold_nodes for f in fitted},
             conformal={k: v for f in fitted for k, v in f.conformal.items()},
-            training=training, cv_quality=pd.concat([f.quality for f in fitted], ignore_index=True))
+            training=training, cv_quality=pd.concat([f.quality for f in fitted], ignore_index=True),
+            judge_profile=build_profile(items, {f.metric: f.scale for f in fitted}, ex.judge,
+                                        ex.judge_prompt_hash, has_logprobs(items)))
         self._set_state(state)
         return self
 
@@ -251,9 +256,20 @@ class GroupedCalibrator(ValidatedParams, TransformerMixin, BaseEstimator):
         -------
         DataFrame
             df's rows in df's order, with the columns above.
+
+        Warns
+        -----
+        JudgeDriftWarning
+            When judge scores fall outside what the calibrator saw: a language it has no
+            scores of, levels the judge never gave there, or a shifted score distribution
+            (see :func:`judgecal.calibration.drift.drift_warnings`).
         """
         self._require_fitted()
-        return self._server.apply(df, coverage=self.coverage, allow_mismatch=allow_mismatch, randomize=randomize)
+        out = self._server.apply(df, coverage=self.coverage, allow_mismatch=allow_mismatch, randomize=randomize)
+        # Never silently: scores outside what the calibrator saw are calibrated, and said.
+        for message in drift_warnings(self.state_, df):
+            warnings.warn(message, JudgeDriftWarning, stacklevel=2)
+        return out
 
     def predict(self, X, language=None, metric=None, script=None) -> np.ndarray:
         """Calibrated expected human score, shape (n,).
@@ -283,7 +299,9 @@ class GroupedCalibrator(ValidatedParams, TransformerMixin, BaseEstimator):
         self._require_fitted()
         if isinstance(X, pd.DataFrame):
             return self.apply(X)
-        return self.apply(bare_scores_frame(X, language, metric, script), randomize=False)
+        # Bare scores (point queries): no drift warnings, there is no sample to compare.
+        return self._server.apply(bare_scores_frame(X, language, metric, script), coverage=self.coverage,
+                                  allow_mismatch=False, randomize=False)
 
     def quality_table(self) -> pd.DataFrame:
         """Held-out quality per (language, script, metric), raw judge vs calibrated, in the

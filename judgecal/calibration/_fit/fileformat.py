@@ -23,6 +23,7 @@ import pandas as pd
 from judgecal._atomic import atomic_write_text
 from judgecal._version import __version__
 from judgecal.calibration._fit.filecheck import MAX_FORMAT_VERSION, check_content
+from judgecal.calibration._fit.profile import check_profile
 from judgecal.calibration._fit.state import FittedGroups
 from judgecal.data.metrics import MetricRegistry, MetricScale
 from judgecal.errors import CalibratorFileError, CalibratorMismatchError
@@ -65,6 +66,8 @@ def encode(params: dict, state: FittedGroups) -> dict:
         "training": state.training,
         "cv_quality": _records(state.cv_quality),
     }
+    if state.judge_profile is not None:  # optional key: files without it (older ones) still load
+        body["judge_profile"] = state.judge_profile
     body = json.loads(_canonical(body))  # normalise types (numpy -> builtin) before hashing
     body["sha256"] = _digest(body)
     return body
@@ -183,8 +186,14 @@ def decode(body, *, source: str = "calibrator", expect_judge=None, expect_prompt
         judge=judge["model"], judge_prompt_hash=_prompt_hashes(judge.get("prompt_hash"), body["metrics"]),
         scales=scales, metric_info=metric_info, nodes=body["nodes"], fold_nodes=body["fold_nodes"],
         conformal=body["conformal"], training=body["training"],
-        cv_quality=pd.DataFrame.from_records(body["cv_quality"]))
+        cv_quality=pd.DataFrame.from_records(body["cv_quality"]),
+        judge_profile=_profile(body.get("judge_profile"), source))
     return params, state
+
+
+def _profile(profile, source: str):
+    check_profile(profile, source)
+    return profile
 
 
 def _canonical(obj) -> str:

@@ -33,6 +33,8 @@ class FittedGroups:
     conformal : node key -> {"n": held-out items, "folds": [{"values", "counts"} per fold]}
     training : sha256 and counts of the training data
     cv_quality : held-out quality per (language, script, metric), one row each
+    judge_profile : the judge's level counts per (metric, language) on the fitting data and
+        its fingerprint (``_fit/profile.py``); None for files written before it was recorded
     """
 
     judge: str
@@ -44,6 +46,7 @@ class FittedGroups:
     conformal: dict[str, dict]
     training: dict
     cv_quality: pd.DataFrame
+    judge_profile: dict | None = None
 
 
 @dataclass
