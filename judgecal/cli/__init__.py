@@ -30,6 +30,7 @@ COMMANDS = {
     "report": "report",
     "agreement": "agreement",
     "estimate": "estimate",
+    "leaderboard": "leaderboard",
     "dashboard": "dashboard",
     "fetch-pariksha": "fetch",
 }
