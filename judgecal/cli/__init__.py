@@ -28,6 +28,7 @@ COMMANDS = {
     "calibrate": "calibrate",
     "apply": "apply",
     "report": "report",
+    "report-battles": "report_battles",
     "agreement": "agreement",
     "estimate": "estimate",
     "leaderboard": "leaderboard",
