@@ -18,6 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="PARIKSHA folders: reassign rows whose prompt ids belong to another language")
     parser.add_argument("--json", metavar="OUT", help="also write the report as JSON")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any script mismatch is found")
+    parser.add_argument("--battles", action="store_true",
+                        help="check a pairwise battles table (docs/pairwise.md); files whose columns include "
+                             "verdict and shown (and no score) are taken as battles without it; with a PARIKSHA "
+                             "folder, checks its pairwise release")
     add_input_options(parser)
 
 
@@ -30,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
     from judgecal.data.validate import validate_ratings
 
     path = Path(args.path)
+    if args.battles or _looks_like_battles(path, args):
+        from judgecal.cli._validate_battles import run_battles
+
+        return run_battles(args, path)
     dropped = None
     problems = []
     if path.is_dir():
@@ -72,6 +80,21 @@ def run(args: argparse.Namespace) -> int:
     if dropped is not None and len(dropped):
         return 1
     return 1 if (args.strict and len(report.script_mismatches)) else 0
+
+
+def _looks_like_battles(path, args) -> bool:
+    """A file (not a folder) whose columns, after --map, include verdict and shown but no score."""
+    if path.is_dir() or not path.exists():
+        return False
+    from judgecal.data.tables import read_table
+    from judgecal.errors import InputError
+
+    try:
+        df, _ = read_table(path, args.format, encoding=args.encoding)
+    except InputError:
+        return False  # the ratings reader reports what is wrong with the file
+    names = set(df.columns) | {m.split("=", 1)[0].strip() for m in [*args.map, *args.set] if "=" in m}
+    return {"verdict", "shown"} <= names and "score" not in names
 
 
 def _print_problems(problems, limit: int = 50) -> None:
