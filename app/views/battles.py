@@ -12,11 +12,14 @@ def leaderboard_chart(points):
     """Strengths with interval bars per system, one colour per leaderboard, systems by the natives' order."""
     order = points.sort_values("order")["system"].drop_duplicates().tolist()
     y = alt.Y("system:N", sort=order, title=None)
+    names = list(dict.fromkeys(points["leaderboard"]))
+    color = alt.Color("leaderboard:N", title="leaderboard", sort=names,
+                      scale=alt.Scale(domain=names, range=battles.LEADERBOARD_COLORS[: len(names)]))
     base = alt.Chart(points)
     bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", title="log-strength (centred)"), x2="ci_high:Q",
-                                                y=y, yOffset="leaderboard:N", color="leaderboard:N")
+                                                y=y, yOffset=alt.YOffset("leaderboard:N", sort=names), color=color)
     dots = base.mark_point(filled=True, size=45).encode(
-        x="strength:Q", y=y, yOffset="leaderboard:N", color=alt.Color("leaderboard:N", title="leaderboard"),
+        x="strength:Q", y=y, yOffset=alt.YOffset("leaderboard:N", sort=names), color=color,
         tooltip=["system", "leaderboard", "strength", "ci_low", "ci_high", "rank", "rank_best", "rank_worst"])
     zero = alt.Chart().mark_rule(strokeDash=[4, 4], color="grey").encode(x=alt.datum(0))
     return alt.layer(bars, dots, zero).properties(height=max(240, 44 * len(order)))
@@ -42,6 +45,7 @@ def body() -> None:
     confidence = mid.select_slider("Interval level", options=[0.8, 0.9, 0.95], value=0.9, key="battles_confidence")
     resamples = right.select_slider("Bootstrap resamples (by prompt)", options=[100, 200, 500, 1000], value=200,
                                     key="battles_resamples")
+    st.caption("The sidebar's filters apply to the ratings pages; this page shows every battle loaded.")
     report = source.report(data_key, cal_key, family, float(confidence), int(resamples), table, cal)
     m = report.meta
     st.caption(f"{markdown_text(label)}: {m['n_pairs']:,} pairs ({m['n_pairs_with_systems']:,} name both systems), "

@@ -16,6 +16,7 @@ import pandas as pd
 from judgecal.dashboard.sources import SourceError
 from judgecal.errors import JudgecalError
 from judgecal.report.battles import SOURCE_NAMES, BattlesReport, build_battles_report
+from judgecal.report.svg import PALETTE
 
 # Columns of the per-language table, in order, with the names shown on the page.
 SUMMARY_COLUMNS = {
@@ -32,6 +33,8 @@ SUMMARY_COLUMNS = {
     "tau_judge": "tau natives vs raw judge", "tau_calibrated": "tau natives vs calibrated",
     "tau_anchored": "tau natives vs anchored",
 }
+# One colour per leaderboard, in the order natives, raw judge, calibrated judge, anchored (the report's palette).
+LEADERBOARD_COLORS = list(PALETTE[:4])
 
 
 def read_battles_source(path: str | os.PathLike) -> pd.DataFrame:
