@@ -114,7 +114,10 @@ def main() -> None:
     print(f"  sklearn (no ties) vs judgecal: Kendall tau {stats.kendalltau(sk_theta, model.strengths_).statistic:.4f}")
 
     try:
-        from fastchat.serve.monitor.elo_analysis import compute_elo_mle_with_tie, get_bootstrap_result
+        from fastchat.serve.monitor.elo_analysis import (
+            compute_elo_mle_with_tie,
+            get_bootstrap_result,
+        )
     except Exception as exc:  # report why FastChat could not be compared, then stop
         print(f"FastChat not compared: {type(exc).__name__}: {exc}")
         return

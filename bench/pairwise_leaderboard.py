@@ -30,9 +30,9 @@ import time
 import numpy as np
 import pandas as pd
 
+from judgecal.data.battle_verdicts import human_votes, judged_pairs
 from judgecal.datasets import load_pariksha_battles
 from judgecal.pairwise.leaderboard import DavidsonBT, HumanAnchoredBT, kendall_tau
-from judgecal.pairwise.verdicts import human_votes, judged_pairs
 
 
 def language_pairs(battles: pd.DataFrame, lang: str, calibrated: pd.DataFrame | None) -> dict:

@@ -11,6 +11,7 @@ from judgecal._version import __version__
 __all__ = [
     "__version__",
     "score_generations",
+    "score_battles",
     "read_ratings",
     "write_ratings",
     "load_calibrator",
@@ -21,6 +22,7 @@ __all__ = [
 
 _LAZY = {
     "score_generations": ("judgecal.judges.api", "score_generations"),
+    "score_battles": ("judgecal.judges.pairwise", "score_battles"),
     "read_ratings": ("judgecal.data.io", "read_ratings"),
     "load_ratings": ("judgecal.data.io", "load_ratings"),
     "write_ratings": ("judgecal.data.io", "write_ratings"),

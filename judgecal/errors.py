@@ -59,12 +59,28 @@ class Problem:
             where.append(f"column {self.column!r}")
         prefix = ", ".join(where)
         value = "" if self.value is None else f" (value: {_short(self.value)})"
-        return f"{prefix}: {self.message}{value}" if prefix else f"{self.message}{value}"
+        message = _cut(self.message, 1000)
+        return f"{prefix}: {message}{value}" if prefix else f"{message}{value}"
 
 
 def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
+    text = repr(value) if not isinstance(value, str) or len(value) < 10 * limit else repr(value[: 2 * limit])
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters, saying how much was left out:
+    a message quoting a 200 MB line must not be 200 MB long."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def short_list(names, limit: int = 20, width: int = 40) -> str:
+    """Names for a message: at most ``limit``, each cut to ``width`` characters,
+    then how many more there are."""
+    names = list(names)
+    shown = [str(n) if len(str(n)) <= width else str(n)[: width - 3] + "..." for n in names[:limit]]
+    more = f", ... and {len(names) - limit:,} more" if len(names) > limit else ""
+    return ", ".join(shown) + more
 
 
 class InputError(JudgecalError):
@@ -73,7 +89,10 @@ class InputError(JudgecalError):
     exit_code = 1
     max_listed = 50
 
-    def __init__(self, problems: list[Problem] | Problem | str, *, summary: str | None = None):
+    def __init__(self, problems: list[Problem] | Problem | str, *, summary: str | None = None,
+                 hint: str | None = None, droppable: bool = False):
+        self.hint = hint  # what to do about it (a ready-to-edit declaration, say), shown after the list
+        self.droppable = droppable  # the problems are rows that could be left out (on_bad_rows="drop")
         if isinstance(problems, str):
             problems = [Problem(problems)]
         elif isinstance(problems, Problem):
@@ -83,6 +102,10 @@ class InputError(JudgecalError):
         super().__init__(self._render())
 
     def _render(self) -> str:
+        text = self._listed()
+        return f"{text}\n{self.hint}" if self.hint else text
+
+    def _listed(self) -> str:
         lines = [self.summary + ":"]
         if len(self.problems) <= self.max_listed:
             lines += [f"  - {p}" for p in self.problems]
@@ -92,14 +115,24 @@ class InputError(JudgecalError):
         groups: dict[tuple, list[Problem]] = {}
         for p in self.problems:
             groups.setdefault((p.file, p.column, p.message), []).append(p)
-        for (file, column, message), items in groups.items():
+        shown = list(groups.items())[: self.max_listed]
+        for (file, column, message), items in shown:
+            message = _cut(message, 1000)
             rows = [str(p.row) for p in items[:8] if p.row is not None]
             more = f", ... ({len(items)} rows)" if len(items) > 8 else ""
             where = ", ".join(x for x in (file, f"column {column!r}" if column else None) if x)
             row_text = f" at rows {', '.join(rows)}{more}" if rows else ""
             example = f" (e.g. value {_short(items[0].value)})" if items[0].value is not None else ""
             lines.append(f"  - {where}: {message}{row_text}{example}")
+        if len(groups) > len(shown):
+            rest = sum(len(items) for _, items in list(groups.items())[len(shown):])
+            lines.append(f"  ... and {rest:,} more problem(s) of {len(groups) - len(shown):,} other kinds")
         return "\n".join(lines)
+
+
+class DroppedRowsWarning(UserWarning):
+    """Rows were left out on request (``drop_bad_rows=True``); the message says
+    how many and why, and the table's ``attrs["dropped"]`` lists each."""
 
 
 class ConfigError(JudgecalError, ValueError):

@@ -10,10 +10,10 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
-from scipy.optimize import isotonic_regression
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from judgecal.calibration._fit.isotonic_fit import fit_isotonic_table, isotonic_from_sums
 from judgecal.calibration._fit.params import ValidatedParams, fit_context
 
 
@@ -90,43 +90,4 @@ def _as_2d(X):
     return X
 
 
-def fit_isotonic_table(
-    x: np.ndarray,
-    y: np.ndarray,
-    w: np.ndarray,
-    *,
-    increasing: bool = True,
-    y_min: float | None = None,
-    y_max: float | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted isotonic fit as a knot table.
-
-    x, y, w : shape (n,). Returns (knots, values), each shape (k,) with k the
-    number of distinct x; ``np.interp(x_new, knots, values)`` predicts (flat
-    beyond the ends). Rows with zero weight are ignored.
-    """
-    keep = w > 0
-    if not keep.all():
-        x, y, w = x[keep], y[keep], w[keep]
-    if len(x) == 0:
-        raise ValueError("no rows with positive weight to fit on")
-    knots, inverse = np.unique(x, return_inverse=True)
-    wsum = np.bincount(inverse, weights=w, minlength=len(knots))
-    ysum = np.bincount(inverse, weights=w * y, minlength=len(knots))
-    return knots.astype(np.float64), isotonic_from_sums(wsum, ysum, increasing=increasing, y_min=y_min, y_max=y_max)
-
-
-def isotonic_from_sums(
-    wsum: np.ndarray,
-    ysum: np.ndarray,
-    *,
-    increasing: bool = True,
-    y_min: float | None = None,
-    y_max: float | None = None,
-) -> np.ndarray:
-    """Fitted values, shape (k,), at k increasing knots from the total weight
-    wsum (k,) (all > 0) and weighted target ysum (k,) of the rows at each knot."""
-    values = isotonic_regression(ysum / wsum, weights=wsum, increasing=increasing).x
-    if y_min is not None or y_max is not None:
-        values = np.clip(values, y_min, y_max)
-    return np.asarray(values, dtype=np.float64)
+__all__ = ["IsotonicCalibrator", "fit_isotonic_table", "isotonic_from_sums"]

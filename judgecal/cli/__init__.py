@@ -27,6 +27,7 @@ COMMANDS = {
     "score": "score",
     "calibrate": "calibrate",
     "apply": "apply",
+    "import-inspect": "import_inspect",
     "report": "report",
     "report-battles": "report_battles",
     "agreement": "agreement",
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     except JudgecalError as exc:
         # Messages quote values from the data: no escape sequence of theirs reaches the terminal.
         print(f"judgecal {args.command}: error: {terminal_text(exc)}", file=sys.stderr)
+        if getattr(exc, "droppable", False) and getattr(args, "drop_bad_rows", True) is False:
+            print("(to leave out the rows named, listed with their reasons, and go on: add --drop-bad-rows)",
+                  file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

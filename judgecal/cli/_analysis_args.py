@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._common import load_table
+from judgecal.cli._common import load_table, registry_from_args
 from judgecal.errors import ConfigError
 
 
@@ -41,10 +41,7 @@ def columns(text: str) -> tuple[str, ...]:
 
 def load(args: argparse.Namespace):
     """(ratings table, metric registry) as the options say."""
-    from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
-
-    registry = MetricRegistry(load_metric_file(args.metrics)) if args.metrics else DEFAULT_REGISTRY
-    return load_table(args, args.ratings), registry
+    return load_table(args, args.ratings), registry_from_args(args)
 
 
 def write_table(frame, path: str) -> None:

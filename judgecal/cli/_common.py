@@ -21,14 +21,38 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                    help="wide files: this file column holds the rater's reasoning for METRIC")
     g.add_argument("--mapping", metavar="FILE", help="column mapping file (TOML or JSON; see README)")
     g.add_argument("--metrics", metavar="FILE", help="declarations of extra metric scales (TOML or JSON)")
+    add_levels_option(g)
+    g.add_argument("--drop-bad-rows", action="store_true",
+                   help="leave out rows that cannot be used (a score off its scale, an unknown language...) and "
+                        "go on; each row left out is listed with its reason on stderr")
     g.add_argument("--format", choices=["csv", "tsv", "jsonl", "json", "parquet"], help="file format (default: from the extension)")
     g.add_argument("--encoding", default="utf-8", help="text encoding of CSV/TSV/JSON files (default utf-8)")
 
 
-def load_from_args(args: argparse.Namespace, path, *, on_bad_rows: str = "error"):
-    """Read ``path`` as the options say. Returns a CheckResult."""
+def add_levels_option(parser) -> None:
+    parser.add_argument("--levels", action="append", default=[], metavar="METRIC=LEVELS",
+                        help="declare a metric that is not built in by its levels: an integer range "
+                             "(--levels toxicity=1..5) or a list (--levels toxicity=0,1,2); ordinal, higher is "
+                             "better (declare polarity and labels with --metrics FILE); repeat per metric")
+
+
+def registry_from_args(args: argparse.Namespace):
+    """The metric registry of --metrics FILE and --levels."""
+    from judgecal.data.metrics import build_registry
+
+    return build_registry(getattr(args, "metrics", None), getattr(args, "levels", None) or ())
+
+
+def load_from_args(args: argparse.Namespace, path, *, on_bad_rows: str | None = None, quiet: bool = False):
+    """Read ``path`` as the options say. Returns a CheckResult.
+
+    ``on_bad_rows`` defaults to ``"drop"`` with --drop-bad-rows; rows left out
+    are then listed on stderr with their reasons (unless ``quiet``: the caller
+    lists them itself).
+    """
+    import sys
+
     from judgecal.data.io import ColumnMapping, load_ratings
-    from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
 
     if getattr(args, "repair", False):  # asked for, but a file has no release layout to repair by: say so
 
@@ -38,8 +62,29 @@ def load_from_args(args: argparse.Namespace, path, *, on_bad_rows: str = "error"
 
     mapping = ColumnMapping.from_file(args.mapping) if args.mapping else ColumnMapping()
     mapping = mapping.merged(ColumnMapping.from_pairs(args.map, args.set, args.wide, args.wide_text))
-    registry = MetricRegistry(load_metric_file(args.metrics)) if args.metrics else DEFAULT_REGISTRY
-    return load_ratings(path, mapping, metrics=registry, fmt=args.format, encoding=args.encoding, on_bad_rows=on_bad_rows)
+    if on_bad_rows is None:
+        on_bad_rows = "drop" if getattr(args, "drop_bad_rows", False) else "error"
+    result = load_ratings(path, mapping, metrics=registry_from_args(args), fmt=args.format, encoding=args.encoding,
+                          on_bad_rows=on_bad_rows)
+    if len(result.dropped) and not quiet:
+        print(dropped_text(result, path), file=sys.stderr)
+    if result.table.empty and on_bad_rows == "drop" and not quiet:
+        from judgecal.errors import InputError
+
+        raise InputError(result.problems, summary=f"{path}: no usable rows ({result.n_input_rows} read, all left "
+                                                  "out)", hint=result.hint)
+    return result
+
+
+def dropped_text(result, path) -> str:
+    """The rows left out of ``path``, each with its reason (grouped by kind past 50)."""
+    from judgecal.data.io import dropped_summary
+    from judgecal.errors import InputError
+
+    text = str(InputError(result.problems, summary=dropped_summary(result, path).replace("drop_bad_rows",
+                                                                                        "--drop-bad-rows"),
+                          hint=result.hint))
+    return text
 
 
 def load_table(args: argparse.Namespace, path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._common import add_input_options, load_table
+from judgecal.cli._common import add_input_options, load_table, registry_from_args
 
 HELP = "fit judge-score calibrators per language/script/metric from human + judge ratings and save them as JSON"
 
@@ -43,10 +43,9 @@ def run(args: argparse.Namespace) -> int:
     import math
 
     from judgecal.calibration import GroupedCalibrator
-    from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, load_metric_file
     from judgecal.data.render import table_text
 
-    registry = MetricRegistry(load_metric_file(args.metrics)) if args.metrics else DEFAULT_REGISTRY
+    registry = registry_from_args(args)
     ratings = load_table(args, args.ratings)
     features = tuple(f.strip() for f in args.features.split(",") if f.strip())
     params = dict(method=args.method, pooling=args.pooling, features=features, target=args.target,

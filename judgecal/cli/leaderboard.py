@@ -84,27 +84,20 @@ def _read(path: str):
 
 
 def _write(path, boards, taus, args) -> None:
-    """CSV or JSON, written to a temporary file and renamed into place."""
+    """CSV or JSON, written atomically (judgecal._atomic)."""
     import json
-    import os
-    import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            if path.suffix.lower() == ".csv":
-                boards.to_csv(fh, index=False)
-            else:
-                body = {"leaderboards": json.loads(boards.to_json(orient="records", force_ascii=False)),
-                        "kendall_tau": json.loads(taus.to_json(orient="records", force_ascii=False)),
-                        "settings": {"sources": list(args.sources), "confidence": args.confidence,
-                                     "resamples": args.resamples, "alpha": args.alpha, "seed": args.seed,
-                                     "length_control": args.length_control,
-                                     "model": "Davidson Bradley-Terry with ties, centred log-strengths"}}
-                json.dump(body, fh, ensure_ascii=False, indent=1)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from judgecal._atomic import atomic_write_text
+
+    if path.suffix.lower() == ".csv":
+        text = boards.to_csv(index=False)
+    else:
+        body = {"leaderboards": json.loads(boards.to_json(orient="records", force_ascii=False)),
+                "kendall_tau": json.loads(taus.to_json(orient="records", force_ascii=False)),
+                "settings": {"sources": list(args.sources), "confidence": args.confidence,
+                             "resamples": args.resamples, "alpha": args.alpha, "seed": args.seed,
+                             "length_control": args.length_control,
+                             "model": "Davidson Bradley-Terry with ties, centred log-strengths"}}
+        text = json.dumps(body, ensure_ascii=False, indent=1)
+    atomic_write_text(path, text)
     print(f"wrote {path}")

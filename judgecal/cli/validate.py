@@ -12,8 +12,6 @@ HELP = "check a ratings file (or a PARIKSHA folder) and report per language, inc
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="ratings file (csv, tsv, jsonl, json, parquet) or a PARIKSHA release folder")
-    parser.add_argument("--drop-bad-rows", action="store_true",
-                        help="describe the usable rows even when some rows are bad (bad rows are still listed and counted)")
     parser.add_argument("--repair", action="store_true",
                         help="PARIKSHA folders: reassign rows whose prompt ids belong to another language")
     parser.add_argument("--json", metavar="OUT", help="also write the report as JSON")
@@ -45,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         table = load_table(args, path)
     else:
 
-        result = load_from_args(args, path, on_bad_rows="drop" if args.drop_bad_rows else "error")
+        result = load_from_args(args, path, quiet=True)  # validate lists what it leaves out itself
         table, dropped, problems = result.table, result.dropped, result.problems
         if table.empty:
             print(f"{path}: no usable rows ({result.n_input_rows} read, all dropped)")

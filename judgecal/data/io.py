@@ -22,7 +22,7 @@ from judgecal.data.delimited import write_delimited
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, read_config_file
 from judgecal.data.schema import CheckResult, empty_ratings, normalize_ratings
 from judgecal.data.tables import FORMATS, detect_format, read_table  # noqa: F401 (part of this module's API)
-from judgecal.errors import ConfigError, InputError, Problem
+from judgecal.errors import ConfigError, InputError, Problem, short_list
 
 
 @dataclass
@@ -122,7 +122,7 @@ def apply_mapping(df: pd.DataFrame, rows: np.ndarray, mapping: ColumnMapping, so
     needed += list(mapping.wide.values()) + list(mapping.wide_text.values())
     absent = sorted({c for c in needed if c not in df.columns})
     if absent:
-        found = ", ".join(map(str, df.columns))
+        found = short_list(df.columns)
         raise InputError(
             [Problem(f"the column mapping names column {c!r}, which the file does not have (columns: {found})", file=source, column=c) for c in absent],
             summary="the column mapping does not fit the file",
@@ -217,18 +217,43 @@ def _checked(df, rows, mapping, metrics, source: str, on_bad_rows: str, skipped)
         counted = f"{len(exc.problems)} problem(s)"
         summary = (f"{len(problems)} problem(s)" + exc.summary[len(counted):]
                    if exc.summary.startswith(counted) else exc.summary)
-        exc = InputError(problems, summary=summary)
+        exc = InputError(problems, summary=summary, hint=exc.hint, droppable=exc.droppable)
         if not skipped:
             raise exc from None
         # A whole-file problem (a missing column, say) found after records were left
         # out: the dropped records come first, so the user sees everything at once.
         raise InputError([*skipped, *exc.problems],
-                         summary=f"{exc.summary} (after leaving out {len(skipped)} unreadable record(s))") from exc
+                         summary=f"{exc.summary} (after leaving out {len(skipped)} unreadable record(s))",
+                         hint=exc.hint) from exc
 
 
-def read_ratings(path: str | Path, mapping: ColumnMapping | None = None, **kwargs) -> pd.DataFrame:
-    """Read a ratings file; raise :class:`InputError` listing every problem."""
-    return load_ratings(path, mapping, on_bad_rows="error", **kwargs).table
+def read_ratings(path: str | Path, mapping: ColumnMapping | None = None, *, drop_bad_rows: bool = False,
+                 **kwargs) -> pd.DataFrame:
+    """Read a ratings file; raise :class:`InputError` listing every problem.
+
+    With ``drop_bad_rows=True`` rows that cannot be used are left out instead:
+    never silently. A :class:`~judgecal.errors.DroppedRowsWarning` says how many
+    and why, and ``table.attrs["dropped"]`` lists each as a dict (file ``row``,
+    ``reason``). :func:`load_ratings` returns the same as a :class:`CheckResult`.
+    """
+    result = load_ratings(path, mapping, on_bad_rows="drop" if drop_bad_rows else "error", **kwargs)
+    table = result.table
+    if drop_bad_rows:
+        # plain records, not a DataFrame: pandas compares attrs when it concatenates
+        table.attrs["dropped"] = result.dropped.to_dict(orient="records")
+    if len(result.dropped):
+        import warnings
+
+        from judgecal.errors import DroppedRowsWarning
+
+        listed = InputError(result.problems, summary=dropped_summary(result, path), hint=result.hint)
+        warnings.warn(str(listed), DroppedRowsWarning, stacklevel=2)
+    return table
+
+
+def dropped_summary(result: CheckResult, path: str | Path) -> str:
+    """One line: how many of a file's rows were left out."""
+    return f"left out {len(result.dropped)} of {result.n_input_rows} row(s) of {path} (drop_bad_rows)"
 
 
 def write_ratings(df: pd.DataFrame, path: str | Path, fmt: str | None = None) -> Path:

@@ -204,4 +204,85 @@ def load_metric_file(path: str | Path) -> list[MetricScale]:
     return [MetricScale.from_dict(item) for item in items]
 
 
+def parse_levels(specs: Iterable[str]) -> list[MetricScale]:
+    """Metric scales from ``NAME=LEVELS`` strings (the CLI's ``--levels``).
+
+    LEVELS is an integer range ``1..5`` or a comma-separated list ``0,1,2``
+    (``0,0.5,1``). Such a metric is ordinal with higher scores better; declare
+    polarity, labels or a nominal scale in a metrics file.
+
+    >>> [s.levels for s in parse_levels(["toxicity=1..5", "fluency=0,1,2"])]
+    [(1.0, 2.0, 3.0, 4.0, 5.0), (0.0, 1.0, 2.0)]
+    """
+    out: dict[str, MetricScale] = {}
+    for spec in specs:
+        name, sep, levels = str(spec).partition("=")
+        name, levels = name.strip(), levels.strip()
+        if not sep or not name or not levels:
+            raise ConfigError(f"--levels expects METRIC=LEVELS (toxicity=1..5 or toxicity=0,1,2), got {spec!r}")
+        if DEFAULT_REGISTRY.resolve(name) is not None:
+            known = DEFAULT_REGISTRY.get(name)
+            raise ConfigError(f"--levels {spec}: {name!r} is the built-in metric {known.id!r} with levels "
+                              f"{', '.join(f'{v:g}' for v in known.levels)}; declare a scale of your own under "
+                              "another id")
+        if name in out:
+            raise ConfigError(f"--levels declares {name!r} twice")
+        out[name] = MetricScale(name, name, _level_values(levels, spec))
+    return list(out.values())
+
+
+def _level_values(text: str, spec: str) -> tuple[float, ...]:
+    try:
+        if ".." in text:
+            lo, hi = (float(x) for x in text.split(".."))
+            if lo != int(lo) or hi != int(hi) or hi <= lo:
+                raise ValueError
+            if hi - lo > 1000:
+                raise ConfigError(f"--levels {spec}: {int(hi - lo) + 1} levels; a rating scale has a few")
+            return tuple(float(v) for v in range(int(lo), int(hi) + 1))
+        values = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"--levels {spec}: give an integer range LOW..HIGH (1..5) or a list of numbers "
+                          "(0,1,2)") from None
+    if not all(np.isfinite(values)):
+        raise ConfigError(f"--levels {spec}: levels must be finite numbers")
+    if len(set(values)) != len(values):
+        raise ConfigError(f"--levels {spec}: a level is listed twice")
+    return tuple(sorted(values))
+
+
+def build_registry(metrics_file: str | Path | None = None, levels: Iterable[str] = ()) -> MetricRegistry:
+    """Built-in metrics plus those of a metrics file and of ``--levels`` specs."""
+    extra = load_metric_file(metrics_file) if metrics_file else []
+    from_levels = parse_levels(levels)
+    both = sorted({m.id for m in extra} & {m.id for m in from_levels})
+    if both:
+        raise ConfigError(f"metric(s) {both} are declared both in {metrics_file} and with --levels; keep one")
+    if not extra and not from_levels:
+        return DEFAULT_REGISTRY
+    return MetricRegistry([*extra, *from_levels])
+
+
+def declaration_for(levels_seen: Mapping[str, Iterable[float]]) -> str:
+    """A ready-to-edit metrics file (TOML) declaring each metric from the levels
+    seen in the data, and the ``--levels`` flags that would do the same."""
+    blocks, flags = [], []
+    for name, seen in levels_seen.items():
+        values = sorted({float(v) for v in seen if np.isfinite(v)})[:50]
+        shown = ", ".join(f"{v:g}" for v in values)
+        blocks.append(f"[[metrics]]\nid = {json.dumps(name, ensure_ascii=False)}\nlevels = [{shown}]  # the scores "
+                      "seen in the file: edit to the scale's levels\nhigher_is_better = true  # false if the top level means a problem is present\n"
+                      'measurement = "ordinal"  # or "nominal" for unordered labels')
+        if values:
+            whole = all(v == int(v) for v in values)
+            span = whole and values == [float(v) for v in range(int(values[0]), int(values[-1]) + 1)]
+            flags.append(f"--levels {name}={int(values[0])}..{int(values[-1])}" if span and len(values) > 2
+                         else f"--levels {name}={','.join(f'{v:g}' for v in values)}")
+    text = ("declare the metric(s) in a metrics file, e.g. metrics.toml, and pass --metrics metrics.toml:\n\n"
+            + "\n\n".join(blocks))
+    if flags:
+        text += "\n\nor on the command line (ordinal, higher is better): " + " ".join(flags)
+    return text
+
+
 DEFAULT_REGISTRY = MetricRegistry()

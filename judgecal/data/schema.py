@@ -19,9 +19,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
-from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
-from judgecal.errors import ConfigError, InputError, Problem
+from judgecal.data.languages import (
+    UnknownLanguage,
+    default_script,
+    normalize_language,
+    parse_language,
+    with_script,
+)
+from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, declaration_for
+from judgecal.data.scripts import MIN_LETTERS, MIN_SHARE, detect_scripts
+from judgecal.errors import ConfigError, InputError, Problem, short_list
 
 REQUIRED = ("item_id", "language", "script", "metric", "rater", "rater_kind", "score")
 OPTIONAL = (
@@ -34,6 +41,7 @@ OPTIONAL = (
     "justification",  # judge's justification, or the human rater's reasoning
     "score_probs",  # judge's distribution over levels, JSON text {"0": p, ...}
     "judge_prompt_hash",
+    "locale",  # the full language tag where the language column dropped its region or variant (zh-TW)
 )
 TEXT_COLUMNS = ("response", "prompt", "reference", "justification")
 RATER_KINDS = ("human", "judge")
@@ -54,6 +62,7 @@ class CheckResult:
     problems: list[Problem] = field(default_factory=list)
     dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["row", "reason"]))
     n_input_rows: int = 0
+    hint: str | None = None  # what to do about the problems (e.g. a declaration of unknown metrics)
 
     @property
     def ok(self) -> bool:
@@ -128,7 +137,7 @@ def normalize_ratings(
     out["rater_kind"] = kind.astype(object)
 
     normalize_language_columns(out, flag)
-    _normalize_metrics_and_scores(out, metrics, flag)
+    hint = _normalize_metrics_and_scores(out, metrics, flag)
     if "task" in out.columns:
         out["task"] = out["task"].astype("string").str.strip().astype(object)
 
@@ -141,11 +150,13 @@ def normalize_ratings(
     flag(dup, "item_id", "duplicate rating: this item, metric and rater appear on an earlier row", key_text)
 
     if problems and on_bad_rows == "error":
-        raise InputError(problems, summary=f"{len(problems)} problem(s) in {source or 'the ratings table'}")
+        raise InputError(problems, summary=f"{len(problems)} problem(s) in {source or 'the ratings table'}", hint=hint,
+                         droppable=True)
     dropped = pd.DataFrame({"row": rows[bad], "reason": reasons[bad]})
     table = out.loc[~bad].reset_index(drop=True)
-    table["score"] = table["score"].astype(float)
-    return CheckResult(table=_order_columns(table), problems=problems, dropped=dropped, n_input_rows=n)
+    # + 0.0 turns -0.0 into 0.0: the same level, which would otherwise print as "-0"
+    table["score"] = table["score"].astype(float) + 0.0
+    return CheckResult(table=_order_columns(table), problems=problems, dropped=dropped, n_input_rows=n, hint=hint)
 
 
 def require_columns(df: pd.DataFrame, required: Sequence[str], source: str | None, table: str) -> None:
@@ -153,7 +164,7 @@ def require_columns(df: pd.DataFrame, required: Sequence[str], source: str | Non
     left out: it is derived), or saying that it has no rows."""
     missing = [c for c in required if c not in df.columns and c != "script"]
     if missing:
-        found = ", ".join(map(str, df.columns)) or "none"
+        found = short_list(df.columns) or "none"  # a 200 MB header line must not be quoted per column
         raise InputError(
             [Problem(f"required column {c!r} is missing (columns found: {found})", file=source, column=c) for c in missing],
             summary=f"{source or 'input'} does not have {table}'s columns",
@@ -165,25 +176,82 @@ def require_columns(df: pd.DataFrame, required: Sequence[str], source: str | Non
 def normalize_language_columns(out: pd.DataFrame, flag) -> None:
     """Normalise ``out``'s language column in place and check or derive its script
     column; ``flag(mask, column, message, values)`` records the bad cells.
-    Shared by the ratings and battles tables."""
+    Shared by the ratings and battles tables.
+
+    One rule for all: the script is the script column's, else the tag's script
+    subtag, else the one its region or language implies (CLDR likely subtags),
+    else (``und`` only) the script the row's texts are written in; the language
+    becomes the minimal tag that keeps that script (``zh-TW``, ``zh-Hant-HK`` ->
+    ``zh-Hant``; ``hi-Deva`` -> ``hi``). A region or variant the tag loses is
+    kept in a ``locale`` column."""
     raw = out["language"]
-    mapping: dict = {}
+    parsed: dict = {}
     for value in pd.unique(raw.dropna()):
         try:
-            mapping[value] = normalize_language(str(value))
+            parsed[value] = parse_language(str(value))
         except UnknownLanguage:
-            mapping[value] = None
-    lang = raw.map(mapping)
-    flag(lang.isna().to_numpy(), "language", "not a BCP-47 tag or a known language name", raw)
-    out["language"] = lang.astype(object)
+            parsed[value] = None
+    known = {v: p for v, p in parsed.items() if p is not None}
+    language = raw.map({v: p.language for v, p in known.items()})
+    flag(language.isna().to_numpy(), "language", "not a BCP-47 tag or a known language name", raw)
+    explicit = raw.map({v: p.explicit for v, p in known.items()})
+    implied = raw.map({v: p.script for v, p in known.items()})
 
-    if "script" not in out.columns:
-        out["script"] = lang.map({t: default_script(t) for t in pd.unique(lang.dropna())}).astype(object)
-        return
-    script, invalid, clash = check_scripts(lang, out["script"])
-    flag(invalid, "script", SCRIPT_INVALID, out["script"])
-    flag(clash, "script", SCRIPT_CLASH, out["script"])
-    out["script"] = script
+    given = out["script"] if "script" in out.columns else pd.Series(None, index=out.index, dtype=object)
+    text = given.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
+    text = text.str.title()
+    valid = text.str.fullmatch(r"[A-Z][a-z]{3}").fillna(False).to_numpy(dtype=bool)
+    flag(~empty & ~valid, "script", SCRIPT_INVALID, given)
+    clash = ~empty & valid & explicit.notna().to_numpy() & (text != explicit).fillna(False).to_numpy(dtype=bool)
+    flag(clash, "script", SCRIPT_CLASH, given)
+    script = text.astype(object).where(~empty & valid, implied)
+
+    # und (undetermined) says nothing of its script: read it from the row's text.
+    # Private-use codes (qaa..qtz) need a script subtag or column: no guessing.
+    need = (script.isna() & (language == "und")).to_numpy() & empty
+    if need.any():
+        script = script.where(~need, _script_from_texts(out, need))
+    lost = (script.isna() & language.notna()).to_numpy() & empty
+    if lost.any():
+        tags = raw[lost].map(lambda v: normalize_language(str(v)))
+        messages = {t: _no_script_message(t) for t in pd.unique(tags)}
+        for tag, message in messages.items():
+            mask = np.zeros(len(out), dtype=bool)
+            mask[np.flatnonzero(lost)[(tags == tag).to_numpy()]] = True
+            flag(mask, "language", message, raw)
+
+    pairs = pd.Series(list(zip(language, script, strict=True)), index=out.index)
+    group = {p: (with_script(*p) if isinstance(p[0], str) else None) for p in pd.unique(pairs)}
+    out["language"] = pairs.map(group).astype(object)
+    out["script"] = script.astype(object)
+    if "locale" not in out.columns and any(p.has_more for p in known.values()):
+        # zh-TW and zh-Hant-TW share the group zh-Hant; the region stays here
+        out["locale"] = raw.map({v: p.full for v, p in known.items()}).astype(object)
+
+
+def _script_from_texts(out: pd.DataFrame, rows: np.ndarray) -> pd.Series:
+    """The script of the first text (response, prompt, reference, reasoning) of
+    each row in ``rows`` (bool mask) that is long and clear enough to tell."""
+    found = pd.Series(None, index=out.index, dtype=object)
+    todo = rows.copy()
+    for col in TEXT_COLUMNS:
+        if col not in out.columns or not todo.any():
+            continue
+        idx = np.flatnonzero(todo)
+        scripts, share, letters = detect_scripts(out[col].to_numpy(dtype=object)[idx].tolist())
+        ok = (letters >= MIN_LETTERS) & (share >= MIN_SHARE)
+        found.iloc[idx[ok]] = scripts[ok]
+        todo[idx[ok]] = False
+    return found
+
+
+def _no_script_message(tag: str) -> str:
+    try:
+        default_script(tag)
+    except UnknownLanguage as exc:
+        return f"{exc}" + (", or texts (response, prompt) long enough to read it from" if tag == "und" else "")
+    return "no script could be found for this language"
 
 
 SCRIPT_INVALID = "not an ISO 15924 script code such as 'Deva'"
@@ -197,7 +265,7 @@ def check_scripts(lang: pd.Series, given: pd.Series) -> tuple[pd.Series, np.ndar
     default script) as an object Series, and two bool (n,) masks: the value is
     not an ISO 15924 code; it differs from a script subtag of the tag (sr-Latn).
     """
-    implied = lang.map({t: default_script(t) for t in pd.unique(lang.dropna())})
+    implied = lang.map({t: _script_or_none(t) for t in pd.unique(lang.dropna())})
     text = given.astype("string").str.strip()
     empty = text.isna() | (text == "")
     text = text.str.title()
@@ -208,16 +276,32 @@ def check_scripts(lang: pd.Series, given: pd.Series) -> tuple[pd.Series, np.ndar
     return text.where(~empty, implied).astype(object), invalid, clash
 
 
-def _normalize_metrics_and_scores(out: pd.DataFrame, metrics: MetricRegistry, flag) -> None:
+def _script_or_none(tag: str) -> str | None:
+    try:
+        return default_script(tag)
+    except UnknownLanguage:
+        return None
+
+
+def _normalize_metrics_and_scores(out: pd.DataFrame, metrics: MetricRegistry, flag) -> str | None:
+    """Metric ids and scores checked in place; returns a ready-to-edit declaration
+    of the metrics that are not known (from the scores seen), or None."""
     raw_metric = out["metric"]
     ids = {v: metrics.resolve(str(v)) for v in pd.unique(raw_metric.dropna())}
     metric = raw_metric.map(ids)
     known = ", ".join(metrics.ids())
-    flag(metric.isna().to_numpy(), "metric", f"unknown metric (known: {known}; declare others in a metrics file)", raw_metric)
+    unknown = metric.isna().to_numpy()
+    flag(unknown, "metric", f"unknown metric (known: {known}; declare others in a metrics file)", raw_metric)
     out["metric"] = metric.astype(object)
 
     raw = out["score"]
     score = _to_number(raw)
+    hint = None
+    names = raw_metric[unknown & raw_metric.notna().to_numpy()].astype(str).str.strip()
+    names = names[names != ""]
+    if len(names):
+        seen = score[names.index].groupby(names.to_numpy(), sort=False).agg(lambda s: s.dropna().unique().tolist())
+        hint = declaration_for(dict(list(seen.items())[:20]))
     missing = raw.isna() | (raw.astype("string").str.strip() == "").fillna(True)
     flag(missing.to_numpy(), "score", "missing score", raw)
     flag((~missing & score.isna()).to_numpy(), "score", "not a number", raw)
@@ -241,6 +325,7 @@ def _normalize_metrics_and_scores(out: pd.DataFrame, metrics: MetricRegistry, fl
                 mask = boolean & (metric == mid).to_numpy()
                 flag(mask, "score", f"true/false is only a score on 0/1 scales; {mid} has levels {tuple(f'{x:g}' for x in lv)}", raw)
     out["score"] = score
+    return hint
 
 
 def _decode_bytes(value: object) -> object:

@@ -25,6 +25,11 @@ COMPATIBLE_SCRIPTS: dict[str, frozenset[str]] = {
     "Hrkt": frozenset({"Hira", "Kana"}),
 }
 IGNORED = ("Zyyy", "Zinh", "Zzzz")
+# A text counts as written in a script when that script holds at least this share
+# of its letters and the text has at least this many letters: short or mixed
+# snippets ("OK", a URL) say nothing reliable about the language.
+MIN_SHARE = 0.6
+MIN_LETTERS = 8
 
 
 @lru_cache(maxsize=1)

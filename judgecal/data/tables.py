@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from judgecal.data._read_delimited import read_delimited
 from judgecal.data.delimited import restore_formulas
 from judgecal.errors import ConfigError, InputError, Problem
 
@@ -53,28 +54,90 @@ def read_table(path: str | Path, fmt: str | None = None, *, encoding: str = "utf
     out and one Problem per record is appended to it.
     """
     path = Path(path)
+    source = str(path)
     # What the path is comes first: a folder or a missing file has no format to tell.
     if not path.exists():
-        raise InputError(Problem("file does not exist", file=str(path)), summary="cannot read input")
+        raise InputError(Problem("file does not exist", file=source), summary="cannot read input")
     if path.is_dir():
-        raise InputError(Problem("is a folder, not a file", file=str(path)), summary="cannot read input")
+        raise InputError(Problem("is a folder, not a file", file=source), summary="cannot read input")
+    if not path.is_file():
+        # /dev/zero, /dev/urandom, a pipe: endless or blocking, and nothing to point a row number at
+        raise InputError(Problem("is not a regular file (a device, pipe or socket); save the data to a file and "
+                                 "give that", file=source), summary="cannot read input")
     fmt = detect_format(path, fmt)
     if fmt == "parquet":
         try:
             df = _read_parquet(path)
         except Exception as exc:  # pyarrow raises several unrelated types
-            raise InputError(Problem(f"not a readable Parquet file: {exc}", file=str(path)), summary="cannot read input") from exc
+            raise InputError(Problem(f"not a readable Parquet file: {exc}", file=source), summary="cannot read input") from exc
         return df, np.arange(1, len(df) + 1)
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise InputError(Problem("the file is empty", file=str(path)), summary="cannot read input")
-    text = _decode(raw, str(path), encoding)
-    if fmt in ("csv", "tsv"):
-        df, rows = _read_delimited(text, str(path), "," if fmt == "csv" else "\t", skipped)
-        return restore_formulas(df, text), rows  # undo the quote judgecal's writers put before formula-like text
-    if fmt == "jsonl":
-        return _read_jsonl(text, str(path), skipped)
-    return _read_json(text, str(path))
+    codec = _codec(encoding)
+    if path.stat().st_size == 0:
+        raise InputError(Problem("the file is empty", file=source), summary="cannot read input")
+    try:
+        if fmt in ("csv", "tsv"):
+            lines = lambda: _text_lines(path, codec, source, newline="")  # noqa: E731 (read again to explain a fault)
+            df, rows = read_delimited(lines, source, "," if fmt == "csv" else "\t", skipped, path.stat().st_size)
+            return restore_formulas(df), rows  # undo the quote judgecal's writers put before formula-like text
+        if fmt == "jsonl":
+            return _read_jsonl(_text_lines(path, codec, source, newline="\n"), source, skipped)
+        text = path.read_bytes().decode(codec)
+        if not text.strip():
+            raise InputError(Problem("the file is empty", file=source), summary="cannot read input")
+        return _read_json(text, source)
+    except UnicodeDecodeError:
+        raise _encoding_error(path, source, encoding) from None
+
+
+# The longest physical line read, in characters: a ratings file's lines are records
+# (or lines of a text in a quoted value); a longer one is a file without line ends
+# or binary data, and parsing it would take memory many times its size.
+MAX_LINE_CHARS = 16 * 2**20
+
+
+def _text_lines(path: Path, codec: str, source: str, *, newline: str):
+    """The lines of a text file, decoded as they are read (never the whole file
+    at once), each at most :data:`MAX_LINE_CHARS` long. ``newline=""`` splits
+    at \\n, \\r\\n and \\r as the csv module counts lines; ``"\\n"`` only at \\n
+    (JSONL: strings may hold U+2028 and other line-like characters)."""
+    import io
+
+    limit = MAX_LINE_CHARS
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=codec, newline=newline) as fh:
+        number = 0
+        while line := fh.readline(limit + 1):
+            number += 1
+            if len(line) > limit:
+                raise InputError(Problem(f"the line is longer than {limit:,} characters: not a line of a ratings "
+                                         "table (a file without line ends, or binary data?)", file=source,
+                                         row=number), summary="cannot read input")
+            yield line
+
+
+def _codec(encoding: str) -> str:
+    import codecs
+
+    try:
+        # any spelling of UTF-8 (utf8, UTF_8, U8) also drops a byte-order mark
+        return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    except LookupError as exc:
+        raise ConfigError(f"unknown text encoding {encoding!r}") from exc
+
+
+def _encoding_error(path: Path, source: str, encoding: str) -> InputError:
+    """Every line that is not valid ``encoding``, read again line by line."""
+    problems = []
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError as exc:
+                problems.append(Problem(
+                    f"not valid {encoding} (byte {line[exc.start]:#04x} at character {exc.start + 1}); "
+                    "save the file as UTF-8 or pass its encoding", file=source, row=number))
+    if not problems:  # a character split across lines (UTF-16, say): the file as a whole is not this encoding
+        problems.append(Problem(f"not valid {encoding}; save the file as UTF-8 or pass its encoding", file=source))
+    return InputError(problems, summary=f"{source} mixes text encodings or is not {encoding}")
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -91,83 +154,12 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return df
 
 
-def _decode(raw: bytes, source: str, encoding: str) -> str:
-    import codecs
-
-    try:
-        # any spelling of UTF-8 (utf8, UTF_8, U8) also drops a byte-order mark
-        utf8 = codecs.lookup(encoding).name == "utf-8"
-        return raw.decode("utf-8-sig" if utf8 else encoding)
-    except UnicodeDecodeError:
-        pass
-    except LookupError as exc:
-        raise ConfigError(f"unknown text encoding {encoding!r}") from exc
-    problems = []
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        try:
-            line.decode(encoding)
-        except UnicodeDecodeError as exc:
-            problems.append(
-                Problem(
-                    f"not valid {encoding} (byte {line[exc.start]:#04x} at character {exc.start + 1}); "
-                    "save the file as UTF-8 or pass its encoding",
-                    file=source,
-                    row=number,
-                )
-            )
-    raise InputError(problems, summary=f"{source} mixes text encodings or is not {encoding}")
-
-
-def _read_delimited(text: str, source: str, sep: str, skipped: list[Problem] | None) -> tuple[pd.DataFrame, np.ndarray]:
-    import csv
-    import io
-
-    # Model responses can be longer than the csv module's default field limit
-    # (128 KiB); the whole file is in memory already, so no limit is needed.
-    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    # Row numbers are the file line each record starts on, so that problems point
-    # at the right line even after blank lines or quoted fields spanning lines.
-    records, starts = [], []
-    try:
-        while True:
-            start = reader.line_num + 1
-            try:
-                record = next(reader)
-            except StopIteration:
-                break
-            if record:  # blank lines carry no record
-                records.append(record)
-                starts.append(start)
-    except csv.Error as exc:
-        raise InputError(Problem(f"malformed {'TSV' if sep == chr(9) else 'CSV'}: {exc}", file=source, row=reader.line_num), summary="cannot read input") from exc
-    header, body = records[0], records[1:]
-    problems = []
-    if len(set(header)) != len(header) or any(not h.strip() for h in header):
-        dupes = sorted({h for h in header if header.count(h) > 1 or not h.strip()})
-        problems.append(Problem("header has empty or repeated column names", file=source, row=starts[0], value=dupes))
-    if problems:
-        raise InputError(problems, summary=f"{source} is not a well-formed table")
-    ragged = [Problem(f"has {len(rec)} fields, the header has {len(header)}", file=source, row=line)
-              for line, rec in zip(starts[1:], body, strict=True) if len(rec) != len(header)]
-    if ragged and skipped is None:
-        raise InputError(ragged, summary=f"{source} is not a well-formed table")
-    if ragged:
-        skipped.extend(ragged)
-        keep = [i for i, rec in enumerate(body) if len(rec) == len(header)]
-        body_starts = starts[1:]  # sliced once: slicing inside the loop made drop mode quadratic in the lines
-        body, starts = [body[i] for i in keep], [starts[0]] + [body_starts[i] for i in keep]
-    df = pd.DataFrame(body, columns=header, dtype=object)
-    df = df.replace({"": None})
-    return df, np.asarray(starts[1:], dtype=int)
-
-
-def _read_jsonl(text: str, source: str, skipped: list[Problem] | None) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_jsonl(lines, source: str, skipped: list[Problem] | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """JSON objects, one per line of ``lines`` (split at \\n only: JSON strings
+    may hold U+2028, U+0085 and other characters str.splitlines breaks at)."""
     records, rows, problems = [], [], []
-    # Split on "\n" only: str.splitlines also breaks at U+2028, U+0085 and other
-    # characters that JSON strings may hold unescaped.
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
+    for number, line in enumerate(lines, start=1):
+        line = line.removesuffix("\n").removesuffix("\r")
         if not line.strip():
             continue
         try:
@@ -180,8 +172,10 @@ def _read_jsonl(text: str, source: str, skipped: list[Problem] | None) -> tuple[
             continue
         records.append(obj)
         rows.append(number)
+    if not records and not problems:
+        raise InputError(Problem("the file is empty", file=source), summary="cannot read input")
     if problems and skipped is None:
-        raise InputError(problems, summary=f"{source} has lines that are not JSON objects")
+        raise InputError(problems, summary=f"{source} has lines that are not JSON objects", droppable=True)
     if skipped is not None:
         skipped.extend(problems)
     return _records_frame(records), np.asarray(rows, dtype=int)

@@ -17,13 +17,13 @@ import pandas as pd
 
 from judgecal.data.languages import default_script
 from judgecal.data.schema import TEXT_COLUMNS
-from judgecal.data.scripts import detect_scripts, script_matches, script_name
-
-# A text counts as written in a script when that script holds at least this share
-# of its letters and the text has at least this many letters: short or mixed
-# snippets ("OK", a URL) say nothing reliable about the language.
-MIN_SHARE = 0.6
-MIN_LETTERS = 8
+from judgecal.data.scripts import (
+    MIN_LETTERS,
+    MIN_SHARE,
+    detect_scripts,
+    script_matches,
+    script_name,
+)
 
 
 @dataclass

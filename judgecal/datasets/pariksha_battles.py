@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from judgecal.data.battles import normalize_battles
 from judgecal.datasets.pariksha import JUDGE_ID, LANGUAGES, _read_json, find_pariksha
 from judgecal.errors import DatasetError
-from judgecal.pairwise.schema import normalize_battles
 
 HUMAN_DIR = "karya_eval/round1/pairwise"
 JUDGE_DIR = "gpt_eval/outputs/round1/pairwise"
@@ -63,7 +63,7 @@ def load_pariksha_battles(
     verdict (first/tie/second), justification, has_systems, source (file:row).
     The responses are not script-checked here: some systems answered in English
     or Hindi, which is a property of the system the natives judged, not bad
-    input; :func:`judgecal.pairwise.schema.response_findings` counts them.
+    input; :func:`judgecal.data.battles.response_findings` counts them.
     """
     root = find_pariksha(path)
     if root is None:

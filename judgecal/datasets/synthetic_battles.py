@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from judgecal.pairwise.schema import normalize_battles
+from judgecal.data.battles import normalize_battles
 
 JUDGE_ID = "synthetic-pairwise-judge"
 DEFAULT_LANGUAGES = ("hi", "bn", "ta", "pa", "sw")

@@ -106,30 +106,41 @@ async def ascore_generations(
             import_litellm()  # loaded anyway; its price map knows the model
         prices = lookup_prices(spec.model)
     first = {(r, g, s): 0 for r in range(len(plan.records)) for g in plan.groups for s in range(scoring.samples)}
-    store = cache if isinstance(cache, JudgmentCache) else JudgmentCache(default_cache_path() if cache is None else cache)
-    live = Engine(adapter, store, concurrency=transport.concurrency, rpm=transport.rpm, tpm=transport.tpm,
-                  timeout=transport.timeout, progress=progress, workers=transport.workers,
-                  retry=RetryPolicy(max_attempts=transport.max_attempts, base=transport.retry_base))
-    engine = live if transport.batch is None else BatchEngine(live, transport.batch)
+    store, live, engine = make_engines(adapter, transport, cache, progress)
     if dry_run:
-        return _dry_run(first, plan, engine, spec.name, prices)
+        return dry_run_result(first, plan, engine, spec.name, prices)
     try:
-        answers = await _ask(plan, engine, first, progress, spec.name, batched=transport.batch is not None)
+        answers = await ask_all(plan, engine, first, progress, spec.name, batched=transport.batch is not None)
     finally:
         await live.aclose()  # helper processes, if any
     # Building one small dict per judgment triggers many full garbage collections
     # (a third of the time of a large cached re-run); these objects hold no cycles.
     with no_gc():
         result = ScoreResult(*judge_rows(plan, answers, spec.name, prices, include_text, adapter))
-    result.summary = _summary(engine, result, prices, plan, answers)
+    result.summary = summarize_run(engine, result, prices, plan, answers)
     if not isinstance(cache, JudgmentCache):
         store.close()
     return result
 
 
-async def _ask(plan: Plan, engine, first: dict, progress, rater: str, *, batched: bool) -> dict[tuple, list[Answer]]:
+def make_engines(adapter, transport: TransportOptions, cache: str | Path | JudgmentCache | None,
+                 progress) -> tuple[JudgmentCache, Engine, Engine | BatchEngine]:
+    """The cache (opened from a path, or the one given), the live engine, and the
+    engine a run drives (the batch engine around the live one with ``transport.batch``)."""
+    store = cache if isinstance(cache, JudgmentCache) else JudgmentCache(default_cache_path() if cache is None else cache)
+    live = Engine(adapter, store, concurrency=transport.concurrency, rpm=transport.rpm, tpm=transport.tpm,
+                  timeout=transport.timeout, progress=progress, workers=transport.workers,
+                  retry=RetryPolicy(max_attempts=transport.max_attempts, base=transport.retry_base))
+    return store, live, live if transport.batch is None else BatchEngine(live, transport.batch)
+
+
+async def ask_all(plan: Plan, engine, first: dict, progress, rater: str, *, batched: bool) -> dict[tuple, list[Answer]]:
     """Send every request, re-asking after refused or unparseable answers
-    (``retry_unparseable`` rounds). Returns (row, group, sample) -> answers over attempts."""
+    (``retry_unparseable`` rounds). Returns (row, group, sample) -> answers over attempts.
+
+    ``plan`` is a :class:`Plan` or anything shaped like it (``scoring``,
+    ``calls``, ``read``): the pairwise run passes its battle plan, whose groups
+    are the orders shown."""
 
     async def run_all(attempt_of: dict, desc: str) -> list[tuple[Call, Outcome]]:
         """Render and send in chunks: a 100k-item run never holds all its
@@ -169,7 +180,7 @@ async def _ask(plan: Plan, engine, first: dict, progress, rater: str, *, batched
     return answers
 
 
-def _summary(engine, result: ScoreResult, prices, plan: Plan, answers: dict) -> RunSummary:
+def summarize_run(engine, result: ScoreResult, prices, plan: Plan, answers: dict) -> RunSummary:
     """Counts, tokens and cost of a run (see :class:`RunSummary`)."""
     st = engine.stats
     ratings = result.ratings
@@ -197,7 +208,8 @@ def _summary(engine, result: ScoreResult, prices, plan: Plan, answers: dict) -> 
     )
 
 
-def _dry_run(attempt_of: dict, plan: Plan, engine, rater: str, prices) -> ScoreResult:
+def dry_run_result(attempt_of: dict, plan: Plan, engine, rater: str, prices) -> ScoreResult:
+    """What a run would send, from the cache and the rendered requests (nothing is sent)."""
     items = list(attempt_of.items())
     n_send = est_in = budget = 0
     example = None

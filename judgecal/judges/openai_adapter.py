@@ -23,13 +23,21 @@ def convert_openai_error(exc: Exception, sdk) -> Exception:
 
 
 _NUMBER = re.compile(r"\s*-?\d+(?:\.\d+)?\s*")
+# A pairwise verdict word, alone or with its JSON quote (judgecal.judges.pairwise_prompt).
+_VERDICT_WORD = re.compile(r'\s*"?(?:first|tie|second)"?\s*', re.I)
+
+
+def _kept(token: str) -> bool:
+    """Whether a token could hold a score or a pairwise verdict."""
+    return bool(_NUMBER.fullmatch(token) or _VERDICT_WORD.fullmatch(token))
 
 
 def logprobs_from_openai(choice) -> list | None:
-    """Logprobs of the tokens that could hold a score, or None when absent.
+    """Logprobs of the tokens that could hold a score or a verdict, or None when absent.
 
     Returns [[offset, token, logprob, [[alt, alt_logprob], ...]], ...] for the
-    tokens that are a number, with the token's character offset in the answer.
+    tokens that are a number or a pairwise verdict word (first, tie, second),
+    with the token's character offset in the answer.
     Other tokens are dropped: only a score token's alternatives are ever used,
     and keeping every token would make each cached answer many times larger.
     """
@@ -44,7 +52,7 @@ def logprobs_from_openai(choice) -> list | None:
     out, offset = [], 0
     for tok in content:
         token = _get(tok, "token") or ""
-        if _NUMBER.fullmatch(token):
+        if _kept(token):
             alts = [[_get(a, "token"), float(_get(a, "logprob"))] for a in (_get(tok, "top_logprobs") or [])]
             out.append([offset, token, float(_get(tok, "logprob")), alts])
         offset += len(token)
@@ -56,7 +64,7 @@ def _number_logprobs_from_dicts(content: list) -> list:
     number = _NUMBER.fullmatch
     for tok in content:
         token = tok.get("token") or ""
-        if number(token):
+        if number(token) or _VERDICT_WORD.fullmatch(token):
             alts = [[a.get("token"), float(a.get("logprob"))] for a in (tok.get("top_logprobs") or [])]
             out.append([offset, token, float(tok.get("logprob")), alts])
         offset += len(token)

@@ -7,6 +7,8 @@
   concurrency, processes, rate limits, retries, timeouts, the batch API).
   Changing one never changes a score, only how fast and how cheaply it comes.
 * :class:`BatchOptions`: the provider batch API (``TransportOptions.batch``).
+* :class:`PairingPlan`: how pairwise battles are built from generations
+  (:func:`~judgecal.judges.pairwise.score_battles`).
 
 Each default is defined here once; :func:`~judgecal.judges.api.score_generations`
 and the ``judgecal score`` flags take theirs from these classes. This module
@@ -29,6 +31,7 @@ VARIANTS = ("simple", "detailed")
 MODES = ("single", "compound")
 LOGPROB_MODES = ("auto", "require", "off")
 BATCH_RETRY_MODES = ("live", "batch", "none")
+PAIRINGS = ("all", "random", "anchors")
 
 
 def _positive(name: str, value, minimum=1) -> None:
@@ -175,6 +178,35 @@ class TransportOptions:
         elif batch is not None and not isinstance(batch, BatchOptions):
             raise ConfigError(f"batch must be None, True or BatchOptions, not {type(batch).__name__}")
         object.__setattr__(self, "batch", batch)  # frozen: normalised once, here
+
+
+@dataclass(frozen=True)
+class PairingPlan:
+    """How pairs are built from generations.
+
+    kind : ``all`` (every pair of systems per prompt), ``random`` (each system
+        meets ``opponents`` others per prompt, drawn with ``seed``) or
+        ``anchors`` (every other system against each of ``anchors``)
+    seed : seeds the random opponents and which response of a pair is shown first by default
+    """
+
+    kind: str = "all"
+    opponents: int | None = None
+    anchors: tuple[str, ...] = ()
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.kind not in PAIRINGS:
+            raise ConfigError(f"pairing must be one of {PAIRINGS}, not {self.kind!r}")
+        if self.kind == "random" and (self.opponents is None or self.opponents < 1):
+            raise ConfigError("pairing 'random' needs opponents >= 1 (random opponents per system and prompt)")
+        if self.kind != "random" and self.opponents is not None:
+            raise ConfigError(f"opponents only applies to pairing 'random', not {self.kind!r}")
+        if self.kind == "anchors" and not self.anchors:
+            raise ConfigError("pairing 'anchors' needs at least one anchor system")
+        if self.kind != "anchors" and self.anchors:
+            raise ConfigError(f"anchors only apply to pairing 'anchors', not {self.kind!r}")
+        object.__setattr__(self, "anchors", tuple(self.anchors))
 
 
 _SCORING_FIELDS = frozenset(f.name for f in fields(ScoringOptions))

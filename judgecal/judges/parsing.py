@@ -146,30 +146,42 @@ def score_distribution(logprobs: list | None, offset: int | None, scale: MetricS
     renormalised over the levels; the note records the mass that fell on the
     levels before renormalising.
     """
+    names = _level_names(scale.levels)
+    return token_distribution(logprobs, offset, names, lambda t: t.strip() if t.strip() in names else None,
+                              what="score", kind="a level", plural="levels")
+
+
+def token_distribution(logprobs: list | None, offset: int | None, labels: tuple[str, ...], label_of, *,
+                       what: str, kind: str, plural: str) -> tuple[dict | None, str]:
+    """The judge's probability of each label, from the alternatives of the token
+    at ``offset`` in the answer (a score level, a pairwise verdict).
+
+    labels : the labels, in order; label_of : token text -> its label, or None
+    what, kind, plural : words for the notes ("score", "a level", "levels")
+    Returns ({label: p} renormalised over the labels, note), or (None, why not).
+    """
     if logprobs is None:
         return None, "unavailable: the provider returned no logprobs"
     if offset is None:
-        return None, "unavailable: the score's position in the answer is not known"
+        return None, f"unavailable: the {what}'s position in the answer is not known"
     for start, token, lp, alts in logprobs:
         if not start <= offset < start + len(token):
             continue
-        names = _level_names(scale.levels)
-        if token.strip() not in names:
-            return None, f"unavailable: the score's token {token!r} is not a level"
-        probs = dict.fromkeys(names, 0.0)
-        seen = False
+        chosen = label_of(str(token))
+        if chosen is None:
+            return None, f"unavailable: the {what}'s token {token!r} is not {kind}"
+        probs = dict.fromkeys(labels, 0.0)
         for alt, alp in alts or [(token, lp)]:
-            key = str(alt).strip()
-            if key in probs:
-                probs[key] += math.exp(alp)
-                seen = True
-        if not seen:
-            probs[token.strip()] = math.exp(lp)
+            label = label_of(str(alt))
+            if label is not None:
+                probs[label] += math.exp(alp)
+        if probs[chosen] == 0.0:  # the chosen token is not among the alternatives listed
+            probs[chosen] = math.exp(lp)
         mass = sum(probs.values())
         if mass <= 0:
-            return None, "unavailable: no probability on any level"
-        return {k: v / mass for k, v in probs.items()}, f"from logprobs; mass on levels {mass:.3f}"
-    return None, "unavailable: the score does not sit in a token of its own"
+            return None, f"unavailable: no probability on any {plural[:-1]}"
+        return {k: v / mass for k, v in probs.items()}, f"from logprobs; mass on {plural} {mass:.3f}"
+    return None, f"unavailable: the {what} does not sit in a token of its own"
 
 
 @functools.lru_cache(maxsize=64)
@@ -192,6 +204,7 @@ _INJECTION = [
     (re.compile(r"\b(system prompt|developer message|new instructions)\b", re.I), "mentions the judge's instructions"),
     (re.compile(r"<<<\s*END\b|<\s*/\s*(response|prompt|instructions)\s*>", re.I), "tries to close a fence"),
     (re.compile(r'"score"\s*:\s*-?\d', re.I), "contains a JSON score"),
+    (re.compile(r'"verdict"\s*:\s*"(first|tie|second)"', re.I), "contains a JSON verdict"),
 ]
 
 

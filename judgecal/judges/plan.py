@@ -92,14 +92,21 @@ class Plan:
 
     def read(self, call: Call, outcome: Outcome) -> Answer:
         """The answer's judgment, or the kind of failure it is (parsed here, once)."""
-        c = outcome.completion
-        if c is None:
-            return Answer(call, outcome, failure=("provider_error", outcome.error, None))
-        if c.refusal or c.text is None:
-            return Answer(call, outcome, failure=("refused", "the judge refused to answer", c.refusal))
-        try:
-            parsed = parse_judgment(c.text, [self.scales[m] for m in call.metrics],
-                                    compound=self.scoring.mode == "compound")
-        except ScoreParseError as exc:
-            return Answer(call, outcome, failure=("unparseable", str(exc), c.text))
-        return Answer(call, outcome, parsed)
+        scales = [self.scales[m] for m in call.metrics]
+        return read_answer(call, outcome, lambda text: parse_judgment(text, scales,
+                                                                      compound=self.scoring.mode == "compound"))
+
+
+def read_answer(call: Call, outcome: Outcome, parse) -> Answer:
+    """An outcome read once: a failure (the request failed, the judge refused, or
+    ``parse`` raised ScoreParseError on its text), or what ``parse`` made of it."""
+    c = outcome.completion
+    if c is None:
+        return Answer(call, outcome, failure=("provider_error", outcome.error, None))
+    if c.refusal or c.text is None:
+        return Answer(call, outcome, failure=("refused", "the judge refused to answer", c.refusal))
+    try:
+        parsed = parse(c.text)
+    except ScoreParseError as exc:
+        return Answer(call, outcome, failure=("unparseable", str(exc), c.text))
+    return Answer(call, outcome, parsed)

@@ -14,13 +14,13 @@ from __future__ import annotations
 from judgecal._lazy import lazy_exports
 
 _LAZY = {
-    "normalize_battles": "judgecal.pairwise.schema",
-    "outcomes": "judgecal.pairwise.schema",
+    "normalize_battles": "judgecal.data.battles",
+    "outcomes": "judgecal.data.battles",
     "load_battles": "judgecal.pairwise.io",
     "read_battles": "judgecal.pairwise.io",
     "write_battles": "judgecal.pairwise.io",
-    "judged_pairs": "judgecal.pairwise.verdicts",
-    "battle_arrays": "judgecal.pairwise.verdicts",
+    "judged_pairs": "judgecal.data.battle_verdicts",
+    "battle_arrays": "judgecal.data.battle_verdicts",
     "PairwiseCalibrator": "judgecal.pairwise.calibration",
     "cross_validated_pairs": "judgecal.pairwise.calibration",
     "agreement_table": "judgecal.pairwise.quality",

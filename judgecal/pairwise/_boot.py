@@ -27,7 +27,6 @@ def cluster_matrix(inverse: np.ndarray, y: np.ndarray, n_cells: int, clusters: n
     inverse: battle -> cell (n,); y: oriented weighted outcome rows (n, 3);
     clusters: cluster label per battle (n,) or None (each battle its own unit).
     """
-    n = len(inverse)
     if clusters is None:
         keyed = pd.DataFrame({"cell": inverse, "w": y[:, 0], "t": y[:, 1], "l": y[:, 2]})
         unit = keyed.groupby(["cell", "w", "t", "l"], sort=False).ngroup().to_numpy()  # hashing, no sort

@@ -278,12 +278,12 @@ def _newton(cells, counts, alpha, fit_ties, init, tol, max_iter):
                     trial[bad, m] = np.maximum(trial[bad, m], PHI_FLOOR)
                 part_ll, part = evaluate(cells, cnt[bad], trial[bad], alpha)
                 new_ll[bad] = part_ll
-                for full, sub in zip(new_derivs, part):
+                for full, sub in zip(new_derivs, part, strict=True):
                     full[bad] = sub
             # A row whose step could not improve a finite objective stays where it was and fails.
             stuck = ~(np.isfinite(new_ll) & (new_ll >= ll - 1e-12 * np.abs(ll))) | ~np.isfinite(decrement)
             trial[stuck], new_ll[stuck] = p[stuck], ll[stuck]
-            for full, old in zip(new_derivs, derivs):
+            for full, old in zip(new_derivs, derivs, strict=True):
                 full[stuck] = old[stuck]
             failed |= stuck & ~(decrement < limit)
             p, ll, derivs = trial, new_ll, new_derivs

@@ -20,7 +20,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from judgecal.pairwise.verdicts import human_votes, judged_pairs
+from judgecal.data.battle_verdicts import human_votes, judged_pairs
 
 
 def grapheme_lengths(texts) -> np.ndarray:

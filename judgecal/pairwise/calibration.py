@@ -1,6 +1,6 @@
 """Calibrated pairwise verdicts: P(a native says system_1 better / tie / system_2 better).
 
-The judge's combined verdict per pair (:func:`judgecal.pairwise.verdicts.judged_pairs`:
+The judge's combined verdict per pair (:func:`judgecal.data.battle_verdicts.judged_pairs`:
 both orders where judged, ``verdict_probs`` where given) is the feature, the
 natives' votes the target. The model is the project's ordinal
 (proportional-odds) :class:`~judgecal.calibration.OrdinalCalibrator`, one per
@@ -30,12 +30,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from judgecal.calibration import out_of_fold_predictions
+from judgecal.data.battle_verdicts import human_votes, judged_pairs
+from judgecal.data.battles import OUTCOME_LABELS, outcomes
 from judgecal.data.metrics import MetricRegistry, MetricScale
 from judgecal.errors import ConfigError, InputError, Problem
 from judgecal.pairwise._machinery import persist as ps
 from judgecal.pairwise._machinery import pooling as pl
-from judgecal.pairwise.schema import OUTCOME_LABELS, outcomes
-from judgecal.pairwise.verdicts import human_votes, judged_pairs
 
 METRIC = "pairwise"
 SCALE = MetricScale(METRIC, "pairwise verdict", (0, 1, 2), OUTCOME_LABELS,

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from judgecal.data.battles import VERDICTS, empty_battles, normalize_battles
 from judgecal.data.io import ColumnMapping, apply_mapping, write_ratings
 from judgecal.data.schema import CheckResult
 from judgecal.data.tables import read_table
 from judgecal.errors import ConfigError, InputError, Problem
-from judgecal.pairwise.schema import VERDICTS, empty_battles, normalize_battles
 
 
 def map_verdict_codes(values: pd.Series, codes: Mapping[str, str]) -> pd.Series:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgecal.pairwise.verdicts import human_majority, human_votes, judged_pairs
+from judgecal.data.battle_verdicts import human_majority, human_votes, judged_pairs
 
 ECE_BINS = 10
 TABLE_SMOOTHING = 0.5  # pseudo-votes added to every cell of the verdict x vote table

@@ -27,9 +27,15 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from judgecal.data.battle_verdicts import battle_arrays, human_votes, judged_pairs
 from judgecal.errors import ConfigError, InputError, Problem
-from judgecal.pairwise.leaderboard import DavidsonBT, HumanAnchoredBT, kendall_tau, leaderboard_table, length_covariate
-from judgecal.pairwise.verdicts import battle_arrays, human_votes, judged_pairs
+from judgecal.pairwise.leaderboard import (
+    DavidsonBT,
+    HumanAnchoredBT,
+    kendall_tau,
+    leaderboard_table,
+    length_covariate,
+)
 
 SOURCES = ("human", "judge", "calibrated", "anchored")
 
@@ -101,7 +107,7 @@ def _one(part, source, judge, calibrated, n_resamples, confidence, alpha, seed, 
     samples = model.bootstrap(arr.cluster, n_resamples=n_resamples, random_state=seed)
     table = leaderboard_table(model.strengths_, names=arr.systems, samples=samples, confidence=confidence)
     counts = np.bincount(arr.i, minlength=m) + np.bincount(arr.j, minlength=m)
-    return table.assign(battles=table["system"].map(dict(zip(arr.systems, counts))),
+    return table.assign(battles=table["system"].map(dict(zip(arr.systems, counts, strict=True))),
                         interval="bootstrap by prompt", nu=model.nu_, length_coef=model.length_coef_)
 
 
@@ -128,7 +134,7 @@ def _anchored(part, judge, calibrated, confidence, alpha) -> pd.DataFrame:
     table = leaderboard_table(model.strengths_, names=systems, se=model.se_, confidence=confidence)
     m = len(systems)
     n_battles = np.bincount(i, minlength=m) + np.bincount(j, minlength=m)
-    return table.assign(battles=table["system"].map(dict(zip(systems, n_battles))),
+    return table.assign(battles=table["system"].map(dict(zip(systems, n_battles, strict=True))),
                         interval=f"normal (PPI++, lambda {model.lam_:.2f}, effective human battles "
                                  f"{model.effective_n_:.0f} of {model.n_labelled_})", nu=model.nu_)
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from judgecal.calibration import IsotonicCalibrator, OrdinalCalibrator
-from judgecal.calibration.ordinal import _objective, ordinal_proba
+from judgecal.calibration._fit.proportional_odds import _objective, ordinal_proba
 
 # Checks that do not apply, with the reason.
 ISO_XFAIL: dict[str, str] = {}

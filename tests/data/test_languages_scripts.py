@@ -24,13 +24,15 @@ from judgecal.data.scripts import (
     script_name,
 )
 
-# value as a user writes it -> (normalised tag, default script)
+# value as a user writes it -> (normalised tag, default script). The tag is the minimal
+# one that keeps the script: regions go (they stay in a ratings table's locale column),
+# a script the language usually has goes, any other script stays.
 TAGS = {
     "hi": ("hi", "Deva"),
     "hindi": ("hi", "Deva"),
     "Hindi": ("hi", "Deva"),
     "HI": ("hi", "Deva"),
-    "hi_IN": ("hi-IN", "Deva"),
+    "hi_IN": ("hi", "Deva"),
     "mr": ("mr", "Deva"),
     "Marathi": ("mr", "Deva"),
     "ne": ("ne", "Deva"),
@@ -41,7 +43,7 @@ TAGS = {
     "Punjabi": ("pa", "Guru"),
     "pa-Guru": ("pa", "Guru"),  # the likely script is dropped from the tag
     "pa-Arab": ("pa-Arab", "Arab"),
-    "pa_PK": ("pa-PK", "Arab"),
+    "pa_PK": ("pa-Arab", "Arab"),
     "gu": ("gu", "Gujr"),
     "gujarati": ("gu", "Gujr"),
     "or": ("or", "Orya"),
@@ -56,20 +58,20 @@ TAGS = {
     "si": ("si", "Sinh"),
     "sr": ("sr", "Cyrl"),
     "Serbian": ("sr", "Cyrl"),
-    "sr-Cyrl": ("sr-Cyrl", "Cyrl"),
+    "sr-Cyrl": ("sr", "Cyrl"),
     "sr-Latn": ("sr-Latn", "Latn"),
     "SR-latn": ("sr-Latn", "Latn"),
-    "sr_latn_RS": ("sr-Latn-RS", "Latn"),
+    "sr_latn_RS": ("sr-Latn", "Latn"),
     "ru": ("ru", "Cyrl"),
     "uk": ("uk", "Cyrl"),
     "zh": ("zh", "Hans"),
     "Chinese": ("zh", "Hans"),
-    "zh-CN": ("zh-CN", "Hans"),
-    "zh_TW": ("zh-TW", "Hant"),
-    "zh-tw": ("zh-TW", "Hant"),
-    "zh-HK": ("zh-HK", "Hant"),
+    "zh-CN": ("zh", "Hans"),
+    "zh_TW": ("zh-Hant", "Hant"),
+    "zh-tw": ("zh-Hant", "Hant"),
+    "zh-HK": ("zh-Hant", "Hant"),
     "zh-Hant": ("zh-Hant", "Hant"),
-    "zh_hans": ("zh-Hans", "Hans"),
+    "zh_hans": ("zh", "Hans"),
     "ja": ("ja", "Jpan"),
     "Japanese": ("ja", "Jpan"),
     "ko": ("ko", "Kore"),
@@ -86,7 +88,7 @@ TAGS = {
     "am": ("am", "Ethi"),
     "km": ("km", "Khmr"),
     "en": ("en", "Latn"),
-    "EN-us": ("en-US", "Latn"),
+    "EN-us": ("en", "Latn"),
     "English": ("en", "Latn"),
     "sw": ("sw", "Latn"),
     "in": ("id", "Latn"),  # deprecated code for Indonesian

@@ -333,7 +333,7 @@ def test_readers_never_crash_and_never_lose_rows(case, tmp_path):
             assert len(result.problems) >= n_bad
         if len(result.table):
             assert result.table["score"].dtype == float
-            assert set(result.table["language"]) <= {"hi", "pa", "sr-Latn", "zh-TW", "ta", "en", "bn"}
+            assert set(result.table["language"]) <= {"hi", "pa", "sr-Latn", "zh-Hant", "ta", "en", "bn"}
             assert set(result.table["metric"]) <= {"la", "tq", "h"}
             assert set(result.table["rater_kind"]) <= {"human", "judge"}
             assert result.table["script"].isin(["Deva", "Guru", "Latn", "Hant", "Taml", "Beng"]).all()

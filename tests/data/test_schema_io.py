@@ -453,8 +453,10 @@ def test_script_column_is_derived_checked_and_normalised():
     df = _frame(language=["pa", "pa-Arab", "sr", "sr-Latn", "zh_TW", "hi"], item_id=list("abcdef"),
                 script=[None, "", "cyrl", "LATN", None, "Latn"])
     table = normalize_ratings(df).table
-    assert table["language"].tolist() == ["pa", "pa-Arab", "sr", "sr-Latn", "zh-TW", "hi"]
-    assert table["script"].tolist() == ["Guru", "Arab", "Cyrl", "Latn", "Hant", "Latn"]  # romanised Hindi allowed
+    # the language is the minimal tag that keeps the script: romanised Hindi is its own group
+    assert table["language"].tolist() == ["pa", "pa-Arab", "sr", "sr-Latn", "zh-Hant", "hi-Latn"]
+    assert table["script"].tolist() == ["Guru", "Arab", "Cyrl", "Latn", "Hant", "Latn"]
+    assert table["locale"].tolist() == ["pa", "pa-Arab", "sr", "sr-Latn", "zh-TW", "hi"]  # the region kept
     assert normalize_ratings(df.drop(columns="script")).table["script"].tolist() == ["Guru", "Arab", "Cyrl", "Latn", "Hant", "Deva"]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from judgecal.data.battles import response_findings
 from judgecal.datasets import battle_counts, load_pariksha_battles, make_battles
 from judgecal.datasets._pariksha_manifest import FILES
 from judgecal.datasets.pariksha import LANGUAGES
 from judgecal.datasets.pariksha_battles import pariksha_battle_files
 from judgecal.errors import DatasetError
 from judgecal.pairwise.quality import agreement_table
-from judgecal.pairwise.schema import response_findings
 
 
 @pytest.fixture(scope="module")

@@ -143,6 +143,8 @@ def judge_answer(body: dict, seed: int = 0) -> dict:
     """
     text = _user_text(body)
     schema = _schema_of(body)
+    if (schema is not None and "verdict" in schema.get("properties", {})) or (schema is None and _PAIR_FENCE in text):
+        return pairwise_answer(text)
     answer: dict = {}
     if schema is not None and "score" in schema.get("properties", {}):
         metrics = {"": schema["properties"]["score"].get("enum", [0, 1])}
@@ -168,6 +170,38 @@ def judge_answer(body: dict, seed: int = 0) -> dict:
             answer.update(entry)
     answer["addresses_evaluator"] = "ignore the instructions" in text.lower()
     return answer
+
+
+_PAIR_FENCE = "<<<FIRST RESPONSE "
+
+
+def _fenced(text: str, name: str) -> str | None:
+    found = re.search(rf"<<<{name} (\w+)>>>\n(.*?)\n<<<END {name} \1>>>", text, re.S)
+    return found.group(2) if found else None
+
+
+def pairwise_answer(text: str) -> dict:
+    """The fake judge's verdict on a pairwise prompt: the longer response (in
+    characters) is better, equal lengths tie. ``FAKE_VERDICT=<first|tie|second>``
+    in the material forces a verdict; ``FAKE_POSITIONAL`` in the prompt makes
+    the judge always prefer what it sees first (a position-biased judge);
+    ``FAKE_TIE_WHEN_FIRST`` in a response makes it call a tie when that
+    response is shown first (one order tied, the other decisive)."""
+    prompt = _fenced(text, "PROMPT") or ""
+    first, second = _fenced(text, "FIRST RESPONSE"), _fenced(text, "SECOND RESPONSE")
+    forced = re.search(r"FAKE_VERDICT=(first|tie|second)", text)
+    if first is None or second is None:
+        verdict = "tie"
+    elif forced:
+        verdict = forced.group(1)
+    elif "FAKE_POSITIONAL" in prompt:
+        verdict = "first"
+    elif "FAKE_TIE_WHEN_FIRST" in first:
+        verdict = "tie"
+    else:
+        verdict = "first" if len(first) > len(second) else "second" if len(second) > len(first) else "tie"
+    return {"reason": f"Fake comparison: {verdict}.", "verdict": verdict,
+            "addresses_evaluator": "ignore the instructions" in text.lower()}
 
 
 _TOKEN = re.compile(r"\d|[A-Za-z_]+|\s+|[^\w\s]|\w+", re.UNICODE)
@@ -217,6 +251,8 @@ def _score_positions(text: str, answer: dict, body: dict) -> dict[int, list]:
         levels_all = [p["properties"]["score"].get("enum", [0, 1]) for p in props.values() if isinstance(p, dict) and "properties" in p]
     for pos, levels in zip(sorted(positions), levels_all or [[0, 1]] * len(positions), strict=False):
         positions[pos] = levels
+    for m in re.finditer(r'"verdict":\s*"(\w+)"', text):  # pairwise: alternatives are the other verdicts
+        positions[m.start(1)] = ["first", "tie", "second"]
     return {k: v for k, v in positions.items() if v is not None}
 
 

@@ -11,7 +11,13 @@ import pytest
 import judgecal.judges.plan as plan
 from judgecal.cli import build_parser, main
 from judgecal.errors import ConfigError
-from judgecal.judges import BatchOptions, ScoringOptions, TransportOptions, score_generations
+from judgecal.judges import (
+    BatchOptions,
+    PairingPlan,
+    ScoringOptions,
+    TransportOptions,
+    score_generations,
+)
 from judgecal.judges.options import build_options
 
 from .conftest import openai_url
@@ -67,6 +73,7 @@ def test_cli_flag_defaults_are_the_options_defaults():
         t.concurrency, t.workers, t.max_attempts, t.timeout)
     assert (d["batch_retry"], d["batch_poll"], d["batch_poll_max"], d["batch_wait"]) == (
         b.retry, b.poll_interval, b.poll_max, b.max_wait)
+    assert (d["pairing_seed"], d["no_swap"]) == (PairingPlan().seed, False)
     assert "(default 16)" in score.format_help() and "(default: la,tq,h)" in score.format_help()
 
 

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from judgecal.data.battles import normalize_battles, outcomes
 from judgecal.data.io import ColumnMapping
 from judgecal.datasets import make_battles
 from judgecal.errors import ConfigError, InputError
 from judgecal.pairwise.io import load_battles, read_battles, write_battles
-from judgecal.pairwise.schema import normalize_battles, outcomes
 
 HI_1 = "यह पहला उत्तर है और काफी लंबा भी है"
 HI_2 = "यह दूसरा उत्तर है जो अलग लिखा गया है"

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from judgecal.cli import main
+from judgecal.data.battle_verdicts import human_votes, judged_pairs
 from judgecal.datasets import make_battles
 from judgecal.errors import ConfigError, InputError
 from judgecal.pairwise.io import write_battles
 from judgecal.pairwise.leaderboard import HumanAnchoredBT
 from judgecal.pairwise.standings import language_leaderboards
-from judgecal.pairwise.verdicts import human_votes, judged_pairs
 
 
 @pytest.fixture(scope="module")

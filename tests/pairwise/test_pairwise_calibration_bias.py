@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from judgecal.data.battle_verdicts import judged_pairs
+from judgecal.data.battles import normalize_battles
 from judgecal.datasets import make_battles
 from judgecal.errors import CalibratorFileError, CalibratorMismatchError, ConfigError
 from judgecal.pairwise.bias import bias_table, grapheme_lengths
 from judgecal.pairwise.calibration import PROB_COLUMNS, PairwiseCalibrator, cross_validated_pairs
 from judgecal.pairwise.quality import agreement_table, calibration_table, vote_probabilities
-from judgecal.pairwise.schema import normalize_battles
-from judgecal.pairwise.verdicts import judged_pairs
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def test_pariksha_agreement_and_self_preference(pariksha_two):
 
 
 def test_battle_arrays_share_system_indices(synthetic):
-    from judgecal.pairwise.verdicts import battle_arrays
+    from judgecal.data.battle_verdicts import battle_arrays
 
     battles, truth = synthetic
     human = battle_arrays(battles, "human")

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from judgecal.calibration._fit.heldout import HeldOutRows, held_out_rows, summed_absolute_error
+from judgecal.calibration._fit.isotonic_fit import fit_isotonic_table
 from judgecal.calibration._fit.metric_data import MetricData
 from judgecal.calibration._fit.ordinal_nodes import fit_node_groups, node_components
-from judgecal.calibration.isotonic import fit_isotonic_table
-from judgecal.calibration.ordinal import fit_proportional_odds, ordinal_proba
+from judgecal.calibration._fit.proportional_odds import fit_proportional_odds, ordinal_proba
 from judgecal.errors import InputError, Problem
 
 K_GRID = np.array([0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, np.inf])

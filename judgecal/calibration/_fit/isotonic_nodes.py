@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from judgecal.calibration._fit.hierarchy import Components
+from judgecal.calibration._fit.isotonic_fit import isotonic_from_sums
 from judgecal.calibration._fit.metric_data import MetricData
-from judgecal.calibration.isotonic import isotonic_from_sums
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pandas as pd
 
 from judgecal.calibration._fit.design import check_on_scale
 from judgecal.calibration._fit.examples import log_text_length, parse_score_probs
-from judgecal.data.languages import UnknownLanguage, default_script, normalize_language
+from judgecal.data.languages import UnknownLanguage, default_script, normalize_language, with_script
 from judgecal.errors import InputError, Problem
 
 
@@ -130,7 +130,7 @@ def pair_codes(sub: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
         lc, sc = divmod(int(c), len(scripts) + 1)
         tag = tags[lc]
         script = scripts[sc - 1] if sc > 0 and scripts[sc - 1] else default_script(tag)
-        pairs.append((tag, script))
+        pairs.append((with_script(tag, script), script))  # pa + Arab is pa-Arab, as the ratings table says
     # Different raw spellings can normalise to the same pair: merge them.
     uniq = list(dict.fromkeys(pairs))
     remap = np.array([uniq.index(p) for p in pairs], dtype=np.int64)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from judgecal.data.battles import outcomes, parse_verdict_probs, seen_probs
 from judgecal.errors import ConfigError, InputError, Problem
-from judgecal.pairwise.schema import outcomes, parse_verdict_probs, seen_probs
 
 PAIR_INFO = ("language", "script", "prompt_id", "system_1", "system_2", "task")
 
