@@ -153,7 +153,7 @@ def demo_battles(folder: str | Path | None, out: str | Path, *, n_resamples: int
     from judgecal.pairwise.calibration import PairwiseCalibrator
     from judgecal.pairwise.describe import describe_battles
     from judgecal.pairwise.io import write_battles
-    from judgecal.report.battles import build_battles_report
+    from judgecal.pairwise.overview import build_battles_report
     from judgecal.report.render_battles import summary_rows, write_battles_report
 
     out = Path(out)

@@ -15,7 +15,7 @@ def run_battles(args: argparse.Namespace, path: Path) -> int:
     import json
 
     from judgecal._atomic import atomic_write_text
-    from judgecal.cli.validate import _print_problems
+    from judgecal.cli._common import print_problems
     from judgecal.data.render import table_text
     from judgecal.pairwise.describe import describe_battles
     from judgecal.pairwise.schema import response_findings
@@ -30,7 +30,7 @@ def run_battles(args: argparse.Namespace, path: Path) -> int:
         table, dropped, problems = result.table, result.dropped, result.problems
         if table.empty:
             print(f"{path}: no usable battles rows ({result.n_input_rows} read, all dropped)")
-            _print_problems(problems)
+            print_problems(problems)
             return 1
     summary = describe_battles(table)
     findings = response_findings(table)
@@ -38,7 +38,7 @@ def run_battles(args: argparse.Namespace, path: Path) -> int:
           f"{table['language'].nunique()} languages")
     if dropped is not None and len(dropped):
         print(f"\n{len(dropped)} row(s) could not be used and were left out:")
-        _print_problems(problems)
+        print_problems(problems)
     print("\nPer language:")
     print(table_text(summary, floatfmt="{:.2f}"))
     print("\nResponses blank or in another script than declared (pairs):")

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from judgecal.cli.leaderboard import _read
     from judgecal.data.render import table_text
     from judgecal.errors import ConfigError
-    from judgecal.report.battles import build_battles_report
+    from judgecal.pairwise.overview import build_battles_report
     from judgecal.report.render_battles import summary_rows, write_battles_report
 
     if args.alpha < 0:

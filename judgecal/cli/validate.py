@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._common import add_input_options, load_from_args, load_table
+from judgecal.cli._common import add_input_options, load_from_args, load_table, print_problems
 from judgecal.sanitize import terminal_text
 
 HELP = "check a ratings file (or a PARIKSHA folder) and report per language, including script mismatches"
@@ -47,14 +47,14 @@ def run(args: argparse.Namespace) -> int:
         table, dropped, problems = result.table, result.dropped, result.problems
         if table.empty:
             print(f"{path}: no usable rows ({result.n_input_rows} read, all dropped)")
-            _print_problems(problems)
+            print_problems(problems)
             return 1
     report = validate_ratings(table)
     print(f"{path}: {len(table)} ratings rows, {table['item_id'].nunique()} items, "
           f"{table['language'].nunique()} languages, metrics {', '.join(sorted(table['metric'].unique()))}")
     if dropped is not None and len(dropped):
         print(f"\n{len(dropped)} row(s) could not be used and were left out:")
-        _print_problems(problems)
+        print_problems(problems)
     print("\nPer language:")
     print(table_text(report.summary))
     print("\nScores given (rows per level):")
@@ -93,10 +93,3 @@ def _looks_like_battles(path, args) -> bool:
         return False  # the ratings reader reports what is wrong with the file
     names = set(df.columns) | {m.split("=", 1)[0].strip() for m in [*args.map, *args.set] if "=" in m}
     return {"verdict", "shown"} <= names and "score" not in names
-
-
-def _print_problems(problems, limit: int = 50) -> None:
-    for p in problems[:limit]:
-        print(f"  - {terminal_text(p)}")  # problems quote values from the file
-    if len(problems) > limit:
-        print(f"  ... {len(problems) - limit} more problems (use --json for all)")

@@ -1,6 +1,6 @@
 """The Battles page's numbers and tables: thin calls into judgecal's pairwise report.
 
-Every figure comes from :func:`judgecal.report.battles.build_battles_report`
+Every figure comes from :func:`judgecal.pairwise.overview.build_battles_report`
 (the same numbers as ``judgecal report-battles``); the functions below only read
 the sources with page-fit errors and reshape the report's tables for display.
 """
@@ -15,8 +15,7 @@ import pandas as pd
 
 from judgecal.dashboard.sources import SourceError
 from judgecal.errors import JudgecalError
-from judgecal.report.battles import SOURCE_NAMES, BattlesReport, build_battles_report
-from judgecal.report.svg import PALETTE
+from judgecal.pairwise.overview import SOURCE_NAMES, BattlesReport, build_battles_report
 
 # Columns of the per-language table, in order, with the names shown on the page.
 SUMMARY_COLUMNS = {
@@ -33,8 +32,9 @@ SUMMARY_COLUMNS = {
     "tau_judge": "tau natives vs raw judge", "tau_calibrated": "tau natives vs calibrated",
     "tau_anchored": "tau natives vs anchored",
 }
-# One colour per leaderboard, in the order natives, raw judge, calibrated judge, anchored (the report's palette).
-LEADERBOARD_COLORS = list(PALETTE[:4])
+# One colour per leaderboard, in the order natives, raw judge, calibrated judge, anchored: the first four of
+# the report's palette (judgecal.report.svg.PALETTE; the dashboard does not import the report layer).
+LEADERBOARD_COLORS = ["#1f6fb4", "#e07b00", "#2a9d4b", "#c23b3b"]
 
 
 def read_battles_source(path: str | os.PathLike) -> pd.DataFrame:

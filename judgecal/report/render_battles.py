@@ -1,7 +1,7 @@
-"""Formatting a :class:`~judgecal.report.battles.BattlesReport`: the HTML page (inline
+"""Formatting a :class:`~judgecal.pairwise.overview.BattlesReport`: the HTML page (inline
 CSS and SVG, no scripts), the Markdown and JSON summaries, and the leaderboard figure.
 
-:mod:`judgecal.report.battles` computes every number; this module only turns them into text.
+:mod:`judgecal.pairwise.overview` computes every number; this module only turns them into text.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 
 from judgecal._atomic import atomic_write_text
 from judgecal.data.io import write_ratings
+from judgecal.pairwise.overview import SOURCE_NAMES, BattlesReport
 from judgecal.report import svg
-from judgecal.report.battles import SOURCE_NAMES, BattlesReport
 from judgecal.report.render import CSS, _clean, _frame_table, _table, finite_or_none, fmt, md_table
 from judgecal.sanitize import markdown_text as md
 

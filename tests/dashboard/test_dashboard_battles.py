@@ -14,7 +14,7 @@ from judgecal.dashboard.launch import ENV_BATTLE_CALIBRATOR, ENV_BATTLES
 from judgecal.datasets import make_battles
 from judgecal.pairwise.calibration import PairwiseCalibrator
 from judgecal.pairwise.io import read_battles, write_battles
-from judgecal.report.battles import build_battles_report
+from judgecal.pairwise.overview import build_battles_report
 from tests.dashboard.conftest import frames, messages, open_page, page_text
 
 PARIKSHA_LANGUAGES = {"bn", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te"}

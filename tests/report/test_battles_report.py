@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from judgecal.pairwise.schema import normalize_battles
 
 from judgecal.cli import main
 from judgecal.datasets import make_battles
@@ -15,10 +16,14 @@ from judgecal.errors import ConfigError
 from judgecal.pairwise.bias import bias_table
 from judgecal.pairwise.calibration import PairwiseCalibrator
 from judgecal.pairwise.io import write_battles
+from judgecal.pairwise.overview import build_battles_report, calibrated_quantities
 from judgecal.pairwise.quality import agreement_table
-from judgecal.pairwise.schema import normalize_battles
-from judgecal.report.battles import build_battles_report, calibrated_quantities
-from judgecal.report.render_battles import battles_json, battles_markdown, leaderboard_chart, render_battles_html
+from judgecal.report.render_battles import (
+    battles_json,
+    battles_markdown,
+    leaderboard_chart,
+    render_battles_html,
+)
 
 
 @pytest.fixture(scope="module")

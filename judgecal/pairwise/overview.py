@@ -1,4 +1,5 @@
-"""Compute the pairwise section of a report, once, as tidy tables.
+"""The numbers of a pairwise report, computed once as tidy tables (for ``judgecal report-battles``,
+the Battles page of the dashboard and the demo).
 
 :func:`build_battles_report` takes a normalised battles table (docs/pairwise.md)
 and returns a :class:`BattlesReport`: per language, how the judge's verdicts
@@ -6,7 +7,7 @@ agree with the natives' majority, tie rates, position bias and self-preference,
 before calibration (the raw combined verdict) and after (calibrated
 probabilities of a native's vote), and the leaderboards from native votes, raw
 verdicts, calibrated probabilities and PPI++ anchored on natives, with Kendall
-tau between them. :mod:`judgecal.report.render_battles` only formats it.
+tau between them. :mod:`judgecal.report.render_battles` formats it.
 
 "After" numbers come from held-out calibrated probabilities (nested CV grouped
 by prompt, :func:`~judgecal.pairwise.calibration.cross_validated_pairs`) unless
