@@ -17,7 +17,6 @@ sample if it was fitted on these battles; the report says so).
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ import pandas as pd
 
 from judgecal._version import __version__
 from judgecal.errors import ConfigError
-from judgecal.pairwise.bias import bias_table
+from judgecal.pairwise.bias import bias_table, family_outcomes
 from judgecal.pairwise.calibration import PROB_COLUMNS, PairwiseCalibrator, cross_validated_pairs
 from judgecal.pairwise.quality import agreement_table, calibration_table, vote_probabilities
 from judgecal.pairwise.standings import language_leaderboards
@@ -76,7 +75,7 @@ def calibrated_quantities(battles: pd.DataFrame, probs: pd.DataFrame, judge_fami
     frame = probs[["pair_id", "language", "script"]].assign(
         predicted=p.argmax(axis=1), majority=probs["pair_id"].map(majority).to_numpy(),
         p1=p[:, 0], pt=p[:, 1], p2=p[:, 2])
-    fam = _family_outcome(battles, judge_family)
+    fam = family_outcomes(battles, judge_family)
     rows = []
     for (lang, script), g in frame.groupby(["language", "script"], sort=True):
         has = g["majority"].notna()
@@ -94,17 +93,6 @@ def calibrated_quantities(battles: pd.DataFrame, probs: pd.DataFrame, judge_fami
             row["family_win_cal"] = float(win / decisive_mass) if decisive_mass > 0 else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _family_outcome(battles: pd.DataFrame, judge_family: str | None) -> pd.Series | None:
-    """pair_id -> the winning outcome (0 or 2) of the one system of the judge's family; None without a family."""
-    if judge_family is None or not {"system_1", "system_2"} <= set(battles.columns):
-        return None
-    pattern = re.compile(judge_family, re.IGNORECASE)
-    info = battles.drop_duplicates("pair_id").set_index("pair_id")[["system_1", "system_2"]].dropna()
-    f1 = info["system_1"].map(lambda s: bool(pattern.search(s)))
-    f2 = info["system_2"].map(lambda s: bool(pattern.search(s)))
-    return pd.Series(np.where(f1, 0, 2), index=info.index)[f1 ^ f2]
 
 
 def _mean(mask) -> float:

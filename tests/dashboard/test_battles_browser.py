@@ -8,10 +8,6 @@ saved as test-artifacts/dashboard/battles.png. Skipped without /usr/bin/chromium
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-
 import pytest
 
 from judgecal.pairwise.calibration import PairwiseCalibrator
@@ -20,12 +16,10 @@ from tests.dashboard.test_dashboard_browser import (
     CHROMIUM,
     LAUNCH_ARGS,
     check_clean,
-    free_port,
     go,
-    judgecal_command,
+    serve,
     settled_text,
     shoot,
-    wait_healthy,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -40,27 +34,9 @@ def battles_server(pariksha_path, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("battles_dashboard")
     cal = PairwiseCalibrator().fit(load_pariksha_battles(pariksha_path)).save(folder / "battle_calibrator.json")
-    port = free_port()
-    log = folder / "server.log"
-    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [*judgecal_command(), "dashboard", str(pariksha_path), "--repair", "--battles", str(pariksha_path),
-             "--battle-calibrator", str(cal), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
-        )
-    try:
-        wait_healthy(proc, f"http://127.0.0.1:{port}/_stcore/health")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log, ARTIFACTS / "battles_server.log")
+    with serve([str(pariksha_path), "--repair", "--battles", str(pariksha_path), "--battle-calibrator", str(cal)],
+               folder / "server.log", "battles_server.log") as url:
+        yield url
 
 
 def test_battles_page_in_chromium(battles_server):
