@@ -16,9 +16,9 @@ def run_battles(args: argparse.Namespace, path: Path) -> int:
 
     from judgecal._atomic import atomic_write_text
     from judgecal.cli._common import print_problems
+    from judgecal.data.battles import response_findings
     from judgecal.data.render import table_text
     from judgecal.pairwise.describe import describe_battles
-    from judgecal.pairwise.schema import response_findings
 
     dropped, problems = None, []
     if path.is_dir():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from judgecal.pairwise.schema import VERDICTS
+from judgecal.data.battles import VERDICTS
 
 
 def describe_battles(table: pd.DataFrame) -> pd.DataFrame:

@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 
 from judgecal._version import __version__
+from judgecal.data.battle_verdicts import human_majority, human_votes, pick_judge_rows
 from judgecal.errors import ConfigError
 from judgecal.pairwise.bias import bias_table, family_outcomes
 from judgecal.pairwise.calibration import PROB_COLUMNS, PairwiseCalibrator, cross_validated_pairs
 from judgecal.pairwise.quality import agreement_table, calibration_table, vote_probabilities
 from judgecal.pairwise.standings import language_leaderboards
-from judgecal.pairwise.verdicts import human_majority, human_votes, pick_judge_rows
 
 SOURCES = ("human", "judge", "calibrated", "anchored")
 SOURCE_NAMES = {"human": "native votes", "judge": "raw judge", "calibrated": "calibrated judge",

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from judgecal.pairwise.schema import normalize_battles
 
 from judgecal.cli import main
+from judgecal.data.battles import normalize_battles
 from judgecal.datasets import make_battles
 from judgecal.errors import ConfigError
 from judgecal.pairwise.bias import bias_table
