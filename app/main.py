@@ -25,6 +25,7 @@ pages = st.navigation(
             st.Page("views/estimates.py", title="System estimates", url_path="estimates"),
             st.Page("views/disagreements.py", title="Disagreements", url_path="disagreements"),
             st.Page("views/planner.py", title="Annotation planner", url_path="planner"),
+            st.Page("views/drift.py", title="Judge drift", url_path="drift"),
         ],
         "Data": [
             st.Page("views/data.py", title="Data and uploads", url_path="data"),

@@ -71,8 +71,9 @@ def demo_calibration(ratings: pd.DataFrame, out: str | Path, *, method: str = "a
     cal = GroupedCalibrator(method=method).fit(ratings, check_input=False)
     for metric, info in cal.metric_info_.items():
         say(f"  {metric}: {info['selection']}")
-    q = cal.cv_quality_[["language", "script", "metric", "method", "n_items", "raw_bias", "bias", "raw_mae", "mae"]]
-    say(table_text(q))
+    say("held-out quality (raw judge vs calibrated): bias, and the loss each metric is judged by "
+        "(MAE; the Brier score for two-level metrics, whose calibrated value is a probability)")
+    say(table_text(cal.quality_table()))
     path = cal.save(out / "calibrator.json")
     loaded = load_calibrator(path)  # what a pipeline would do
     judged = ratings[ratings["rater_kind"] == "judge"]

@@ -38,9 +38,12 @@ def calibrator_section(ctx: session.Context) -> None:
                     f"language toward script {shrink.get('language')}")
     quality = getattr(cal, "cv_quality_", None)
     if quality is not None and len(quality):
-        st.markdown("Cross-validated quality stored in the calibrator (raw judge vs calibrated, held-out items):")
-        st.dataframe(shaping.columns_first(quality, ["language", "script", "metric", "method", "n_items", "raw_bias",
-                                                     "bias", "raw_mae", "mae"]), hide_index=True)
+        st.markdown("Cross-validated quality stored in the calibrator (raw judge vs calibrated, held-out items). "
+                    "`loss` names the loss each metric is judged by: MAE, or the Brier score for two-level "
+                    "metrics, whose calibrated value is a probability (`raw_brier`, `brier`).")
+        st.dataframe(shaping.columns_first(quality, ["language", "script", "metric", "method", "n_items", "loss",
+                                                     "raw_bias", "bias", "raw_brier", "brier", "raw_mae", "mae"]),
+                     hide_index=True)
 
     st.subheader("Fitted curves per group")
     scales = getattr(cal, "scales_", {})

@@ -5,6 +5,7 @@ Estimators (scikit-learn style): :class:`IsotonicCalibrator`,
 language, script and metric with back-off and cross-validated shrinkage).
 Cross-validation: :func:`cross_validate`, :func:`out_of_fold_predictions`.
 Files: :func:`save_calibrator`, :func:`load_calibrator` (versioned JSON, no pickle).
+Judge drift: :func:`check_drift`, anchor items to re-score: :func:`select_anchors`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ __all__ = [
     "out_of_fold_predictions",
     "save_calibrator",
     "load_calibrator",
+    "check_drift",
+    "select_anchors",
 ]
 
 _LAZY = {
@@ -29,6 +32,8 @@ _LAZY = {
     "out_of_fold_predictions": "judgecal.calibration.cv",
     "save_calibrator": "judgecal.calibration.persist",
     "load_calibrator": "judgecal.calibration.persist",
+    "check_drift": "judgecal.calibration.drift",
+    "select_anchors": "judgecal.calibration.anchors",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

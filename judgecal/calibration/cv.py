@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judgecal.calibration._fit.evaluation import row_quality, summarize
+from judgecal.calibration._fit.evaluation import metric_loss, one_hot, row_quality, summarize
 from judgecal.calibration._fit.examples import build_examples, pick_judge
 from judgecal.calibration._fit.folds import assign_folds
 from judgecal.calibration.grouped import GroupedCalibrator
@@ -36,8 +36,10 @@ VARIANTS: dict[str, dict | None] = {
 
 @dataclass
 class CVResult:
-    """table: one row per (variant, language, script, metric) with n_items, bias,
-    mae and where they apply log_loss, ece, coverage, set_size.
+    """table: one row per (variant, language, script, metric) with n_items, loss (the
+    name of the loss the metric is judged by: mae, brier for two-level metrics,
+    log_loss for other nominal ones), bias, mae and where they apply brier,
+    log_loss, ece, coverage, set_size.
     predictions: one row per (variant, held-out judge row) with the calibrated output.
     """
 
@@ -107,9 +109,10 @@ def out_of_fold_predictions(
     fold = outer_folds(ratings, groups, n_splits, random_state)
     judge, _ = pick_judge(ratings, params.pop("judge", None))
     is_judge = ((ratings["rater_kind"] == "judge") & (ratings["rater"] == judge)).to_numpy()
+    fit_table = ratings[fit_columns(ratings.columns, params.get("features", ("score",)))]
     parts = []
     for f in range(n_splits):
-        train = ratings[fold != f]
+        train = fit_table[fold != f]
         test = ratings[(fold == f) & is_judge]
         if test.empty:
             continue
@@ -192,6 +195,19 @@ def cross_validate(
     return CVResult(table=table, predictions=merged, by_metric=by_metric)
 
 
+# Free text no calibrator reads. Copying it into every fold's training table took more
+# time than the fits on 1M ratings (cProfile of bench/report_1m.py: pyarrow string takes).
+TEXT_NOT_FITTED = ("prompt", "reference", "justification", "reasoning")
+
+
+def fit_columns(columns, features) -> list[str]:
+    """The columns of a ratings table a GroupedCalibrator's fit reads (every column but
+    free text; the response only for the 'length' feature): fitting on them gives the
+    same calibrator as fitting on the whole table."""
+    dropped = set(TEXT_NOT_FITTED) | (set() if "length" in features else {"response"})
+    return [c for c in columns if c not in dropped]
+
+
 def _prepared(ratings, metrics, check_input):
     if not check_input:
         return ratings
@@ -231,12 +247,18 @@ def _score(merged: pd.DataFrame, registry, by=None) -> pd.DataFrame:
         has_p = all(c in g.columns for c in prob_cols) and g[prob_cols].notna().all(axis=None)
         proba = g[prob_cols].to_numpy(float) if has_p else None
         dist = g[[f"t{j}" for j in range(K)]].to_numpy(float)
-        q = pd.DataFrame(row_quality(g["y"].to_numpy(float), g["score_calibrated"].to_numpy(float), proba, dist),
-                         index=g.index)
+        if proba is None and metric_loss(levels, registry.get(m).measurement) == "log_loss":
+            proba = one_hot(g["score_calibrated"].to_numpy(float), levels)  # the raw judge's distribution
+        q = pd.DataFrame(row_quality(g["y"].to_numpy(float), g["score_calibrated"].to_numpy(float), proba, dist,
+                                     levels), index=g.index)
         if "score_set" in g.columns and g["score_set"].notna().all():
             sets = g["score_set"].astype(str).str.split(",")
             lv = g["y_level"].map(lambda v: f"{v:g}")
             q["covered"] = [a in s for a, s in zip(lv, sets, strict=True)]
             q["set_size"] = sets.map(len).to_numpy()
         frames.append(pd.concat([g[["variant", "language", "script", "metric"]], q], axis=1))
-    return summarize(pd.concat(frames), by)
+    table = summarize(pd.concat(frames), by)
+    scales = {m: registry.get(m) for m in table["metric"].unique()}
+    loss = table["metric"].map({m: metric_loss(sc.levels, sc.measurement) for m, sc in scales.items()})
+    table.insert(table.columns.get_loc("n_items") + 1, "loss", loss)
+    return table

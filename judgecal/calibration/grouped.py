@@ -8,7 +8,10 @@
    folds and predicts the held-out items,
 3. picks the shrinkage pseudo-counts (script toward metric, language toward
    script) that minimise the held-out absolute error, and, with ``method="auto"``,
-   the calibrator family (isotonic or ordinal) with the lower held-out MAE,
+   the calibrator family (isotonic or ordinal) with the lower held-out loss
+   (MAE for ordinal metrics; for two-level metrics the Brier score, a proper
+   scoring rule for the probability the calibrated value is; log-loss for
+   nominal metrics of more levels: ``evaluation.metric_loss``),
 4. refits every node on all items, and keeps the held-out nonconformity scores
    for conformal prediction sets and the held-out quality per group.
 
@@ -20,6 +23,7 @@ attribute; ``nodes_``, ``metric_info_``, ... are views of it). Serving it
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -32,7 +36,15 @@ from judgecal.calibration._fit import fileformat
 from judgecal.calibration._fit import hierarchy as hz
 from judgecal.calibration._fit import isotonic_nodes as iso_nodes
 from judgecal.calibration._fit.design import make_design_spec
-from judgecal.calibration._fit.evaluation import group_rows, row_quality
+from judgecal.calibration._fit.evaluation import (
+    LOSS_LABELS,
+    group_rows,
+    judging_loss,
+    loss_view,
+    metric_loss,
+    one_hot,
+    row_quality,
+)
 from judgecal.calibration._fit.examples import TARGETS, Examples, build_examples
 from judgecal.calibration._fit.folds import assign_folds
 from judgecal.calibration._fit.metric_data import MetricData, metric_data
@@ -43,8 +55,10 @@ from judgecal.calibration._fit.params import (
     ValidatedParams,
     fit_context,
 )
+from judgecal.calibration._fit.profile import build_profile, has_logprobs
 from judgecal.calibration._fit.serving import GroupServer, bare_scores_frame
 from judgecal.calibration._fit.state import FittedGroups, MetricFit, keyed_nodes, training_hash
+from judgecal.calibration.drift import JudgeDriftWarning, drift_warnings
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry
 from judgecal.data.schema import normalize_ratings
 from judgecal.errors import CalibratorError, InputError, Problem
@@ -57,7 +71,8 @@ class GroupedCalibrator(ValidatedParams, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    method : 'isotonic', 'ordinal' or 'auto' (per metric, the lower cross-validated MAE)
+    method : 'isotonic', 'ordinal' or 'auto' (per metric, the lower cross-validated loss:
+        MAE, or the Brier score for two-level metrics, log-loss for other nominal ones)
     features : judge features: 'score' (its level), 'expected' (mean of its
         score_probs), 'probs', 'other_metrics' (its scores on the item's other
         metrics), 'length' (response length in base characters). Isotonic uses
@@ -172,7 +187,9 @@ class GroupedCalibrator(ValidatedParams, TransformerMixin, BaseEstimator):
             nodes={k: v for f in fitted for k, v in f.nodes.items()},
             fold_nodes={f.metric: f.fold_nodes for f in fitted},
             conformal={k: v for f in fitted for k, v in f.conformal.items()},
-            training=training, cv_quality=pd.concat([f.quality for f in fitted], ignore_index=True))
+            training=training, cv_quality=pd.concat([f.quality for f in fitted], ignore_index=True),
+            judge_profile=build_profile(items, {f.metric: f.scale for f in fitted}, ex.judge,
+                                        ex.judge_prompt_hash, has_logprobs(items)))
         self._set_state(state)
         return self
 
@@ -239,9 +256,20 @@ class GroupedCalibrator(ValidatedParams, TransformerMixin, BaseEstimator):
         -------
         DataFrame
             df's rows in df's order, with the columns above.
+
+        Warns
+        -----
+        JudgeDriftWarning
+            When judge scores fall outside what the calibrator saw: a language it has no
+            scores of, levels the judge never gave there, or a shifted score distribution
+            (see :func:`judgecal.calibration.drift.drift_warnings`).
         """
         self._require_fitted()
-        return self._server.apply(df, coverage=self.coverage, allow_mismatch=allow_mismatch, randomize=randomize)
+        out = self._server.apply(df, coverage=self.coverage, allow_mismatch=allow_mismatch, randomize=randomize)
+        # Never silently: scores outside what the calibrator saw are calibrated, and said.
+        for message in drift_warnings(self.state_, df):
+            warnings.warn(message, JudgeDriftWarning, stacklevel=2)
+        return out
 
     def predict(self, X, language=None, metric=None, script=None) -> np.ndarray:
         """Calibrated expected human score, shape (n,).
@@ -271,7 +299,16 @@ class GroupedCalibrator(ValidatedParams, TransformerMixin, BaseEstimator):
         self._require_fitted()
         if isinstance(X, pd.DataFrame):
             return self.apply(X)
-        return self.apply(bare_scores_frame(X, language, metric, script), randomize=False)
+        # Bare scores (point queries): no drift warnings, there is no sample to compare.
+        return self._server.apply(bare_scores_frame(X, language, metric, script), coverage=self.coverage,
+                                  allow_mismatch=False, randomize=False)
+
+    def quality_table(self) -> pd.DataFrame:
+        """Held-out quality per (language, script, metric), raw judge vs calibrated, in the
+        loss each metric is judged by (named in the ``loss`` column: MAE, or the Brier
+        score for two-level metrics); from ``cv_quality_``, which holds every measure."""
+        self._require_fitted()
+        return loss_view(self.cv_quality_)
 
     # ------------------------------------------------------------ fitting
     def _registry(self) -> MetricRegistry:
@@ -293,13 +330,22 @@ class GroupedCalibrator(ValidatedParams, TransformerMixin, BaseEstimator):
         runs = {m: self._cross_fit(md, fold, m) for m in candidates}
         mae = {m: float(np.mean(np.abs(r["E"] - md.y))) for m, r in runs.items()}
         raw_mae = float(np.mean(np.abs(md.x_iso - md.y)))
-        best = min(mae, key=mae.get)
+        # Judged by a proper scoring rule: the Brier score for two levels (MAE would favour 0/1 answers).
+        loss = metric_loss(scale.levels, scale.measurement)
+        levels = np.asarray(scale.levels)
+        scores = {m: judging_loss(loss, md.y, r["E"], r["P"], md.target_dist, levels) for m, r in runs.items()}
+        raw_loss = judging_loss(loss, md.y, md.x_iso, one_hot(md.x_iso, levels), md.target_dist, levels)
+        # None: no distribution to take a log-loss of (isotonic on a nominal metric); never chosen then.
+        cv_loss = {m: (None if np.isnan(v) else v) for m, v in scores.items()}
+        scored = {m: v for m, v in cv_loss.items() if v is not None} or scores
+        best = min(scored, key=scored.get)
+        label = LOSS_LABELS[loss]
         if self.method == "auto":
-            others = ", ".join(f"{m} {v:.4f}" for m, v in mae.items() if m != best)
-            why = (f"auto: {best} has the lowest held-out MAE {mae[best]:.4f} (vs {others}; raw judge "
-                   f"{raw_mae:.4f}) over {self.n_splits} folds grouped by {self._group_column(ex)}")
+            others = ", ".join(f"{m} {'n/a' if v is None else f'{v:.4f}'}" for m, v in cv_loss.items() if m != best)
+            why = (f"auto: {best} has the lowest held-out {label} {scores[best]:.4f} (vs {others}; raw judge "
+                   f"{raw_loss:.4f}) over {self.n_splits} folds grouped by {self._group_column(ex)}")
         else:
-            why = f"{best} as asked (held-out MAE {mae[best]:.4f}; raw judge {raw_mae:.4f})"
+            why = f"{best} as asked (held-out {label} {scores[best]:.4f}; raw judge {raw_loss:.4f})"
         run = runs[best]
         every = np.arange(len(items))
         if run["tables"] is not None:  # isotonic: the final nodes were fitted with the folds' ones
@@ -311,11 +357,11 @@ class GroupedCalibrator(ValidatedParams, TransformerMixin, BaseEstimator):
         full = hz.fold_sums(md, [every], [comp], int(self.min_group_size))
         _, d_l, _, d_s = hz.weights_offsets(full, *run["k"])
         info = {
-            "method": best, "selection": why, "cv_mae": mae, "raw_mae": raw_mae,
+            "method": best, "selection": why, "loss": loss, "cv_loss": cv_loss, "raw_loss": raw_loss,
+            "cv_mae": mae, "raw_mae": raw_mae,
             "shrinkage": {"script": run["k"][0], "language": run["k"][1], "offset": run["k"][2]},
             "design": spec,
         }
-        levels = np.asarray(scale.levels)
         obs = cf.observed_scores(levels, items["y_level"].to_numpy(), run["E"], run["P"])
         return MetricFit(
             metric=metric, scale=scale, info=info, nodes=keyed_nodes(md, metric, nodes, d_l[0], d_s[0]),
@@ -369,13 +415,18 @@ class GroupedCalibrator(ValidatedParams, TransformerMixin, BaseEstimator):
         """Held-out quality per (language, script), sorted by them: raw judge and calibrated."""
         by = ["language", "script", "metric"]
         keys = [(lang, script, metric) for lang, script in md.lang_keys]  # md.lang codes, sorted by name
-        raw = group_rows(by, keys, md.lang, row_quality(md.y, md.x_iso))
-        cal = group_rows(by, keys, md.lang, row_quality(md.y, run["E"], run["P"], md.target_dist))
+        levels = md.scale.levels
+        loss = metric_loss(levels, md.scale.measurement)
+        raw_p = one_hot(md.x_iso, levels) if loss == "log_loss" else None
+        raw = group_rows(by, keys, md.lang, row_quality(md.y, md.x_iso, raw_p, md.target_dist, levels))
+        cal = group_rows(by, keys, md.lang, row_quality(md.y, run["E"], run["P"], md.target_dist, levels))
         rows = []
         for r, c in zip(raw, cal, strict=True):
             row = {"language": r["language"], "script": r["script"], "metric": metric,
-                   "method": method, "n_items": r["n_items"],
+                   "method": method, "n_items": r["n_items"], "loss": loss,
                    "raw_bias": r["bias"], "raw_mae": r["mae"]}
+            if loss != "mae":
+                row[f"raw_{loss}"] = r.get(loss, float("nan"))
             row.update({k: v for k, v in c.items() if k not in (*by, "n_items")})
             rows.append(row)
         return pd.DataFrame(rows)

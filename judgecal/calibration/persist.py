@@ -5,7 +5,8 @@ The file holds the calibrator's fitted state (one
 the per-fold models of the conformal sets, the group sizes, the metric scales, the
 judge and judge prompt hash it was fitted for, a hash of the training data and
 the held-out quality per group), its parameters and the judgecal version, with a
-sha256 over all of it. Loading refuses an edited or damaged file and format
+sha256 over all of it. Loading refuses an edited or damaged file (and, checksum or
+not, content that is not a valid calibrator: see ``_fit/filecheck.py``) and format
 versions it does not know. The format itself: ``_fit/fileformat.py``.
 """
 

@@ -27,6 +27,8 @@ COMMANDS = {
     "score": "score",
     "calibrate": "calibrate",
     "apply": "apply",
+    "anchors": "anchors",
+    "drift": "drift",
     "import-inspect": "import_inspect",
     "report": "report",
     "report-battles": "report_battles",

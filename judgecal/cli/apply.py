@@ -21,13 +21,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+    import warnings
+
     from judgecal.calibration import load_calibrator
+    from judgecal.calibration.drift import JudgeDriftWarning
     from judgecal.data.io import write_ratings
     from judgecal.data.render import table_text
+    from judgecal.sanitize import terminal_text
 
     cal = load_calibrator(args.calibrator)
     table = load_from_args(args, args.judged).table
-    out = cal.apply(table, allow_mismatch=args.allow_mismatch, randomize=not args.no_randomize)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", JudgeDriftWarning)
+        out = cal.apply(table, allow_mismatch=args.allow_mismatch, randomize=not args.no_randomize)
+    for w in caught:  # never silently: scores outside what the calibrator saw are said on stderr
+        print(f"judgecal apply: warning: {terminal_text(str(w.message))}", file=sys.stderr)
     write_ratings(out, args.out)
     done = out[out["calibration_level"].notna()]
     print(f"calibrated {len(done)} judge row(s) of {len(out)} with {args.calibrator} "

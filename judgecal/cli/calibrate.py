@@ -66,9 +66,10 @@ def run(args: argparse.Namespace) -> int:
         ks = ", ".join(f"{lv} {'inf' if math.isinf(v) else f'{v:g}'}" for lv, v in k.items())
         print(f"  {metric}: {info['selection']}; shrinkage pseudo-counts: {ks}")
     table = cal.cv_quality_.copy()
-    print("\nHeld-out quality per language/script/metric (raw judge vs calibrated, same folds; "
-          "bias and MAE against the human consensus):")
-    print(table_text(table))
+    print("\nHeld-out quality per language/script/metric (raw judge vs calibrated, same folds; bias against "
+          "the human consensus, and the loss each metric is judged by: MAE, or the Brier score for two-level "
+          "metrics, whose calibrated value is a probability):")
+    print(table_text(cal.quality_table()))
     if args.compare:
         from judgecal.calibration import cross_validate
 
@@ -76,9 +77,10 @@ def run(args: argparse.Namespace) -> int:
         result = cross_validate(ratings, check_input=False, **kw)
         print("\nNested cross-validation, all variants on the same folds (per metric):")
         print(table_text(result.by_metric))
-        wide = result.table.pivot_table(index=["language", "script", "metric"], columns="variant",
-                                        values="mae").reset_index()
-        print("\nMAE per language/script/metric and variant:")
+        judged = result.table.assign(value=[row[row["loss"]] for _, row in result.table.iterrows()])
+        wide = judged.pivot_table(index=["language", "script", "metric", "loss"], columns="variant",
+                                  values="value").reset_index()
+        print("\nHeld-out loss per language/script/metric and variant (the loss named in the loss column):")
         print(table_text(wide))
         table = result.table
     if args.cv_out:

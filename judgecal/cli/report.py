@@ -29,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--simulation-repeats", type=positive_int, default=200, help="repetitions of the check (default 200)")
     parser.add_argument("--target-width", type=float, default=0.3, help="interval width the annotation plan aims for")
     parser.add_argument("--title", default="judgecal report", help="report title")
+    parser.add_argument("--drift", metavar="NEW_JUDGED",
+                        help="add a judge drift section: these new judged rows checked against --calibrator")
+    parser.add_argument("--drift-anchors", metavar="FILE",
+                        help="with --drift: anchor rows scored by the old judge (judgecal anchors output)")
     add_input_options(parser)
 
 
@@ -36,10 +40,19 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from judgecal.data.render import table_text
+    from judgecal.errors import ConfigError
     from judgecal.report import build_report, write_report
     from judgecal.report.render import headline_rows
 
+    if (args.drift or args.drift_anchors) and not args.calibrator:
+        raise ConfigError("--drift checks new judged rows against a calibrator: give --calibrator too")
+    if args.drift_anchors and not args.drift:
+        raise ConfigError("--drift-anchors needs --drift NEW_JUDGED (the re-scored anchors are among them)")
     ratings, registry = load(args)
+    from judgecal.cli._common import load_from_args
+
+    drift_judged = load_from_args(args, args.drift).table if args.drift else None
+    drift_anchors = load_from_args(args, args.drift_anchors).table if args.drift_anchors else None
     notes = []
     if Path(args.ratings).is_dir():
         notes.append(f"Loaded from the PARIKSHA release at {args.ratings}"
@@ -58,9 +71,12 @@ def run(args: argparse.Namespace) -> int:
         simulation_repeats=args.simulation_repeats,
         target_width=args.target_width,
         random_state=args.seed,
+        check_input=False,  # load() checked and normalised the table
         notes=notes,
         title=args.title,
         registry=registry,
+        drift_judged=drift_judged,
+        drift_anchors=drift_anchors,
     )
     header, rows = headline_rows(report.headline, report.meta["calibrated"])
     import pandas as pd

@@ -11,6 +11,8 @@ DataFrame (or a dict of them), so results can be cached by the app.
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 
 from judgecal.analysis.agreement import agreement_table
@@ -24,6 +26,7 @@ from judgecal.analysis.calibrated import before_after, out_of_fold_table, reliab
 from judgecal.analysis.estimates import rank_systems
 from judgecal.analysis.estimates import system_estimates as system_estimates_table
 from judgecal.analysis.items import item_table, scales_for
+from judgecal.calibration.drift import JudgeDriftWarning
 from judgecal.data.metrics import DEFAULT_REGISTRY
 from judgecal.data.validate import validate_ratings
 from judgecal.errors import JudgecalError
@@ -118,7 +121,10 @@ def fitted_curves(grid: pd.DataFrame, *, calibrator) -> pd.DataFrame:
     rater_kind, score); the result adds score_calibrated and the back-off level
     (``calibration_level``: language, script or metric) serving each group.
     """
-    return calibrator.apply(grid, randomize=False)
+    # The grid holds every level of every group, not judge scores: no drift to warn about.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", JudgeDriftWarning)
+        return calibrator.apply(grid, randomize=False)
 
 
 def learning_curves(ratings: pd.DataFrame, *, confidence: float = 0.9) -> pd.DataFrame:

@@ -78,6 +78,19 @@ def judge_score(value: object, *, where: str) -> float:
     return number
 
 
+def score_in_text(text: str, pattern: str, *, where: str) -> str:
+    """The one judge score that ``pattern`` (a regex, first group = the score) finds in ``text``.
+
+    Zero or several matches are an error: the judge's answer then holds no single
+    score, and none is made up.
+    """
+    found = re.findall(pattern, text)
+    if len(found) != 1:
+        raise InputError(Problem(f"the judge's answer holds {len(found)} matches of the score pattern {pattern!r}, "
+                                 "not one", file=where, value=text[:300]), summary="no judge score in the answer")
+    return found[0] if isinstance(found[0], str) else found[0][0]
+
+
 def sample_language(language: object, script: object = None, text: str | None = None, *,
                     where: str) -> tuple[str, str]:
     """Normalised (language tag, ISO 15924 script) of one sample, checked.

@@ -38,17 +38,21 @@ class Report:
     simulation: pd.DataFrame | None = None
     simulation_summary: pd.DataFrame | None = None
     agreement_by_task: pd.DataFrame | None = None
+    # Judge drift (when new judged rows are given): per (metric, language) and the verdict per language.
+    drift: pd.DataFrame | None = None
+    drift_verdict: pd.DataFrame | None = None
     timings: dict = field(default_factory=dict)
     # The declared scale of each metric shown (built-in or from a metrics file), for level names.
     scales: dict[str, MetricScale] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         names = ("headline", "agreement", "bias", "bias_by_script", "levels", "systems", "rankings", "learning",
-                 "needed", "simulation", "simulation_summary", "agreement_by_task")
+                 "needed", "simulation", "simulation_summary", "agreement_by_task", "drift", "drift_verdict")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
-def _calibrated_table(ratings, calibration, calibrator, random_state, judge, notes, registry):
+def _calibrated_table(ratings, calibration, calibrator, random_state, judge, notes, registry,
+                      check_input=True):
     """The ratings with calibrated judge scores, or None; describes what was done in ``notes``."""
     if calibration not in (None, "none", False) or calibrator is not None:
         notes.append("Calibration targets the expected human score, so it mainly removes bias; categorical "
@@ -69,11 +73,28 @@ def _calibrated_table(ratings, calibration, calibrator, random_state, judge, not
         notes.append("No calibration requested: raw judge scores only.")
         return None
     if calibration == "oof":
-        table = an.out_of_fold_table(ratings, random_state=random_state, judge=judge, registry=registry)
+        table = an.out_of_fold_table(ratings, random_state=random_state, judge=judge, registry=registry,
+                                     check_input=check_input)
         notes.append("Calibrated values are out of fold (5 folds grouped by prompt): no item's calibrated score "
                      "was fitted on its own human labels.")
         return table
     raise ConfigError(f"calibration must be 'oof', 'none' or a calibrator, not {calibration!r}")
+
+
+def _drift(calibrator, judged, anchors, random_state):
+    """check_drift of new judged rows against the calibrator: (table, verdict, what to say first)."""
+    if calibrator is None:
+        raise ConfigError("a drift section needs the calibrator the new judged rows are checked against "
+                          "(--calibrator)")
+    from judgecal.calibration import load_calibrator
+    from judgecal.calibration.drift import check_drift
+
+    cal = load_calibrator(calibrator) if isinstance(calibrator, str | Path) else calibrator
+    rep = check_drift(cal, judged, anchors=anchors, random_state=random_state)
+    meta = {"fingerprint_notes": rep.fingerprint_notes, "notes": rep.notes, "alpha": rep.alpha,
+            "correction": rep.correction, "anchors": rep.anchors is not None, "new_judge": rep.new["model"],
+            "flagged_languages": rep.flagged_languages}
+    return rep.table(), rep.verdict, meta
 
 
 def build_report(
@@ -94,6 +115,9 @@ def build_report(
     notes: list[str] | None = None,
     title: str = "judgecal report",
     registry: MetricRegistry = DEFAULT_REGISTRY,
+    check_input: bool = True,
+    drift_judged: pd.DataFrame | None = None,
+    drift_anchors: pd.DataFrame | None = None,
 ) -> Report:
     """Run every analysis for a report.
 
@@ -111,6 +135,11 @@ def build_report(
     simulate_ppi : run the hide-the-labels PPI++ coverage check (n = 50, 100, 200 per language)
     target_width : interval width the annotation planner aims for
     notes : sentences about the data shown at the top (e.g. how it was loaded)
+    check_input : check and normalise the table again before out-of-fold calibration;
+        False when it comes from judgecal's readers (``load_ratings``, ``load_pariksha``),
+        which did so already (the same numbers, in less time)
+    drift_judged : new judged rows to check for judge drift against ``calibrator`` (a section of the report)
+    drift_anchors : the anchor items' rows scored by the old judge (see ``judgecal anchors``)
     """
     timings: dict[str, float] = {}
     notes = list(notes or [])
@@ -124,7 +153,7 @@ def build_report(
     common = {"n_resamples": n_resamples, "random_state": random_state, "confidence": confidence, "registry": registry,
               "judge": judge}
     calibrated = timed("calibration", _calibrated_table, ratings, calibration, calibrator, random_state, judge, notes,
-                       registry)
+                       registry, check_input)
     agreement = timed("agreement", an.before_after, an.agreement_table, ratings, calibrated, **common)
     bias = timed("bias", an.before_after, an.bias_table, ratings, calibrated, **common)
     bias_script = timed("bias_by_script", an.before_after, an.bias_table, ratings, calibrated,
@@ -150,6 +179,12 @@ def build_report(
                     confidence=estimate_confidence, random_state=random_state, registry=registry)
         sim_summary = an.simulation_summary(sim)
 
+    drift_table = drift_verdict = None
+    drift_meta = None
+    if drift_judged is not None:
+        drift_table, drift_verdict, drift_meta = timed("drift", _drift, calibrator, drift_judged, drift_anchors,
+                                                       random_state)
+
     judges = sorted(ratings.loc[ratings["rater_kind"] == "judge", "rater"].astype(str).unique())
     meta = {
         "title": title,
@@ -169,11 +204,12 @@ def build_report(
         "target_width": target_width,
         "calibrated": calibrated is not None,
         "notes": notes,
+        "drift": drift_meta,
     }
     return Report(meta=meta, headline=headline(agreement, bias, levels), agreement=agreement, bias=bias,
                   bias_by_script=bias_script, levels=levels, systems=systems, rankings=rankings, learning=learning,
                   needed=needed, simulation=sim, simulation_summary=sim_summary, agreement_by_task=by_task_table,
-                  timings=timings, scales={metric: registry.get(metric) for metric in meta["metrics"]})
+                  drift=drift_table, drift_verdict=drift_verdict, timings=timings, scales={metric: registry.get(metric) for metric in meta["metrics"]})
 
 
 def headline(agreement: pd.DataFrame, bias: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:

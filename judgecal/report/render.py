@@ -248,6 +248,9 @@ def render_html(report: Report) -> str:
         parts.append(_frame_table(report.simulation_summary))
         parts.append("<details><summary>Per language and metric</summary>" + _frame_table(report.simulation) + "</details>")
 
+    if report.drift is not None:
+        parts += _drift_html(report)
+
     parts.append("<h2>Annotation budget</h2>")
     if len(report.learning):
         parts.append("<div class=\"charts\">")
@@ -266,6 +269,37 @@ def render_html(report: Report) -> str:
     parts.append("<h2>Timings</h2><p class=\"note\">" + escape(", ".join(f"{k} {v:g} s" for k, v in report.timings.items())) + "</p>")
     parts.append("</body></html>")
     return "".join(_clean(p) for p in parts)
+
+
+DRIFT_COLUMNS = ["metric", "language", "status", "n_reference", "n_new", "mean_reference", "mean_new", "mean_shift",
+                 "tv_distance", "unseen_levels", "p_value", "p_adjusted", "flagged"]
+ANCHOR_COLUMNS = ["metric", "language", "anchor_n_pairs", "anchor_up", "anchor_down", "anchor_mean_change",
+                  "anchor_p_adjusted", "anchor_flagged"]
+
+
+def _drift_html(report: Report) -> list[str]:
+    d = report.meta["drift"]
+    parts = ["<h2>Judge drift</h2>"]
+    if d["fingerprint_notes"]:
+        parts.append("<p><strong>The judge differs from the calibrator's:</strong></p><ul>"
+                     + "".join(f"<li>{escape(n)}</li>" for n in d["fingerprint_notes"]) + "</ul>")
+    else:
+        parts.append(f"<p>Judge fingerprint: the same as the calibrator's ({escape(d['new_judge'])}).</p>")
+    if d["notes"]:
+        parts.append("<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in d["notes"]) + "</ul>")
+    parts.append(f"<p class=\"note\">New judge scores against the calibrator's fitting data per (metric, language): "
+                 f"two-sample G-test of the level counts (permutation test when an expected count is below 5), "
+                 f"{'Holm' if d['correction'] == 'holm' else 'Benjamini-Hochberg'}-adjusted at {d['alpha']:g}; "
+                 "on anchor items scored by both judges, the exact sign test of the paired change. A shift without "
+                 "an anchor change points at the systems being judged; an anchor change points at the judge.</p>")
+    parts.append(_frame_table(report.drift_verdict))
+    parts.append("<h3>Score distribution against the fitting data</h3>")
+    parts.append(_frame_table(report.drift[[c for c in DRIFT_COLUMNS if c in report.drift.columns]]))
+    if d["anchors"]:
+        parts.append("<h3>Judge change on identical anchor items (new - old)</h3>")
+        parts.append(_frame_table(report.drift[[c for c in ANCHOR_COLUMNS if c in report.drift.columns]]
+                                  .dropna(subset=["anchor_n_pairs"])))
+    return parts
 
 
 def _clean(text: str) -> str:
@@ -315,6 +349,15 @@ def to_markdown(report: Report) -> str:
                               fmt(r.more_human, 0)] for r in report.needed.itertuples()],
                             ["language", "metric", "labels now", "width now", "more (with judge)", "more (human only)"]))
         out.append("")
+    if report.drift_verdict is not None:
+        d = m["drift"]
+        out += ["## Judge drift", ""]
+        out += [f"- **judge differs:** {md(n)}" for n in d["fingerprint_notes"]] or [
+            f"Judge fingerprint: the same as the calibrator's ({md(d['new_judge'])})."]
+        out += [f"- {md(n)}" for n in d["notes"]]
+        out += ["", md_table([[md(r.language), str(bool(r.distribution_flagged)), str(bool(r.anchors_flagged)),
+                               md(r.reading)] for r in report.drift_verdict.itertuples()],
+                             ["language", "distribution shifted", "judge changed on anchors", "reading"]), ""]
     out += ["## Timings (seconds)", "", ", ".join(f"{k} {v:g}" for k, v in report.timings.items()), ""]
     return "\n".join(out)
 

@@ -54,7 +54,9 @@ def test_refit_gives_the_stored_calibrator(method, small_ratings):
     a, b = calibrator_to_dict(stored), calibrator_to_dict(cal)
     for key in STAMPS:
         a.pop(key), b.pop(key)
-    assert a.keys() == b.keys()
+    # The judge's recorded score distribution (judge_profile) is the one key added since
+    # these files were written; it is optional, so they load without it.
+    assert "judge_profile" not in a and a.keys() | {"judge_profile"} == b.keys()
     assert a["groups"] == b["groups"] and a["params"] == b["params"] and a["training"] == b["training"]
     assert {m: e["method"] for m, e in a["metrics"].items()} == {m: e["method"] for m, e in b["metrics"].items()}
     judged = small_ratings[small_ratings["rater_kind"] == "judge"]

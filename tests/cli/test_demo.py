@@ -54,6 +54,11 @@ def test_demo_on_pariksha_finds_and_repairs_the_mix_up(pariksha_path, tmp_path):
     ratings = pd.read_parquet(tmp_path / "out" / "ratings.parquet")
     human = ratings[ratings["rater_kind"] == "human"].groupby("language").size()
     assert human["gu"] == 1311 and human["pa"] == 1797  # the repaired table is what gets written
+    # hallucination (0/1) is judged by the Brier score, named in the selection and in its table rows
+    assert "h: auto:" in proc.stdout and "held-out Brier score" in proc.stdout
+    h_rows = [line.split() for line in proc.stdout.splitlines() if line.split()[2:4] == ["h", "isotonic"]
+              or line.split()[2:4] == ["h", "ordinal"]]
+    assert len(h_rows) == 10 and all(" ".join(r[7:9]) == "Brier score" for r in h_rows)
     # the pairwise step runs on PARIKSHA's pairwise release: all ten languages, self-preference for the GPT judge
     assert "== pairwise: PARIKSHA pairwise" in proc.stdout
     import json

@@ -40,12 +40,17 @@ def prompt_hash(example) -> str:
 @pytest.fixture(scope="session")
 def calibrator_path(pariksha, prompt_hash, tmp_path_factory):
     """A calibrator fitted on all of PARIKSHA, judge rows stamped with the template's hash."""
+    return fit_stamped_calibrator(pariksha, prompt_hash, tmp_path_factory.mktemp("integrations") / "calibrator.json")
+
+
+def fit_stamped_calibrator(ratings: pd.DataFrame, prompt_hash: str, path: Path) -> Path:
+    """A calibrator fitted on ``ratings`` whose judge rows carry ``prompt_hash``, saved to ``path``
+    (so that scores from another judge prompt can be refused)."""
     from judgecal.calibration import GroupedCalibrator
 
-    ratings = pariksha.copy()
+    ratings = ratings.copy()
     ratings["judge_prompt_hash"] = pd.Series(pd.NA, index=ratings.index, dtype=object)
     ratings.loc[ratings["rater_kind"] == "judge", "judge_prompt_hash"] = prompt_hash
-    path = tmp_path_factory.mktemp("integrations") / "calibrator.json"
     GroupedCalibrator().fit(ratings).save(path)
     return path
 

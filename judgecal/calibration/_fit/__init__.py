@@ -7,6 +7,7 @@ as arrays), ``design`` (features), ``folds`` (grouped cross-validation folds),
 ``isotonic_nodes`` (all nodes fitted at once), ``heldout`` and ``rowcodes``
 (array helpers), ``conformal`` (prediction sets), ``evaluation`` (held-out
 quality), ``params`` (declared parameter constraints). What a fit learns:
-``state`` (one ``FittedGroups``), written and read by ``fileformat``. Serving a
+``state`` (one ``FittedGroups``), written and read by ``fileformat``, whose
+content ``filecheck`` checks field by field on load. Serving a
 fitted state: ``serving`` and ``serving_rows``.
 """

@@ -22,11 +22,17 @@ import pandas as pd
 
 from judgecal._atomic import atomic_write_text
 from judgecal._version import __version__
+from judgecal.calibration._fit.filecheck import MAX_FORMAT_VERSION, check_content
+from judgecal.calibration._fit.profile import check_profile
 from judgecal.calibration._fit.state import FittedGroups
 from judgecal.data.metrics import MetricRegistry, MetricScale
 from judgecal.errors import CalibratorFileError, CalibratorMismatchError
 
 FORMAT = "judgecal-calibrator"
+# A PARIKSHA calibrator (10 languages, 3 metrics) is about 0.25 MB; reading stops well
+# before a damaged or hostile file (or /dev/zero) can fill memory.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_INT_DIGITS = 30  # no count or version in a calibrator needs more
 FORMAT_VERSION = 1
 PARAMS = ("method", "features", "target", "pooling", "min_group_size", "n_splits", "groups", "coverage",
           "min_conformal_size", "alpha", "prior_weight", "bias_penalty", "random_state")
@@ -60,6 +66,8 @@ def encode(params: dict, state: FittedGroups) -> dict:
         "training": state.training,
         "cv_quality": _records(state.cv_quality),
     }
+    if state.judge_profile is not None:  # optional key: files without it (older ones) still load
+        body["judge_profile"] = state.judge_profile
     body = json.loads(_canonical(body))  # normalise types (numpy -> builtin) before hashing
     body["sha256"] = _digest(body)
     return body
@@ -75,15 +83,48 @@ def read(path: str | Path) -> dict:
     """The parsed JSON of a calibrator file (not yet checked: see :func:`decode`)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+        text = raw.decode("utf-8")
     except FileNotFoundError as exc:
         raise CalibratorFileError(f"calibrator file {path} does not exist") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise CalibratorFileError(f"calibrator file {path} cannot be read: {exc}") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise CalibratorFileError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MB: not a judgecal calibrator")
+    return parse(text, str(path))
+
+
+def parse(text: str, source: str):
+    """JSON of a calibrator file, refusing what JSON allows but a calibrator never holds:
+    NaN and infinities (also 1e309, which overflows to infinity), integers of more than
+    ``MAX_INT_DIGITS`` digits, and nesting too deep for the parser."""
+    def finite(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):
+            raise _Refused(f"the number {literal[:40]} is not a finite float")
+        return value
+
+    def short_int(literal: str) -> int:
+        if len(literal.lstrip("-")) > MAX_INT_DIGITS:
+            raise _Refused(f"an integer of {len(literal)} digits ({literal[:20]}...)")
+        return int(literal)
+
+    def no_constant(name: str):
+        raise _Refused(f"{name} is not a finite number")
+
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=finite, parse_int=short_int, parse_constant=no_constant)
     except json.JSONDecodeError as exc:
-        raise CalibratorFileError(f"{path} is not a judgecal calibrator (not valid JSON: {exc})") from exc
+        raise CalibratorFileError(f"{source} is not a judgecal calibrator (not valid JSON: {exc})") from exc
+    except _Refused as exc:
+        raise CalibratorFileError(f"{source} is not a valid calibrator file: {exc}") from exc
+    except RecursionError as exc:
+        raise CalibratorFileError(f"{source} is not a judgecal calibrator: its JSON is nested too deeply") from exc
+
+
+class _Refused(ValueError):
+    """A JSON literal a calibrator file never holds (raised from the parser's hooks)."""
 
 
 def decode(body, *, source: str = "calibrator", expect_judge=None, expect_prompt_hash=None,
@@ -93,13 +134,16 @@ def decode(body, *, source: str = "calibrator", expect_judge=None, expect_prompt
     Raises CalibratorFileError for content that is not a calibrator, an unknown or newer
     format version, or a checksum that does not match (an edited or damaged file);
     CalibratorMismatchError when ``expect_judge``/``expect_prompt_hash`` differ from what
-    it was fitted for (unless ``allow_mismatch``). A KeyError, TypeError or ValueError
-    from malformed content is left to the caller, who names the source.
+    it was fitted for (unless ``allow_mismatch``). The content is checked field by field
+    (``filecheck.check_content``) even when the checksum matches: a checksum can be
+    recomputed after an edit.
     """
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise CalibratorFileError(f"{source} is not a judgecal calibrator file (no format {FORMAT!r})")
     version = body.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise CalibratorFileError(f"{source}: unknown calibrator format version {version!r}")
+    if version > MAX_FORMAT_VERSION:
         raise CalibratorFileError(f"{source}: unknown calibrator format version {version!r}")
     if version > FORMAT_VERSION:
         raise CalibratorFileError(
@@ -108,10 +152,16 @@ def decode(body, *, source: str = "calibrator", expect_judge=None, expect_prompt
             "Upgrade judgecal to load it.")
     stored = body.get("sha256")
     content = {k: v for k, v in body.items() if k != "sha256"}
-    if not isinstance(stored, str) or stored != _digest(content):
+    try:
+        digest = _digest(content)
+    except (ValueError, TypeError) as exc:  # NaN, infinity or a non-JSON object in a dict: name the field
+        check_content(body, source)
+        raise CalibratorFileError(f"{source} is not a valid calibrator file: {exc}") from exc
+    if not isinstance(stored, str) or stored != digest:
         raise CalibratorFileError(
             f"{source} has been edited or damaged: its checksum does not match its content. "
             "Refit the calibrator (judgecal calibrate) instead of editing the file.")
+    check_content(body, source)
     judge = body["judge"]
     if not allow_mismatch:
         if expect_judge is not None and expect_judge != judge["model"]:
@@ -136,8 +186,14 @@ def decode(body, *, source: str = "calibrator", expect_judge=None, expect_prompt
         judge=judge["model"], judge_prompt_hash=_prompt_hashes(judge.get("prompt_hash"), body["metrics"]),
         scales=scales, metric_info=metric_info, nodes=body["nodes"], fold_nodes=body["fold_nodes"],
         conformal=body["conformal"], training=body["training"],
-        cv_quality=pd.DataFrame.from_records(body["cv_quality"]))
+        cv_quality=pd.DataFrame.from_records(body["cv_quality"]),
+        judge_profile=_profile(body.get("judge_profile"), source))
     return params, state
+
+
+def _profile(profile, source: str):
+    check_profile(profile, source)
+    return profile
 
 
 def _canonical(obj) -> str:

@@ -24,7 +24,8 @@ class FittedGroups:
     judge : the judge (rater id) it was fitted for
     judge_prompt_hash : metric -> hash of the judge prompt its scores came from ({} if unknown)
     scales : metric -> the metric's scale
-    metric_info : metric -> {"method", "selection", "cv_mae", "raw_mae",
+    metric_info : metric -> {"method", "selection", "loss" (the name of the loss the method was
+        chosen by: 'mae', 'brier' or 'log_loss'), "cv_loss", "raw_loss", "cv_mae", "raw_mae",
         "shrinkage": {"script", "language", "offset"} pseudo-counts (inf: group ignored), "design"}
     nodes : node key ('la|hi|Deva', 'la|*|Deva', 'la|*|*', see :func:`node_key`) ->
         {"metric", "level", "language", "script", "n_items", "offset", "model"}
@@ -32,6 +33,8 @@ class FittedGroups:
     conformal : node key -> {"n": held-out items, "folds": [{"values", "counts"} per fold]}
     training : sha256 and counts of the training data
     cv_quality : held-out quality per (language, script, metric), one row each
+    judge_profile : the judge's level counts per (metric, language) on the fitting data and
+        its fingerprint (``_fit/profile.py``); None for files written before it was recorded
     """
 
     judge: str
@@ -43,6 +46,7 @@ class FittedGroups:
     conformal: dict[str, dict]
     training: dict
     cv_quality: pd.DataFrame
+    judge_profile: dict | None = None
 
 
 @dataclass
