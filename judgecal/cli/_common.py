@@ -104,3 +104,13 @@ def load_table(args: argparse.Namespace, path):
             summary="cannot read input",
         )
     return load_from_args(args, path).table
+
+
+def print_problems(problems, limit: int = 50) -> None:
+    """Print up to ``limit`` problems, one a line, made safe for a terminal (they quote the file's values)."""
+    from judgecal.sanitize import terminal_text
+
+    for p in problems[:limit]:
+        print(f"  - {terminal_text(p)}")
+    if len(problems) > limit:
+        print(f"  ... {len(problems) - limit} more problems (use --json for all)")
