@@ -6,7 +6,16 @@ import doctest
 
 import pytest
 
-from judgecal.analysis import agreement, annotation_kit, bias, budget, calibrated, estimates, items, simulate
+from judgecal.analysis import (
+    agreement,
+    annotation_kit,
+    bias,
+    budget,
+    calibrated,
+    estimates,
+    items,
+    simulate,
+)
 
 MODULES = [agreement, bias, budget, calibrated, estimates, items, simulate, annotation_kit]
 
