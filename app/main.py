@@ -18,6 +18,7 @@ pages = st.navigation(
             st.Page("views/overview.py", title="Overview", url_path="overview", default=True),
             st.Page("views/bias.py", title="Bias", url_path="bias"),
             st.Page("views/agreement.py", title="Agreement", url_path="agreement"),
+            st.Page("views/battles.py", title="Battles", url_path="battles"),
         ],
         "Acting on it": [
             st.Page("views/calibration.py", title="Calibration", url_path="calibration"),

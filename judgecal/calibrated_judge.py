@@ -28,11 +28,40 @@ class CalibratedJudge(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    judge : judge id as ``judgecal score`` takes it (``openai/<model>``, ...)
-    calibrator : a fitted GroupedCalibrator, or the path of a calibrator file
-    metrics : metrics to score (default: every metric the calibrator covers)
-    allow_mismatch : calibrate even if judge or prompt differ from the calibrator's
-    judge_options : passed to score_generations (base_url, cache, concurrency, variant, ...)
+    judge : str
+        Judge id as ``judgecal score`` takes it (``openai/<model>``, ...).
+    calibrator : GroupedCalibrator or path
+        A fitted calibrator, or the path of a calibrator file.
+    metrics : sequence of str, optional
+        Metrics to score (default: every metric the calibrator covers).
+    allow_mismatch : bool
+        Calibrate even if judge or prompt differ from the calibrator's.
+    judge_options : dict, optional
+        Passed to :func:`judgecal.score_generations` (``base_url``, ``cache``,
+        ``concurrency``, ``variant``, ...).
+
+    Attributes
+    ----------
+    calibrator_ : GroupedCalibrator
+        The loaded calibrator (after ``fit``, ``score`` or ``transform``).
+
+    Examples
+    --------
+    >>> from judgecal import GroupedCalibrator
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=120, languages=("hi",), metrics=("tq",))
+    >>> cal = GroupedCalibrator(method="isotonic").fit(ratings)
+    >>> CalibratedJudge("synthetic-judge", cal).fit().calibrator_ is cal
+    True
+    >>> CalibratedJudge("openai/gpt-4o-mini", cal).fit()
+    Traceback (most recent call last):
+    ...
+    judgecal.errors.CalibratorMismatchError: calibrator was fitted for judge 'synthetic-judge', not 'openai/gpt-4o-mini' (allow_mismatch=True to use it anyway)
+
+    With a real judge (needs the provider's API key):
+
+    >>> judge = CalibratedJudge("openai/gpt-4o-mini", "calibrator.json")  # doctest: +SKIP
+    >>> judge.transform("outputs.jsonl")[["item_id", "metric", "score", "score_calibrated"]]  # doctest: +SKIP
     """
 
     def __init__(self, judge: str, calibrator, *, metrics=None, allow_mismatch: bool = False,

@@ -119,6 +119,63 @@ def run_demo(data: str | None = None, *, out: str | Path = "judgecal-demo", down
     written.update({f"report_{k}": v for k, v in report_paths.items()})
     for kind, path in report_paths.items():
         say(f"wrote {kind}: {path}")
-    say(f"\nOpen {report_paths['html']} in a browser, or explore interactively with:\n"
-        f"  judgecal dashboard {written['ratings']} --calibrator {written['calibrator']}")
+    say("")
+    written.update(demo_battles(demo.where if demo.name == "PARIKSHA" else None, out, say=say))
+    say(f"\nOpen {report_paths['html']} and {written['battles_html']} in a browser, or explore interactively with:\n"
+        f"  judgecal dashboard {written['ratings']} --calibrator {written['calibrator']} "
+        f"--battles {written['battles']} --battle-calibrator {written['battle_calibrator']}")
+    return written
+
+
+def find_demo_battles(folder: str | Path | None, say=print) -> tuple[pd.DataFrame, str, str | None]:
+    """(battles, name, judge family): PARIKSHA's pairwise release when ``folder`` has it, else make_battles."""
+    from judgecal.datasets import load_pariksha_battles, make_battles
+    from judgecal.datasets.pariksha import LANGUAGES
+    from judgecal.datasets.pariksha_battles import pariksha_battle_files
+
+    if folder is not None:
+        missing = [f for lang in LANGUAGES for f in pariksha_battle_files(Path(folder), lang) if not f.exists()]
+        if not missing:
+            return load_pariksha_battles(folder), "PARIKSHA pairwise", "gpt"
+        say(f"NOTICE: PARIKSHA's pairwise release is not complete at {folder} ({len(missing)} file(s) missing, "
+            f"e.g. {missing[0]}); the pairwise step runs on SYNTHETIC battles instead.")
+    return make_battles(random_state=0), "synthetic battles", None
+
+
+def demo_battles(folder: str | Path | None, out: str | Path, *, n_resamples: int = 200, say=print) -> dict:
+    """The pairwise step: validate the battles, fit a pairwise calibrator, save and reload it, and
+    write the battles report (before/after calibration, leaderboards side by side) and the leaderboards.
+
+    The 'after' numbers apply the calibrator fitted on the same battles (in sample, said in the
+    report) to keep the demo short; ``judgecal report-battles`` without a calibrator gives held-out
+    numbers by nested CV. Writes battles.parquet, battle_calibrator.json, battles.html/.json/.md
+    and leaderboards.csv into ``out``; returns their paths.
+    """
+    from judgecal.pairwise.calibration import PairwiseCalibrator
+    from judgecal.pairwise.describe import describe_battles
+    from judgecal.pairwise.io import write_battles
+    from judgecal.pairwise.overview import build_battles_report
+    from judgecal.report.render_battles import summary_rows, write_battles_report
+
+    out = Path(out)
+    battles, name, family = find_demo_battles(folder, say=say)
+    say(f"== pairwise: {name}: validate, calibrate verdicts, leaderboards per language")
+    described = describe_battles(battles)
+    say(table_text(described[[c for c in ("language", "script", "pairs", "pairs_with_systems", "native_votes",
+                                           "judge_verdicts") if c in described.columns]]))
+    written = {"battles": write_battles(battles, out / "battles.parquet")}
+    cal = PairwiseCalibrator().fit(battles)
+    written["battle_calibrator"] = cal.save(out / "battle_calibrator.json")
+    loaded = PairwiseCalibrator.load(written["battle_calibrator"])
+    say(f"pairwise calibrator: node model {loaded.model_}, inner-CV log-loss per vote "
+        + ", ".join(f"{k} {v:.3f}" for k, v in loaded.cv_log_loss_.items()))
+    report = build_battles_report(battles, calibrator=loaded, judge_family=family, n_resamples=n_resamples,
+                                  title=f"judgecal demo: {name}")
+    header, rows = summary_rows(report.summary)
+    say(table_text(pd.DataFrame(rows, columns=header)))
+    paths = write_battles_report(report, out / "battles.html", leaderboards_csv=out / "leaderboards.csv")
+    written.update({f"battles_{k}": v for k, v in paths.items() if k != "leaderboards"})
+    written["leaderboards"] = paths.get("leaderboards")
+    for kind, path in paths.items():
+        say(f"wrote {kind}: {path}")
     return written

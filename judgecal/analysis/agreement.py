@@ -51,21 +51,50 @@ def agreement_table(
 ) -> pd.DataFrame:
     """Agreement statistics with bootstrap intervals, one row per group, comparison and statistic.
 
+    Comparisons: ``human-human`` (Krippendorff's alpha among humans, the ceiling),
+    ``judge+humans`` (alpha with the judge as one more rater) and ``judge-consensus``
+    (alpha, kappa, Spearman, Kendall, percentage agreement, weighted F1 of the judge
+    against the humans' consensus).
+
     Parameters
     ----------
-    ratings : ratings table with human rows and (optionally) judge rows
-    by : grouping columns; ``metric`` is always added
-    judge : analyse this judge only (default: every judge in the table, one block each)
-    judge_column : judge score column (``score`` raw; a calibrated column for "after")
-    confidence : interval level, e.g. 0.95
-    n_resamples : bootstrap resamples over items
+    ratings : DataFrame
+        Ratings table with human rows and (optionally) judge rows.
+    by : sequence of str
+        Grouping columns; ``metric`` is always added.
+    judge : str, optional
+        Analyse this judge only (default: every judge in the table, one block each).
+    judge_column : str
+        Judge score column (``score`` raw; a calibrated column for "after").
+    confidence : float
+        Interval level, e.g. 0.95.
+    n_resamples : int
+        Bootstrap resamples over items.
+    random_state : int
+    registry : MetricRegistry
+        Metric scales (built-ins by default).
 
     Returns
     -------
-    Tidy DataFrame: the ``by`` columns, ``judge`` (empty for human-human),
-    ``comparison``, ``statistic``, ``estimate``, ``ci_low``, ``ci_high``, ``n``
-    (items used), ``human_levels`` and ``judge_levels`` (share of each level:
-    kappa is hard to read without them when one level dominates).
+    DataFrame
+        Tidy: the ``by`` columns, ``judge`` (empty for human-human),
+        ``comparison``, ``statistic``, ``estimate``, ``ci_low``, ``ci_high``, ``n``
+        (items used), ``human_levels`` and ``judge_levels`` (share of each level:
+        kappa is hard to read without them when one level dominates).
+
+    Examples
+    --------
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=200, languages=("hi", "ta"), metrics=("tq",))
+    >>> table = agreement_table(ratings, n_resamples=200)
+    >>> table.query("statistic == 'alpha'")[["language", "comparison", "estimate", "n"]].round(2)
+       language       comparison  estimate    n
+    0        hi      human-human      0.73  100
+    1        hi     judge+humans      0.71  100
+    2        hi  judge-consensus      0.73  100
+    8        ta      human-human      0.66  100
+    9        ta     judge+humans      0.57  100
+    10       ta  judge-consensus      0.48  100
     """
     check_confidence(confidence)
     keys = _keys(ratings, by)
@@ -204,6 +233,24 @@ def krippendorff_alpha(
 
     A thin, checked wrapper of ``krippendorff.alpha`` with the value domain fixed
     to the metric's declared levels (so a level nobody used still counts).
+
+    Parameters
+    ----------
+    reliability_data : float array, shape (raters, units)
+        NaN where a rater did not rate a unit.
+    levels : sequence of float
+        The metric's levels.
+    level_of_measurement : {"nominal", "ordinal", "interval", "ratio"}
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> data = np.array([[0, 1, 2, 2], [0, 1, 2, 1]], dtype=float)
+    >>> round(krippendorff_alpha(data, levels=[0, 1, 2]), 2)
+    0.79
     """
     return float(
         krippendorff.alpha(

@@ -112,15 +112,65 @@ def blinded_sheet(batch: pd.DataFrame, ratings: pd.DataFrame,
 
 def write_annotation_sheet(batch: pd.DataFrame, ratings: pd.DataFrame, path: str | Path,
                            metrics: Sequence[str] | None = None, *, blind: bool = True) -> Path:
-    """Write :func:`annotation_sheet` as CSV (UTF-8 with BOM so spreadsheet apps
-    show Indic scripts correctly) or JSONL, by extension. In the CSV sheet and
-    key, text a spreadsheet would run as a formula gets a leading quote
-    (:mod:`judgecal.data.delimited`); :func:`read_annotation_sheet` removes it.
+    """Write :func:`annotation_sheet` as CSV or JSONL, by extension.
+
+    CSV is UTF-8 with a byte-order mark so spreadsheet apps show Indic scripts
+    correctly. In the CSV sheet and key, text a spreadsheet would run as a formula
+    gets a leading quote (:mod:`judgecal.data.delimited`);
+    :func:`read_annotation_sheet` removes it.
 
     With ``blind`` (default) the sheet carries random opaque item ids
-    (:func:`blinded_sheet`) and the key back to the real ids (and systems)
-    goes to :func:`key_path`, readable by its owner only: it is kept by whoever
-    runs the study, not sent to annotators, and nothing else can map the ids back.
+    (:func:`blinded_sheet`) and the key back to the real ids (and systems) goes to
+    :func:`key_path`, readable by its owner only: it is kept by whoever runs the
+    study, not sent to annotators, and nothing else can map the ids back.
+
+    Parameters
+    ----------
+    batch : DataFrame
+        Items to annotate, e.g. from :func:`judgecal.analysis.next_batch`.
+    ratings : DataFrame
+        The ratings table the texts (prompt, response, reference) come from.
+    path : str or Path
+        ``.csv`` or ``.jsonl``.
+    metrics : sequence of str, optional
+        Score columns of the sheet (default: the batch's metrics).
+    blind : bool
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> from judgecal.analysis import next_batch
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=200, languages=("hi", "ta"), metrics=("tq",))
+    >>> odd = ratings["prompt_id"].str[-1].isin(list("13579"))
+    >>> partly = ratings[~(odd & (ratings["rater_kind"] == "human"))]
+    >>> batch = next_batch(partly, 4)
+    >>> path = write_annotation_sheet(batch, partly, pathlib.Path(tempfile.mkdtemp()) / "batch.csv")
+    >>> sorted(p.name for p in path.parent.iterdir())
+    ['batch.csv', 'batch.key.csv']
+    >>> sheet = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    >>> sheet.columns.tolist()
+    ['item_id', 'language', 'script', 'task', 'prompt', 'response', 'reference', 'annotator_id', 'tq', 'tq_reason', 'comments']
+    >>> bool(sheet["item_id"].str.fullmatch("item-[0-9a-f]{12}").all())
+    True
+
+    The annotators fill the sheet; :func:`read_annotation_sheet` reads it back:
+
+    >>> sheet["annotator_id"] = "a1"
+    >>> sheet["tq"], sheet["tq_reason"] = ["2", "1", "", "0"], "clear"
+    >>> sheet.to_csv(path, index=False)
+    >>> filled = read_annotation_sheet(path)             # finds batch.key.csv beside it
+    >>> len(filled.table), set(filled.table["item_id"]) <= set(batch["item_id"])
+    (3, True)
+    >>> filled.empty_cells
+       row metric
+    0    4     tq
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -175,7 +225,26 @@ def read_annotation_sheet(path: str | Path, *, key: str | Path | None = None,
     beside the sheet, when it exists); a sheet whose ids are all blinded and
     that has no key is refused, since its ids mean nothing without it. Every
     non-empty score must be a level of its metric; problems are raised together
-    as one :class:`InputError` with file rows.
+    as one :class:`~judgecal.errors.InputError` with file rows. Empty score cells
+    are counted, never guessed.
+
+    Parameters
+    ----------
+    path : str or Path
+        The filled ``.csv`` or ``.jsonl`` sheet.
+    key : str or Path, optional
+        The key written with a blinded sheet.
+    registry : MetricRegistry
+
+    Returns
+    -------
+    AnnotationResult
+        ``table`` (human rows of the ratings table) and ``empty_cells`` (``row``,
+        ``metric`` of every score left empty).
+
+    Examples
+    --------
+    See :func:`write_annotation_sheet`.
     """
     path = Path(path)
     if path.suffix.lower() == ".csv":

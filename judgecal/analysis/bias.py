@@ -67,11 +67,39 @@ def bias_table(
     least one human rating; ``humans agree`` / ``humans disagree`` need two or
     more humans.
 
+    Parameters
+    ----------
+    ratings : DataFrame
+        Ratings table with human and judge rows.
+    by : sequence of str
+        Grouping columns; ``metric`` is always added.
+    judge : str, optional
+        Analyse this judge only (default: every judge in the table, one block each).
+    judge_column : str
+        Judge score column (``score`` raw; a calibrated column for "after").
+    confidence : float
+    n_resamples : int
+        Bootstrap resamples over items.
+    random_state : int
+    registry : MetricRegistry
+        Metric scales (built-ins by default).
+
     Returns
     -------
-    Tidy DataFrame: the ``by`` columns, ``judge``, ``subset`` (all, humans
-    agree, humans disagree), ``estimate``, ``ci_low``, ``ci_high``, ``n``
-    (items), ``judge_mean``, ``human_mean``.
+    DataFrame
+        Tidy: the ``by`` columns, ``judge``, ``subset`` (all, humans agree, humans
+        disagree), ``estimate``, ``ci_low``, ``ci_high``, ``n`` (items),
+        ``judge_mean``, ``human_mean``.
+
+    Examples
+    --------
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=200, languages=("hi", "ta"), metrics=("tq",))
+    >>> bias = bias_table(ratings, n_resamples=200)
+    >>> bias.query("subset == 'all'")[["language", "judge_mean", "human_mean", "estimate", "ci_low", "ci_high"]].round(2)
+      language  judge_mean  human_mean  estimate  ci_low  ci_high
+    0       hi        1.22        1.01      0.21    0.11     0.31
+    3       ta        1.57        1.08      0.49    0.42     0.60
     """
     check_confidence(confidence)
     rows: list[dict] = []
@@ -122,10 +150,37 @@ def level_distribution(
     their nearest level. Only items scored by the judge and rated by at least
     one human are counted, so both sides describe the same items.
 
+    Parameters
+    ----------
+    ratings : DataFrame
+    by : sequence of str
+        Grouping columns; ``metric`` is always added.
+    judge : str, optional
+        Analyse this judge only (default: every judge in the table, one block each).
+    judge_column : str
+        Judge score column (``score`` raw; a calibrated column for "after").
+    registry : MetricRegistry
+        Metric scales (built-ins by default).
+
     Returns
     -------
-    Tidy DataFrame: the ``by`` columns, ``judge``, ``source`` (human or judge),
-    ``level``, ``label``, ``share``, ``count``, ``n`` (ratings of that source).
+    DataFrame
+        Tidy: the ``by`` columns, ``judge``, ``source`` (human or judge),
+        ``level``, ``label``, ``share``, ``count``, ``n`` (ratings of that source).
+
+    Examples
+    --------
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=200, languages=("hi", "ta"), metrics=("tq",))
+    >>> shares = level_distribution(ratings)
+    >>> shares.query("language == 'ta'")[["source", "level", "share"]].round(2)
+       source  level  share
+    6   human    0.0   0.26
+    7   human    1.0   0.40
+    8   human    2.0   0.34
+    9   judge    0.0   0.07
+    10  judge    1.0   0.29
+    11  judge    2.0   0.64
     """
     rows: list[dict] = []
     keys = _keys(ratings, by)

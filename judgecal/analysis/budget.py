@@ -84,12 +84,29 @@ def learning_curves(
     width of the systems' PPI++ and human-only intervals, where the population
     is every labelled item (so widths shrink to zero as n reaches it).
 
-    Returns one row per (language, metric, n): ``calibration_error`` (mean and
-    ``calibration_error_sd`` over repeats; NaN when fewer than ``min_held_out``
-    labelled items are left to test on), ``calibration_shift`` (mean absolute
-    change of the calibrated scores of all judged items of the language if all
-    current labels were used instead of n: how much more labels still move the
-    calibration), ``width_ppi``, ``width_human``, ``n_labelled`` (labels available).
+    Parameters
+    ----------
+    ratings : DataFrame
+    sizes : sequence of int
+        Numbers of labelled items to try.
+    n_repeats : int
+        Draws per size.
+    confidence : float
+    judge, judge_column : see :func:`judgecal.analysis.bias_table`
+    random_state : int
+    min_held_out : int
+        Fewest held-out labelled items the calibration error is measured on.
+    registry : MetricRegistry
+
+    Returns
+    -------
+    DataFrame
+        One row per (language, metric, n): ``calibration_error`` (mean and
+        ``calibration_error_sd`` over repeats; NaN when fewer than ``min_held_out``
+        labelled items are left to test on), ``calibration_shift`` (mean absolute
+        change of the calibrated scores of all judged items of the language if all
+        current labels were used instead of n: how much more labels still move the
+        calibration), ``width_ppi``, ``width_human``, ``n_labelled`` (labels available).
     """
     rng = np.random.default_rng(random_state)
     rows = []
@@ -154,10 +171,39 @@ def labels_needed(
     """Labels each language needs so every system's interval is at most ``target_width`` wide.
 
     Uses the current labels' pooled residual variance (PPI++) and pooled human
-    variance (human-only), and the systems' item counts (the judge-scored
-    items). Returns one row per (language, metric) with ``labels_now``,
-    ``width_now`` (mean PPI++ width), ``needed_ppi``, ``needed_human`` (total
-    labels), ``more_ppi`` and ``more_human`` (still to collect).
+    variance (human-only), and the systems' item counts (the judge-scored items).
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        Ratings table; items with judge scores but no human rating are the unlabelled pool.
+    target_width : float
+        Full interval width wanted for every system, on the metric's scale.
+    confidence : float
+    judge : str, optional
+        Analyse this judge only (default: every judge in the table, one block each).
+    judge_column : str
+        Judge score column (``score`` raw; a calibrated column for "after").
+    registry : MetricRegistry
+        Metric scales (built-ins by default).
+
+    Returns
+    -------
+    DataFrame
+        One row per (language, metric) with ``labels_now``, ``width_now`` (mean
+        PPI++ width), ``needed_ppi``, ``needed_human`` (total labels), ``more_ppi``
+        and ``more_human`` (still to collect).
+
+    Examples
+    --------
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=200, languages=("hi", "ta"), metrics=("tq",))
+    >>> odd = ratings["prompt_id"].str[-1].isin(list("13579"))          # hide the humans of these
+    >>> partly = ratings[~(odd & (ratings["rater_kind"] == "human"))]
+    >>> labels_needed(partly, target_width=0.2)[["language", "labels_now", "needed_ppi", "needed_human"]]
+      language  labels_now  needed_ppi  needed_human
+    0       hi          52        72.0          88.0
+    1       ta          52        72.0          84.0
     """
     if target_width <= 0:
         raise ConfigError(f"target_width must be positive, got {target_width}")
@@ -205,8 +251,42 @@ def next_batch(
     PPI++ both need); within a cell the judge's least certain items go first
     (entropy of ``score_probs`` when present), the rest at random.
 
-    Returns one row per item: ``item_id``, ``language``, ``script`` and the
-    carried columns, ``judge_score``, ``uncertainty`` and ``stratum``.
+    Parameters
+    ----------
+    ratings : DataFrame
+    size : int
+        Items in the batch.
+    metric : str, optional
+    judge : str, optional
+        Analyse this judge only (default: every judge in the table, one block each).
+    judge_column : str
+        Judge score column (``score`` raw; a calibrated column for "after").
+    random_state : int
+    registry : MetricRegistry
+        Metric scales (built-ins by default).
+
+    Returns
+    -------
+    DataFrame
+        One row per item: ``item_id``, ``language``, ``script`` and the carried
+        columns, ``judge_score``, ``uncertainty`` and ``stratum``.
+        :func:`judgecal.analysis.annotation_kit.write_annotation_sheet` turns it
+        into a blinded annotation sheet.
+
+    Examples
+    --------
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=200, languages=("hi", "ta"), metrics=("tq",))
+    >>> odd = ratings["prompt_id"].str[-1].isin(list("13579"))          # hide the humans of these
+    >>> partly = ratings[~(odd & (ratings["rater_kind"] == "human"))]
+    >>> batch = next_batch(partly, 20)
+    >>> batch["language"].value_counts().sort_index().to_dict()
+    {'hi': 10, 'ta': 10}
+    >>> batch[["item_id", "judge_score", "stratum"]].head(3)
+                item_id  judge_score             stratum
+    0  hi-p001/system-0          0.0  system-0 | judge 0
+    1  hi-p009/system-0          1.0  system-0 | judge 1
+    2  hi-p013/system-0          2.0  system-0 | judge 2
     """
     if size < 1:
         raise ConfigError(f"batch size must be at least 1, got {size}")

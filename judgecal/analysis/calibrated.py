@@ -35,11 +35,43 @@ def out_of_fold_table(
 ) -> pd.DataFrame:
     """The ratings table with out-of-fold calibrated judge scores in ``score_calibrated``.
 
-    Folds are grouped by ``groups`` (default: prompt_id when present, else
-    item_id). ``registry`` declares metrics beyond the built-in ones. Human rows are kept as they are (``score_calibrated`` NaN);
-    judge rows are replaced by the calibration module's out-of-fold rows.
-    ``check_input=False``: the table was checked and normalised already (judgecal's
-    readers do it); skipping the second check saves a fifth of the time.
+    Each judge row is calibrated by a calibrator fitted without its fold, so
+    "after calibration" tables are honest. Human rows are kept as they are
+    (``score_calibrated`` NaN); judge rows are replaced by the calibration
+    module's out-of-fold rows.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        Human and judge rows.
+    method : str
+        Calibrator family (see :class:`judgecal.calibration.GroupedCalibrator`).
+    groups : str, optional
+        Column folds are grouped by (default: ``prompt_id`` when present, else ``item_id``).
+    n_splits : int
+    random_state : int
+    judge : str, optional
+    registry : MetricRegistry, optional
+        Declares metrics beyond the built-in ones.
+    check_input : bool
+        False when the table was checked and normalised already (judgecal's
+        readers do it): skipping the second check saves a fifth of the time.
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=200, languages=("hi", "ta"), metrics=("tq",))
+    >>> calibrated = out_of_fold_table(ratings)
+    >>> judged = calibrated.query("rater_kind == 'judge'")
+    >>> judged[["score", "score_calibrated"]].head(3).round(2)
+         score  score_calibrated
+    600    2.0              1.67
+    601    2.0              1.47
+    602    0.0              0.20
     """
     from judgecal.calibration import out_of_fold_predictions
 
@@ -62,12 +94,37 @@ def before_after(
     calibrated_column: str = CALIBRATED_COLUMN,
     **kwargs,
 ) -> pd.DataFrame:
-    """Run an analysis (``agreement_table``, ``bias_table``, ``level_distribution``)
-    on raw and calibrated judge scores and stack the results with a ``stage`` column.
+    """Run an analysis on raw and calibrated judge scores and stack the results.
 
-    ``calibrated`` is a ratings table whose judge rows hold calibrated values in
-    ``calibrated_column`` (e.g. from :func:`out_of_fold_table`); None gives the
-    raw stage only.
+    Parameters
+    ----------
+    table_fn : callable
+        ``agreement_table``, ``bias_table`` or ``level_distribution``.
+    ratings : DataFrame
+    calibrated : DataFrame or None
+        A ratings table whose judge rows hold calibrated values in
+        ``calibrated_column`` (e.g. from :func:`out_of_fold_table`); None gives the
+        raw stage only.
+    calibrated_column : str
+    **kwargs
+        Passed to ``table_fn``.
+
+    Returns
+    -------
+    DataFrame
+        ``table_fn``'s table for each stage, with a ``stage`` column (``raw``,
+        ``calibrated``).
+
+    Examples
+    --------
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=200, languages=("hi", "ta"), metrics=("tq",))
+    >>> calibrated = out_of_fold_table(ratings)
+    >>> from judgecal.analysis import bias_table
+    >>> both = before_after(bias_table, ratings, calibrated, n_resamples=200)
+    >>> wide = stage_pivot(both.query("subset == 'all'"), ["language"])
+    >>> wide["raw"].round(2).tolist(), bool((wide["calibrated"].abs() < 0.01).all())
+    ([0.21, 0.49], True)
     """
     raw = table_fn(ratings, judge_column="score", **kwargs)
     raw.insert(0, "stage", "raw")
@@ -81,7 +138,22 @@ def before_after(
 
 
 def stage_pivot(frame: pd.DataFrame, keys: Sequence[str], value: str = "estimate") -> pd.DataFrame:
-    """Raw and calibrated values of a before/after table as two columns, one row per key."""
+    """Raw and calibrated values of a before/after table as two columns, one row per key.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Output of :func:`before_after`.
+    keys : sequence of str
+        Columns identifying a row.
+    value : str
+        Column to spread over the stages.
+
+    Returns
+    -------
+    DataFrame
+        ``keys`` plus one column per stage.
+    """
     wide = frame.pivot_table(index=list(keys), columns="stage", values=value, aggfunc="first")
     return wide.reindex(columns=[s for s in STAGES if s in wide.columns]).reset_index()
 

@@ -54,9 +54,26 @@ def ppi_mean(
 ) -> dict[str, float]:
     """PPI++ estimate of E[Y] from labelled pairs (Y, f) and an unlabelled pool of f.
 
-    y_labelled, f_labelled : shape (n,); f_unlabelled : shape (N,).
-    ``lam`` None tunes lambda = Cov(Y, f) / ((1 + n/N) Var(f)).
-    Returns estimate, se, ci_low, ci_high (normal), lam, n, N.
+    Parameters
+    ----------
+    y_labelled, f_labelled : float array, shape (n,)
+        Human and judge scores of the labelled items.
+    f_unlabelled : float array, shape (N,)
+        Judge scores of the unlabelled items.
+    confidence : float
+    lam : float, optional
+        None tunes lambda = Cov(Y, f) / ((1 + n/N) Var(f)).
+
+    Returns
+    -------
+    dict
+        ``estimate``, ``se``, ``ci_low``, ``ci_high`` (normal), ``lam``, ``n``, ``N``.
+
+    Examples
+    --------
+    >>> out = ppi_mean(np.array([1.0, 2, 0, 1]), np.array([1.0, 2, 1, 1]), np.array([2.0, 1, 1, 0, 2, 2]))
+    >>> round(out["estimate"], 3), round(out["lam"], 3), out["n"], out["N"]
+    (1.037, 0.439, 4, 6)
     """
     check_confidence(confidence)
     y = np.asarray(y_labelled, dtype=float)
@@ -109,23 +126,43 @@ def stratified_estimates(
 ) -> dict[str, np.ndarray | float]:
     """PPI++ and human-only estimates of each stratum's mean Y over its items.
 
-    y : shape (N,), human score (ignored where not labelled)
-    f : shape (N,), judge score, known for every item
-    strata : shape (N,), integer stratum codes 0..S-1 (systems)
-    labelled : shape (N,), bool
-    prior_df : how strongly each stratum's variance is pulled toward the pooled
-        one (a moderated variance, as in empirical-Bayes t tests):
+    Parameters
+    ----------
+    y : float array, shape (N,)
+        Human score (ignored where not labelled).
+    f : float array, shape (N,)
+        Judge score, known for every item.
+    strata : int array, shape (N,)
+        Stratum codes 0..S-1 (systems).
+    labelled : bool array, shape (N,)
+    confidence : float
+    lam : float, optional
+        None tunes lambda from the labelled items, shared by all strata.
+    prior_df : float or None
+        How strongly each stratum's variance is pulled toward the pooled one (a
+        moderated variance, as in empirical-Bayes t tests):
         ``(df_s s2_s + prior_df s2_pooled) / (df_s + prior_df)`` with
         ``df_s + prior_df`` degrees of freedom (at most the pooled ones). Systems
         differ in spread (a weak system's scores vary far more than a strong
-        one's), so one pooled variance under-covers the noisy systems; a
-        stratum's own variance from two or three labels is too noisy to use
-        alone. None uses the pooled variance for every stratum.
+        one's), so one pooled variance under-covers the noisy systems; a stratum's
+        own variance from two or three labels is too noisy to use alone. None uses
+        the pooled variance for every stratum.
 
-    Returns arrays of shape (S,): ``ppi``, ``ppi_se``, ``human``, ``human_se``,
-    ``t_ppi``, ``t_human`` (interval multipliers), ``judge`` (judge mean), ``n``,
-    ``N``; scalars ``lam``, ``df_ppi``, ``df_human`` (pooled degrees of freedom),
-    ``s2_resid``, ``s2_human`` (pooled variances), ``t_ppi_pooled``, ``t_human_pooled``.
+    Returns
+    -------
+    dict
+        Arrays of shape (S,): ``ppi``, ``ppi_se``, ``human``, ``human_se``,
+        ``t_ppi``, ``t_human`` (interval multipliers), ``judge`` (judge mean),
+        ``n``, ``N``; scalars ``lam``, ``df_ppi``, ``df_human`` (pooled degrees of
+        freedom), ``s2_resid``, ``s2_human`` (pooled variances), ``t_ppi_pooled``,
+        ``t_human_pooled``.
+
+    Examples
+    --------
+    >>> out = stratified_estimates(np.array([1.0, 2, 0, 1, 2, 1]), np.array([1.0, 2, 1, 1, 2, 2]),
+    ...                            np.array([0, 0, 0, 1, 1, 1]), np.array([True, True, False, True, True, False]))
+    >>> out["human"], out["n"], out["N"]
+    (array([1.5, 1.5]), array([2., 2.]), array([3., 3.]))
     """
     check_confidence(confidence)
     if prior_df is not None and prior_df <= 0:
@@ -235,14 +272,44 @@ def system_estimates(
     are those with at least one human rating (their human score is the raters'
     mean). Systems without any labelled item get no PPI or human estimate (NaN).
 
+    Parameters
+    ----------
+    ratings : DataFrame
+        Ratings table with a ``system`` column, judge rows for every item and
+        human rows for the labelled ones.
+    by : sequence of str
+        Grouping columns.
+    judge : str, optional
+    judge_column : str
+    confidence : float
+    prior_df : float or None
+        How strongly each system's variance is pulled toward the language's pooled
+        one (see :func:`stratified_estimates`); None uses the pooled variance.
+    registry : MetricRegistry
+
     Returns
     -------
-    Tidy DataFrame: the ``by`` columns, ``judge``, ``system``, ``estimator``
-    (ppi, human, judge), ``estimate``, ``ci_low``, ``ci_high``, ``se``, ``n``
-    (labelled items), ``N`` (items), ``lam``, ``ess_gain`` (how many times more
-    labels the human-only estimate would need for the PPI interval width:
-    ``S_human^2 / S_resid^2``). The judge row's interval covers item sampling
-    only, not the judge's bias.
+    DataFrame
+        Tidy: the ``by`` columns, ``judge``, ``system``, ``estimator`` (ppi, human,
+        judge), ``estimate``, ``ci_low``, ``ci_high``, ``se``, ``n`` (labelled
+        items), ``N`` (items), ``lam``, ``ess_gain`` (how many times more labels the
+        human-only estimate would need for the PPI interval width:
+        ``S_human^2 / S_resid^2``). The judge row's interval covers item sampling
+        only, not the judge's bias.
+
+    Examples
+    --------
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=200, languages=("hi", "ta"), metrics=("tq",))
+    >>> odd = ratings["prompt_id"].str[-1].isin(list("13579"))          # hide the humans of these
+    >>> partly = ratings[~(odd & (ratings["rater_kind"] == "human"))]
+    >>> estimates = system_estimates(partly)
+    >>> one = estimates.query("language == 'hi' and system == 'system-0'")
+    >>> one[["estimator", "estimate", "ci_low", "ci_high", "n", "N"]].round(2)
+      estimator  estimate  ci_low  ci_high   n   N
+    0       ppi      0.97    0.85     1.10  13  25
+    1     human      1.00    0.77     1.23  13  25
+    2     judge      1.04    0.77     1.31  13  25
     """
     check_confidence(confidence)
     if "system" not in ratings.columns:
@@ -304,8 +371,35 @@ def rank_systems(
     and the share of draws in which it ranks first. Tied systems share ranks
     (``rank`` counts the systems strictly better) and split ``p_best``.
 
-    Returns the group columns with ``system``, ``estimate``, ``rank``,
-    ``rank_low``, ``rank_high``, ``p_best``.
+    Parameters
+    ----------
+    estimates : DataFrame
+        Output of :func:`system_estimates`.
+    estimator : {"ppi", "human", "judge"}
+    confidence : float
+    n_draws : int
+    random_state : int
+
+    Returns
+    -------
+    DataFrame
+        The group columns with ``system``, ``estimate``, ``rank``, ``rank_low``,
+        ``rank_high``, ``p_best``.
+
+    Examples
+    --------
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=200, languages=("hi", "ta"), metrics=("tq",))
+    >>> odd = ratings["prompt_id"].str[-1].isin(list("13579"))          # hide the humans of these
+    >>> partly = ratings[~(odd & (ratings["rater_kind"] == "human"))]
+    >>> estimates = system_estimates(partly)
+    >>> ranks = rank_systems(estimates).query("language == 'hi'")
+    >>> ranks[["system", "rank", "rank_low", "rank_high", "p_best"]].round(2)
+         system  rank  rank_low  rank_high  p_best
+    0  system-3     1         1          1    0.99
+    1  system-2     2         2          4    0.01
+    2  system-0     3         2          4    0.00
+    3  system-1     4         2          4    0.00
     """
     if estimator not in ESTIMATORS:
         raise ConfigError(f"estimator must be one of {ESTIMATORS}, not {estimator!r}")

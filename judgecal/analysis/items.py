@@ -44,6 +44,7 @@ def _pick_judge(found: list[str], judge: str | None) -> list[str]:
 
 
 def check_grouping(ratings: pd.DataFrame, by: Sequence[str]) -> list[str]:
+    """The grouping columns as a list; ConfigError naming those that are not columns of ``ratings``."""
     by = list(by)
     missing = [c for c in by if c not in ratings.columns]
     if missing:
@@ -99,21 +100,37 @@ def item_table(
 
     Parameters
     ----------
-    ratings : ratings table (rows of other metrics are ignored)
-    scale : the metric's declared scale
-    judge : judge rater id; None when the table holds at most one judge
-    judge_column : column holding the judge's score (``score``, or e.g.
-        ``score_calibrated`` for calibrated values)
+    ratings : DataFrame
+        Ratings table (rows of other metrics are ignored).
+    scale : MetricScale
+        The metric's declared scale.
+    judge : str, optional
+        Judge rater id; None when the table holds at most one judge.
+    judge_column : str
+        Column holding the judge's score (``score``, or e.g. ``score_calibrated``
+        for calibrated values).
 
     Returns
     -------
-    DataFrame indexed 0..N-1 with ``item_id``, the carried columns present
-    (language, script, task, system, prompt_id), ``n_humans``, ``h0..h{V-1}``
-    (how many humans gave each level), ``human_mean``, ``human_level``
-    (consensus level: the most frequent, ties to the lower level, as
-    :func:`judgecal.data.consensus.majority_level`), ``humans_agree`` (all humans gave one level),
-    ``judge_score`` (NaN when the judge did not score the item) and
-    ``judge_level`` (nearest level to the judge score).
+    DataFrame
+        Indexed 0..N-1 with ``item_id``, the carried columns present (language,
+        script, task, system, prompt_id), ``n_humans``, ``h0..h{V-1}`` (how many
+        humans gave each level), ``human_mean``, ``human_level`` (consensus level:
+        the most frequent, ties to the lower level, as
+        :func:`judgecal.data.consensus.majority_level`), ``humans_agree`` (all
+        humans gave one level), ``judge_score`` (NaN when the judge did not score
+        the item) and ``judge_level`` (nearest level to the judge score).
+
+    Examples
+    --------
+    >>> from judgecal.data.metrics import DEFAULT_REGISTRY
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=200, languages=("hi", "ta"), metrics=("tq",))
+    >>> items = item_table(ratings, DEFAULT_REGISTRY.get("tq"))
+    >>> items.loc[:1, ["item_id", "n_humans", "h0", "h1", "h2", "human_level", "judge_score"]]
+                item_id  n_humans   h0   h1   h2  human_level  judge_score
+    0  hi-p000/system-0         3  0.0  1.0  2.0          2.0          2.0
+    1  ta-p000/system-0         3  1.0  2.0  0.0          1.0          2.0
     """
     key = ("items", id(ratings), scale.id, tuple(scale.levels), judge, judge_column)
     table = _shared(key, ratings, lambda: _build_item_table(ratings, scale, judge, judge_column))

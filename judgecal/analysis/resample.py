@@ -40,6 +40,7 @@ class Patterns:
 
     @property
     def n_items(self) -> int:
+        """Number of items the patterns stand for (the sum of ``counts``)."""
         return int(self.counts.sum())
 
 
@@ -125,6 +126,7 @@ def percentile_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[f
 
 
 def check_confidence(confidence: float) -> None:
+    """ConfigError unless ``confidence`` is strictly between 0 and 1."""
     if not 0.0 < confidence < 1.0:
         raise ConfigError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence}")
 

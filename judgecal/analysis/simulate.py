@@ -68,14 +68,44 @@ def ppi_simulation(
     """Coverage and width of PPI++ vs human-only intervals, per language, metric and n.
 
     Only items with a judge score, a system and human ratings take part; their
-    human mean is the truth. Returns one row per (language, metric, n) with
-    ``n_items``, ``n_systems``, ``n_used`` (labels actually kept: n capped at
-    the items available), ``coverage_ppi``, ``coverage_human`` (share of
-    system intervals containing the truth, over systems and repeats),
-    ``width_ppi``, ``width_human`` (mean full interval widths), ``width_ratio``,
-    ``ess_gain`` (mean human-only variance over mean PPI variance: how many
-    times more labels the human-only estimate would need), ``lam`` (mean
-    lambda) and ``estimable`` (share of system estimates with at least one label).
+    human mean is the truth. Each repeat keeps ``n`` human labels per language
+    (spread over systems in proportion to their items) and hides the rest.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+    n_labels : sequence of int
+        Labels kept per language.
+    n_repeats : int
+    confidence : float
+    judge, judge_column : see :func:`judgecal.analysis.system_estimates`
+    random_state : int
+    prior_df : float or None
+    registry : MetricRegistry
+
+    Returns
+    -------
+    DataFrame
+        One row per (language, metric, n) with ``n_items``, ``n_systems``,
+        ``n_used`` (labels actually kept: n capped at the items available),
+        ``coverage_ppi``, ``coverage_human`` (share of system intervals containing
+        the truth, over systems and repeats), ``width_ppi``, ``width_human`` (mean
+        full interval widths), ``width_ratio``, ``ess_gain`` (mean human-only
+        variance over mean PPI variance: how many times more labels the human-only
+        estimate would need), ``lam`` (mean lambda) and ``estimable`` (share of
+        system estimates with at least one label).
+
+    Examples
+    --------
+    >>> from judgecal.datasets.synthetic import make_judge_ratings
+    >>> ratings = make_judge_ratings(n_items=200, languages=("hi", "ta"), metrics=("tq",))
+    >>> sim = ppi_simulation(ratings, n_labels=(10, 20), n_repeats=20)
+    >>> sim[["language", "n", "coverage_ppi", "coverage_human", "width_ratio"]].round(2)
+      language   n  coverage_ppi  coverage_human  width_ratio
+    0       hi  10          0.85            0.89         0.60
+    1       hi  20          0.90            0.94         0.61
+    2       ta  10          0.86            0.88         0.74
+    3       ta  20          0.90            0.91         0.72
     """
     if n_repeats < 1:
         raise ConfigError(f"n_repeats must be at least 1, got {n_repeats}")
@@ -140,7 +170,22 @@ def _simulate_group(y, f, codes, sizes, truth, n, n_repeats, confidence, rng, pr
 
 def simulation_summary(sim: pd.DataFrame, low: float = 0.87, high: float = 0.93) -> pd.DataFrame:
     """Per n: mean coverage over the cells where labels were hidden, and which
-    (language, metric) cells fall outside [low, high]."""
+    (language, metric) cells fall outside [low, high].
+
+    Parameters
+    ----------
+    sim : DataFrame
+        Output of :func:`ppi_simulation`.
+    low, high : float
+        The coverage band counted as on target.
+
+    Returns
+    -------
+    DataFrame
+        One row per n. Cells where n reaches the items available keep every label
+        (the estimate is exact, coverage says nothing): they are listed in
+        ``exhaustive``, not scored.
+    """
     rows = []
     for n, g_all in sim.groupby("n", sort=True):
         # When n reaches the items available every label is kept: the estimate is

@@ -173,6 +173,7 @@ def spearman_w(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def pearson_w(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Pearson's r per resample, shape (B,); x, y : shape (K,), weights : shape (B, K)."""
     w = np.asarray(weights, dtype=float)
     return _weighted_corr(np.asarray(x, float)[None], np.asarray(y, float)[None], w)
 

@@ -31,6 +31,7 @@ COMMANDS = {
     "drift": "drift",
     "import-inspect": "import_inspect",
     "report": "report",
+    "report-battles": "report_battles",
     "agreement": "agreement",
     "estimate": "estimate",
     "leaderboard": "leaderboard",

@@ -19,7 +19,7 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                    help="wide files: this file column holds the scores of METRIC (repeat per metric)")
     g.add_argument("--wide-text", action="append", default=[], metavar="METRIC=FILE_COLUMN",
                    help="wide files: this file column holds the rater's reasoning for METRIC")
-    g.add_argument("--mapping", metavar="FILE", help="column mapping file (TOML or JSON; see README)")
+    g.add_argument("--mapping", metavar="FILE", help="column mapping file (TOML or JSON; see docs/ratings-table.md)")
     g.add_argument("--metrics", metavar="FILE", help="declarations of extra metric scales (TOML or JSON)")
     add_levels_option(g)
     g.add_argument("--drop-bad-rows", action="store_true",
@@ -104,3 +104,13 @@ def load_table(args: argparse.Namespace, path):
             summary="cannot read input",
         )
     return load_from_args(args, path).table
+
+
+def print_problems(problems, limit: int = 50) -> None:
+    """Print up to ``limit`` problems, one a line, made safe for a terminal (they quote the file's values)."""
+    from judgecal.sanitize import terminal_text
+
+    for p in problems[:limit]:
+        print(f"  - {terminal_text(p)}")
+    if len(problems) > limit:
+        print(f"  ... {len(problems) - limit} more problems (use --json for all)")

@@ -14,6 +14,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ratings file (csv, tsv, jsonl, json, parquet) or a PARIKSHA release folder; "
                              "without it, upload a file from the browser")
     parser.add_argument("--calibrator", metavar="FILE", help="fitted calibrator (JSON from `judgecal calibrate`)")
+    parser.add_argument("--battles", metavar="PATH",
+                        help="pairwise battles file or PARIKSHA folder, shown on the Battles page")
+    parser.add_argument("--battle-calibrator", metavar="FILE",
+                        help="fitted pairwise calibrator for the Battles page (default: held-out nested CV)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to serve on (default 127.0.0.1: this machine only); any other address "
                              "is reachable from other machines and prints a warning: the dashboard has no login")
@@ -38,4 +42,5 @@ def run(args: argparse.Namespace) -> int:
     from judgecal.dashboard.launch import run_dashboard
 
     return run_dashboard(args.ratings, args.calibrator, host=args.host, port=args.port, repair=args.repair,
-                         max_upload_mb=args.max_upload_mb)
+                         max_upload_mb=args.max_upload_mb, battles=args.battles,
+                         battle_calibrator=args.battle_calibrator)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "run the whole path (validate -> calibrate -> report) on PARIKSHA, or the synthetic set"
+HELP = "run the whole path (validate -> calibrate -> report, pointwise and pairwise) on PARIKSHA, or the synthetic set"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

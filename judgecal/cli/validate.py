@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._common import add_input_options, load_from_args, load_table
+from judgecal.cli._common import add_input_options, load_from_args, load_table, print_problems
 from judgecal.sanitize import terminal_text
 
 HELP = "check a ratings file (or a PARIKSHA folder) and report per language, including script mismatches"
@@ -16,6 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="PARIKSHA folders: reassign rows whose prompt ids belong to another language")
     parser.add_argument("--json", metavar="OUT", help="also write the report as JSON")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any script mismatch is found")
+    parser.add_argument("--battles", action="store_true",
+                        help="check a pairwise battles table (docs/pairwise.md); files whose columns include "
+                             "verdict and shown (and no score) are taken as battles without it; with a PARIKSHA "
+                             "folder, checks its pairwise release")
     add_input_options(parser)
 
 
@@ -28,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
     from judgecal.data.validate import validate_ratings
 
     path = Path(args.path)
+    if args.battles or _looks_like_battles(path, args):
+        from judgecal.cli._validate_battles import run_battles
+
+        return run_battles(args, path)
     dropped = None
     problems = []
     if path.is_dir():
@@ -39,14 +47,14 @@ def run(args: argparse.Namespace) -> int:
         table, dropped, problems = result.table, result.dropped, result.problems
         if table.empty:
             print(f"{path}: no usable rows ({result.n_input_rows} read, all dropped)")
-            _print_problems(problems)
+            print_problems(problems)
             return 1
     report = validate_ratings(table)
     print(f"{path}: {len(table)} ratings rows, {table['item_id'].nunique()} items, "
           f"{table['language'].nunique()} languages, metrics {', '.join(sorted(table['metric'].unique()))}")
     if dropped is not None and len(dropped):
         print(f"\n{len(dropped)} row(s) could not be used and were left out:")
-        _print_problems(problems)
+        print_problems(problems)
     print("\nPer language:")
     print(table_text(report.summary))
     print("\nScores given (rows per level):")
@@ -72,8 +80,16 @@ def run(args: argparse.Namespace) -> int:
     return 1 if (args.strict and len(report.script_mismatches)) else 0
 
 
-def _print_problems(problems, limit: int = 50) -> None:
-    for p in problems[:limit]:
-        print(f"  - {terminal_text(p)}")  # problems quote values from the file
-    if len(problems) > limit:
-        print(f"  ... {len(problems) - limit} more problems (use --json for all)")
+def _looks_like_battles(path, args) -> bool:
+    """A file (not a folder) whose columns, after --map, include verdict and shown but no score."""
+    if path.is_dir() or not path.exists():
+        return False
+    from judgecal.data.tables import read_table
+    from judgecal.errors import InputError
+
+    try:
+        df, _ = read_table(path, args.format, encoding=args.encoding)
+    except InputError:
+        return False  # the ratings reader reports what is wrong with the file
+    names = set(df.columns) | {m.split("=", 1)[0].strip() for m in [*args.map, *args.set] if "=" in m}
+    return {"verdict", "shown"} <= names and "score" not in names

@@ -21,6 +21,8 @@ from judgecal.errors import ConfigError, MissingDependencyError
 ENV_RATINGS = "JUDGECAL_DASHBOARD_RATINGS"
 ENV_CALIBRATOR = "JUDGECAL_DASHBOARD_CALIBRATOR"
 ENV_REPAIR = "JUDGECAL_DASHBOARD_REPAIR"
+ENV_BATTLES = "JUDGECAL_DASHBOARD_BATTLES"  # battles file or PARIKSHA folder, for the Battles page
+ENV_BATTLE_CALIBRATOR = "JUDGECAL_DASHBOARD_BATTLE_CALIBRATOR"
 ENTRY = "main.py"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501
@@ -108,10 +110,13 @@ def streamlit_command(
 
 
 def dashboard_env(ratings: str | os.PathLike | None, calibrator: str | os.PathLike | None = None,
-                  *, repair: bool = False, base: dict[str, str] | None = None) -> dict[str, str]:
+                  *, repair: bool = False, base: dict[str, str] | None = None,
+                  battles: str | os.PathLike | None = None,
+                  battle_calibrator: str | os.PathLike | None = None) -> dict[str, str]:
     """Environment for the Streamlit process: ``base`` (default os.environ) plus what to show."""
     env = dict(os.environ if base is None else base)
-    for key, value in ((ENV_RATINGS, ratings), (ENV_CALIBRATOR, calibrator)):
+    for key, value in ((ENV_RATINGS, ratings), (ENV_CALIBRATOR, calibrator), (ENV_BATTLES, battles),
+                       (ENV_BATTLE_CALIBRATOR, battle_calibrator)):
         if value is None:
             env.pop(key, None)
         else:
@@ -139,6 +144,8 @@ def run_dashboard(
     repair: bool = False,
     replace_process: bool = True,
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
+    battles: str | os.PathLike | None = None,
+    battle_calibrator: str | os.PathLike | None = None,
 ) -> int:
     """Serve the dashboard until interrupted.
 
@@ -159,11 +166,12 @@ def run_dashboard(
     if warning:  # before anything can fail: whoever typed --host should see it every time
         print(warning, file=sys.stderr, flush=True)
     check_streamlit()
-    for label, value in (("ratings", ratings), ("calibrator", calibrator)):
+    for label, value in (("ratings", ratings), ("calibrator", calibrator), ("battles", battles),
+                         ("battle calibrator", battle_calibrator)):
         if value is not None and not Path(value).expanduser().exists():
             raise ConfigError(f"{label} path does not exist: {value}")
     cmd = streamlit_command(host=host, port=port, max_upload_mb=max_upload_mb)
-    env = dashboard_env(ratings, calibrator, repair=repair)
+    env = dashboard_env(ratings, calibrator, repair=repair, battles=battles, battle_calibrator=battle_calibrator)
     print(f"judgecal dashboard: serving on http://{host}:{int(port)}  (Ctrl+C stops it)", flush=True)
     if replace_process and os.name == "posix":
         # Become the Streamlit server (no parent left behind): a signal meant for

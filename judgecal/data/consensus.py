@@ -19,8 +19,20 @@ TIE_RULES = ("lower", "higher", "mean", "nan")
 def nearest_level(values: np.ndarray, levels) -> np.ndarray:
     """Index of the level nearest each value, shape (n,); -1 for NaN.
 
-    values : shape (n,); levels : shape (V,), increasing. A value exactly
-    halfway between two levels goes to the lower one.
+    Parameters
+    ----------
+    values : float array, shape (n,)
+    levels : array, shape (V,), increasing
+
+    Returns
+    -------
+    int array, shape (n,)
+        A value exactly halfway between two levels goes to the lower one.
+
+    Examples
+    --------
+    >>> nearest_level(np.array([0.2, 0.5, 1.7, np.nan]), [0, 1, 2])
+    array([ 0,  0,  2, -1])
     """
     values = np.asarray(values, dtype=float)
     lv = np.asarray(levels, dtype=float)
@@ -31,10 +43,26 @@ def nearest_level(values: np.ndarray, levels) -> np.ndarray:
 def majority_level(counts: np.ndarray, levels, ties: str = "lower") -> np.ndarray:
     """The most frequent level of each row, shape (N,); NaN for a row without ratings.
 
-    counts : shape (N, V), how many raters gave each level; levels : shape (V,),
-    increasing. ``ties`` says what a row whose most frequent levels are tied
-    gets: the ``lower`` (default) or ``higher`` of them, their ``mean``, or
-    ``nan`` (no consensus).
+    Parameters
+    ----------
+    counts : array, shape (N, V)
+        How many raters gave each level.
+    levels : array, shape (V,), increasing
+    ties : {"lower", "higher", "mean", "nan"}
+        What a row whose most frequent levels are tied gets: the ``lower``
+        (default) or ``higher`` of them, their ``mean``, or ``nan`` (no consensus).
+
+    Returns
+    -------
+    float array, shape (N,)
+
+    Examples
+    --------
+    >>> counts = np.array([[2, 1, 0], [0, 1, 1], [0, 0, 0]])
+    >>> majority_level(counts, [0, 1, 2])
+    array([ 0.,  1., nan])
+    >>> majority_level(counts, [0, 1, 2], ties="higher")
+    array([ 0.,  2., nan])
     """
     if ties not in TIE_RULES:
         raise ConfigError(f"ties must be one of {TIE_RULES}, not {ties!r}")

@@ -88,16 +88,52 @@ def _map_text(frame: pd.DataFrame, first: frozenset, cell) -> pd.DataFrame:
 
 
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` (or ``frame`` itself when nothing changes) with text
-    cells and column names made safe for spreadsheets; see the module notes."""
+    """Make text cells and column names safe to open in a spreadsheet.
+
+    A text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
+    (or with quotes before one of them) gets one more quote in front; numbers and
+    text cells that are plain numbers are left alone. See the module notes.
+
+    Parameters
+    ----------
+    frame : DataFrame
+
+    Returns
+    -------
+    DataFrame
+        A copy, or ``frame`` itself when nothing changes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"response": ["=HYPERLINK(1)", "-1", "fine"], "score": [-1, 0, 1]})
+    >>> neutralize_formulas(frame)["response"].tolist()
+    ["'=HYPERLINK(1)", '-1', 'fine']
+    >>> restore_formulas(neutralize_formulas(frame))["response"].tolist()
+    ['=HYPERLINK(1)', '-1', 'fine']
+    """
     return _map_text(frame, _FIRST_OF_FORMULA, neutralize_cell)
 
 
 def restore_formulas(frame: pd.DataFrame, source_text: str | None = None) -> pd.DataFrame:
     """Undo :func:`neutralize_formulas` on a table read from CSV/TSV.
 
-    source_text : the file's text; when no cell of it can start with a quoted
-        formula (one regular-expression scan), ``frame`` is returned at once.
+    Parameters
+    ----------
+    frame : DataFrame
+    source_text : str, optional
+        The file's text; when no cell of it can start with a quoted formula (one
+        regular-expression scan), ``frame`` is returned at once.
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> restore_formulas(pd.DataFrame({"a": ["'=x", "''=y", "'plain"]}))["a"].tolist()
+    ['=x', "'=y", "'plain"]
     """
     if source_text is not None and not _QUOTED_AT_CELL_START.search(source_text):
         return frame

@@ -29,13 +29,27 @@ from judgecal.errors import ConfigError, InputError, Problem, short_list
 class ColumnMapping:
     """How a file's columns become ratings-table columns.
 
-    columns : ratings column -> file column, or a list of file columns joined
-        with ``/`` (e.g. ``item_id = ["prompt_id", "model"]``)
-    constants : ratings column -> value given to every row (``rater_kind = "human"``)
-    wide : metric id -> file column holding that metric's score, for files with
-        one score column per metric; each becomes its own rows
-    wide_text : metric id -> file column holding the rater's reasoning for that
-        metric (becomes ``justification``)
+    Parameters
+    ----------
+    columns : dict
+        Ratings column -> file column, or a list of file columns joined with ``/``
+        (e.g. ``item_id = ["prompt_id", "model"]``).
+    constants : dict
+        Ratings column -> value given to every row (``rater_kind = "human"``).
+    wide : dict
+        Metric id -> file column holding that metric's score, for files with one
+        score column per metric; each becomes its own rows.
+    wide_text : dict
+        Metric id -> file column holding the rater's reasoning for that metric
+        (becomes ``justification``).
+
+    Examples
+    --------
+    >>> m = ColumnMapping.from_pairs(columns=["item_id=prompt_id+model"], constants=["rater_kind=human"])
+    >>> m.columns, m.constants
+    ({'item_id': ['prompt_id', 'model']}, {'rater_kind': 'human'})
+    >>> m.merged(ColumnMapping(wide={"la": "ling_rating"})).wide
+    {'la': 'ling_rating'}
     """
 
     columns: dict[str, str | list[str]] = field(default_factory=dict)
@@ -45,6 +59,7 @@ class ColumnMapping:
 
     @property
     def empty(self) -> bool:
+        """True when the mapping changes nothing (no columns, constants or wide columns)."""
         return not (self.columns or self.constants or self.wide or self.wide_text)
 
     @classmethod
@@ -97,6 +112,9 @@ class ColumnMapping:
         return cls(cols, pairs(constants, "--set"), pairs(wide, "--wide"), pairs(wide_text, "--wide-text"))
 
     def merged(self, other: ColumnMapping | None) -> ColumnMapping:
+        """A new mapping with ``other``'s entries added, ``other`` winning on a clash;
+        ``self`` when ``other`` is None (a mapping file merged with command-line flags).
+        """
         if other is None:
             return self
         return ColumnMapping(
@@ -108,7 +126,24 @@ class ColumnMapping:
 
 
 def apply_mapping(df: pd.DataFrame, rows: np.ndarray, mapping: ColumnMapping, source: str | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Rename, fill constants and melt wide score columns, keeping file rows."""
+    """Rename, fill constants and melt wide score columns, keeping file rows.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The file as read, one row per record.
+    rows : int array, shape (len(df),)
+        The file row of each record (for error messages).
+    mapping : ColumnMapping
+    source : str, optional
+        File name used in problem messages.
+
+    Returns
+    -------
+    (DataFrame, int array)
+        The mapped table and the file row of each of its rows; a wide file gives one
+        row per (record, metric), so rows repeat.
+    """
     if mapping.empty:
         return df, rows
     orphans = sorted(set(mapping.wide_text) - set(mapping.wide))
@@ -166,11 +201,45 @@ def load_ratings(
     encoding: str = "utf-8",
     on_bad_rows: str = "error",
 ) -> CheckResult:
-    """Read a ratings file, map its columns, and check it against the contract.
+    r"""Read a ratings file, map its columns, and check it against the contract.
 
-    With ``on_bad_rows="drop"`` records the reader cannot use (ragged CSV lines,
-    JSONL lines that are not objects) are dropped and listed like rows that break
-    the contract: in ``problems``, ``dropped`` and ``n_input_rows``.
+    Parameters
+    ----------
+    path : str or Path
+        CSV, TSV, JSONL, JSON or Parquet file; the format follows the extension
+        unless ``fmt`` says it.
+    mapping : ColumnMapping, optional
+        How the file's columns become ratings columns (other layouts, wide files).
+    metrics : MetricRegistry
+        The metric scales scores are checked against (built-ins by default).
+    fmt : {"csv", "tsv", "jsonl", "json", "parquet"}, optional
+    encoding : str
+        Text encoding of CSV/TSV/JSON(L) files.
+    on_bad_rows : {"error", "drop"}
+        ``"error"`` raises :class:`~judgecal.errors.InputError` listing every problem
+        with file, row, column and value. ``"drop"`` leaves out unusable records
+        (also ones the reader cannot use: ragged CSV lines, JSONL lines that are not
+        objects) and lists them in ``problems``, ``dropped`` and ``n_input_rows``.
+
+    Returns
+    -------
+    CheckResult
+        ``table`` (the normalised ratings table), ``problems``, ``dropped``
+        (``row``, ``reason``) and ``n_input_rows``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "ratings.csv"
+    >>> _ = path.write_text("item_id,language,metric,rater,rater_kind,score\n"
+    ...                     "q1,hindi,la,ann1,human,2\n"
+    ...                     "q2,hindi,la,ann1,human,7\n")
+    >>> result = load_ratings(path, on_bad_rows="drop")
+    >>> result.ok, len(result.table), result.n_input_rows
+    (False, 1, 2)
+    >>> result.dropped
+       row                                      reason
+    0    3  score: not on the la scale ('0', '1', '2')
     """
     skipped: list[Problem] | None = [] if on_bad_rows == "drop" else None
     df, rows = read_table(path, fmt, encoding=encoding, skipped=skipped)
@@ -229,12 +298,57 @@ def _checked(df, rows, mapping, metrics, source: str, on_bad_rows: str, skipped)
 
 def read_ratings(path: str | Path, mapping: ColumnMapping | None = None, *, drop_bad_rows: bool = False,
                  **kwargs) -> pd.DataFrame:
-    """Read a ratings file; raise :class:`InputError` listing every problem.
+    r"""Read a ratings file into a normalised ratings table.
 
-    With ``drop_bad_rows=True`` rows that cannot be used are left out instead:
-    never silently. A :class:`~judgecal.errors.DroppedRowsWarning` says how many
-    and why, and ``table.attrs["dropped"]`` lists each as a dict (file ``row``,
-    ``reason``). :func:`load_ratings` returns the same as a :class:`CheckResult`.
+    Language names and tags are normalised to BCP-47 (``hindi`` -> ``hi``), the
+    script is filled from the tag, scores are checked against each metric's scale.
+    Takes the options of :func:`load_ratings` (``metrics``, ``fmt``, ``encoding``).
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV, TSV, JSONL, JSON or Parquet file.
+    mapping : ColumnMapping, optional
+        How the file's columns become ratings columns.
+    drop_bad_rows : bool
+        Leave out rows that cannot be used instead of raising: never silently. A
+        :class:`~judgecal.errors.DroppedRowsWarning` says how many and why, and
+        ``table.attrs["dropped"]`` lists each as a dict (file ``row``, ``reason``).
+        :func:`load_ratings` returns the same as a :class:`CheckResult`.
+
+    Returns
+    -------
+    DataFrame
+        One row per (item, metric, rater) with the ratings-table columns.
+
+    Raises
+    ------
+    InputError
+        Listing every problem with file, row, column and value (unless ``drop_bad_rows``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "ratings.csv"
+    >>> _ = path.write_text("item_id,language,metric,rater,rater_kind,score\n"
+    ...                     "q1,hindi,la,ann1,human,2\n"
+    ...                     "q1,hindi,la,gpt-4o,judge,1\n")
+    >>> read_ratings(path)
+      item_id language script metric   rater rater_kind  score
+    0      q1       hi   Deva     la    ann1      human    2.0
+    1      q1       hi   Deva     la  gpt-4o      judge    1.0
+    >>> _ = path.write_text("item_id,language,metric,rater,rater_kind,score\nq1,hindi,la,ann1,human,7\n")
+    >>> read_ratings(path)
+    Traceback (most recent call last):
+    ...
+    judgecal.errors.InputError: 1 problem(s) in ...ratings.csv:
+      - ...ratings.csv, row 2, column 'score': not on the la scale ('0', '1', '2') (value: '7')
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     table = read_ratings(path, drop_bad_rows=True)
+    >>> len(table), table.attrs["dropped"]
+    (0, [{'row': 2, 'reason': "score: not on the la scale ('0', '1', '2')"}])
     """
     result = load_ratings(path, mapping, on_bad_rows="drop" if drop_bad_rows else "error", **kwargs)
     table = result.table
@@ -257,11 +371,38 @@ def dropped_summary(result: CheckResult, path: str | Path) -> str:
 
 
 def write_ratings(df: pd.DataFrame, path: str | Path, fmt: str | None = None) -> Path:
-    """Write a ratings table; the format follows the extension. The file is
-    replaced atomically: readers see the old table or the new one, whole.
-    CSV/TSV cells a spreadsheet would run as formulas are written with a leading
-    quote (:mod:`judgecal.data.delimited`), which :func:`read_table` removes
-    again; Parquet and JSON(L) keep the raw text."""
+    """Write a ratings table; the format follows the extension.
+
+    The file is replaced atomically: readers see the old table or the new one,
+    whole. CSV/TSV cells a spreadsheet would run as formulas are written with a
+    leading quote (:mod:`judgecal.data.delimited`), which :func:`read_table`
+    removes again; Parquet and JSON(L) keep the raw text. Nested values
+    (``score_probs`` dicts) are stored as JSON text.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A ratings table.
+    path : str or Path
+    fmt : {"csv", "tsv", "jsonl", "json", "parquet"}, optional
+        Overrides the extension.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import pandas as pd, pathlib, tempfile
+    >>> table = pd.DataFrame({"item_id": ["=q1"], "language": ["hi"], "metric": ["la"],
+    ...                       "rater": ["ann1"], "rater_kind": ["human"], "score": [2.0]})
+    >>> path = write_ratings(table, pathlib.Path(tempfile.mkdtemp()) / "ratings.csv")
+    >>> path.read_text().splitlines()[1]
+    "'=q1,hi,la,ann1,human,2.0"
+    >>> read_ratings(path)["item_id"].tolist()
+    ['=q1']
+    """
     path = Path(path)
     fmt = detect_format(path, fmt)
     out = df.copy()

@@ -35,6 +35,7 @@ class ParsedLanguage:
 
     @property
     def script(self) -> str | None:
+        """The script named in the tag, else the implied one; None when neither is known."""
         return self.explicit or self.likely
 
     @property
@@ -138,11 +139,17 @@ def is_private_use(language: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def default_script(tag: str) -> str:
-    """The ISO 15924 script a language tag implies: its script subtag, else the
-    language's likely script from CLDR (``pa`` -> ``Guru``, ``sr`` -> ``Cyrl``,
-    ``zh-TW`` -> ``Hant``). Raises :class:`UnknownLanguage` where nothing gives
-    one (``und``, private use ``qaa``..``qtz``, languages CLDR has no data for)
-    rather than guessing Latin."""
+    """The ISO 15924 script a language tag implies.
+
+    Its script subtag, else the language's likely script from CLDR. Raises
+    :class:`UnknownLanguage` where nothing gives one (``und``, private use
+    ``qaa``..``qtz``, languages CLDR has no data for) rather than guessing Latin.
+
+    Examples
+    --------
+    >>> default_script("pa"), default_script("sr"), default_script("zh-TW"), default_script("sr-Latn")
+    ('Guru', 'Cyrl', 'Hant', 'Latn')
+    """
     lang = langcodes.Language.get(tag)
     if lang.script:
         return lang.script

@@ -26,9 +26,32 @@ MEASUREMENT_LEVELS = ("nominal", "ordinal", "interval", "ratio")
 class MetricScale:
     """The declared scale of one metric.
 
-    ``levels`` are the allowed score values in increasing order. ``higher_is_better``
-    is False for metrics where the top level means a problem is present
-    (hallucination, problematic content).
+    Parameters
+    ----------
+    id : str
+        Metric id used in the ratings table (``la``, ``tq``, ...).
+    name : str
+        Display name.
+    levels : tuple of float
+        The allowed score values, distinct and increasing.
+    labels : tuple of str, optional
+        One label per level.
+    higher_is_better : bool
+        False for metrics where the top level means a problem is present
+        (hallucination, problematic content).
+    measurement : {"nominal", "ordinal", "interval", "ratio"}
+        Level of measurement (Krippendorff's alpha uses the matching distance).
+    description : str
+    aliases : tuple of str
+        Other names accepted for the id (case-insensitive).
+
+    Examples
+    --------
+    >>> scale = MetricScale("fluency", "Fluency", levels=(1, 2, 3), labels=("poor", "ok", "native"))
+    >>> scale.levels, scale.min, scale.max, scale.is_binary, scale.label(3)
+    ((1.0, 2.0, 3.0), 1.0, 3.0, False, 'native')
+    >>> scale.on_scale(np.array([1, 2.5, np.nan]))
+    array([ True, False, False])
     """
 
     id: str
@@ -60,14 +83,17 @@ class MetricScale:
 
     @property
     def min(self) -> float:
+        """The lowest level."""
         return self.levels[0]
 
     @property
     def max(self) -> float:
+        """The highest level."""
         return self.levels[-1]
 
     @property
     def is_binary(self) -> bool:
+        """True for two-level scales (0/1 metrics such as hallucination)."""
         return len(self.levels) == 2
 
     def on_scale(self, values: np.ndarray) -> np.ndarray:
@@ -76,15 +102,18 @@ class MetricScale:
         return np.isin(values, np.asarray(self.levels))
 
     def label(self, level: float) -> str:
+        """The label of ``level``, or the level as text when the scale has no labels."""
         if self.labels:
             return self.labels[self.levels.index(float(level))]
         return f"{level:g}"
 
     def to_dict(self) -> dict:
+        """The scale as a plain dict (what calibrator files store); :meth:`from_dict` reads it back."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping) -> MetricScale:
+        """A scale from a declaration dict (``id`` and ``levels`` required); ConfigError naming the missing key."""
         try:
             return cls(
                 id=str(data["id"]),
@@ -142,7 +171,25 @@ BUILTIN_METRICS: dict[str, MetricScale] = {
 
 
 class MetricRegistry:
-    """Metric scales by id, built-ins plus the user's declarations."""
+    """Metric scales by id, built-ins plus the user's declarations.
+
+    Parameters
+    ----------
+    extra : iterable of MetricScale
+        Declared metrics; one with a built-in id replaces the built-in.
+    builtins : bool
+        Start from the built-in metrics (``la``, ``ocq``, ``tq``, ``pc``, ``h``).
+
+    Examples
+    --------
+    >>> registry = MetricRegistry([MetricScale("fluency", "Fluency", levels=(1, 2, 3))])
+    >>> registry.ids()
+    ['la', 'ocq', 'tq', 'pc', 'h', 'fluency']
+    >>> registry.get("FLUENCY").levels
+    (1.0, 2.0, 3.0)
+    >>> "style" in registry
+    False
+    """
 
     def __init__(self, extra: Iterable[MetricScale] = (), *, builtins: bool = True):
         self._scales: dict[str, MetricScale] = dict(BUILTIN_METRICS) if builtins else {}
@@ -164,16 +211,18 @@ class MetricRegistry:
         return self._alias.get(str(metric).strip().lower())
 
     def get(self, metric: str) -> MetricScale:
+        """The scale of a metric id or alias; ConfigError listing the known metrics if unknown."""
         resolved = self.resolve(metric)
         if resolved is None:
             known = ", ".join(sorted(self._scales))
             raise ConfigError(
                 f"unknown metric {metric!r}; known metrics: {known}. "
-                "Declare others with a metrics file (see README, 'Metric scales')."
+                "Declare others with a metrics file (see docs/metrics.md)."
             )
         return self._scales[resolved]
 
     def ids(self) -> list[str]:
+        """The metric ids, built-ins first, in declaration order."""
         return list(self._scales)
 
 

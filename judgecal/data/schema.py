@@ -66,6 +66,7 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
+        """True when the input had no problems."""
         return not self.problems
 
 

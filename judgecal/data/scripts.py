@@ -58,6 +58,17 @@ def script_counts(text: str) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class ScriptGuess:
+    """The dominant script of a text.
+
+    Attributes
+    ----------
+    script : str or None
+        ISO 15924 code of the script with the most letters; None when the text has no letters.
+    share : float
+        Its share of the letters, 0..1.
+    letters : int
+        Letters counted (Common and Inherited characters left out).
+    """
     script: str | None  # dominant script, None when the text has no letters
     share: float  # its share of the letters, 0..1
     letters: int

@@ -30,6 +30,16 @@ FORMATS = {
 
 
 def detect_format(path: str | Path, fmt: str | None = None) -> str:
+    """The table format of ``path``: ``fmt`` if given (checked), else from the extension.
+
+    Returns one of ``csv``, ``tsv``, ``jsonl``, ``json``, ``parquet``; ConfigError for an
+    unknown format or extension.
+
+    Examples
+    --------
+    >>> detect_format("ratings.TSV"), detect_format("ratings.txt", "csv")
+    ('tsv', 'csv')
+    """
     if fmt:
         if fmt not in set(FORMATS.values()):
             raise ConfigError(f"unknown format {fmt!r}; use one of {sorted(set(FORMATS.values()))}")

@@ -28,6 +28,24 @@ from judgecal.data.scripts import (
 
 @dataclass
 class ValidationReport:
+    """What :func:`validate_ratings` found, as tables.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per language (and script): rows, items, raters per item, judges.
+    scores : DataFrame
+        Rows per language, metric, rater kind and score level.
+    missing : DataFrame
+        Missing values per language and column.
+    script_mismatches : DataFrame
+        Rows and items per language, text column and detected script that does not
+        match the declared script.
+    row_scripts : DataFrame
+        Per row and text column: detected script, its share, mismatch flag.
+    findings : list of str
+        Sentences for the user (script mismatches, language mix-ups).
+    """
     summary: pd.DataFrame  # one row per language
     scores: pd.DataFrame  # language x metric x rater_kind x level -> count
     missing: pd.DataFrame  # language x column -> missing count
@@ -37,11 +55,13 @@ class ValidationReport:
 
     @property
     def n_mismatched_rows(self) -> int:
+        """Number of table rows with at least one text column in another script than declared."""
         if self.row_scripts.empty:
             return 0
         return int(self.row_scripts.loc[self.row_scripts["mismatch"], "row"].nunique())
 
     def to_dict(self) -> dict:
+        """The report as JSON-ready records (what ``judgecal validate --json`` writes); ``row_scripts`` is left out."""
         return {
             "summary": self.summary.to_dict(orient="records"),
             "scores": self.scores.to_dict(orient="records"),
@@ -52,7 +72,35 @@ class ValidationReport:
 
 
 def validate_ratings(ratings: pd.DataFrame, *, text_columns: tuple[str, ...] = TEXT_COLUMNS) -> ValidationReport:
-    """Describe a normalised ratings table (see :func:`judgecal.data.schema.normalize_ratings`)."""
+    """Describe a normalised ratings table and check its texts' scripts.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        A normalised ratings table (from :func:`judgecal.read_ratings` or
+        :func:`judgecal.data.schema.normalize_ratings`).
+    text_columns : tuple of str
+        Columns whose text is compared with the declared script (judges'
+        justifications are left out by default: judges usually write English).
+
+    Returns
+    -------
+    ValidationReport
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ratings = pd.DataFrame({"item_id": ["q1", "q1", "q2"], "language": "hi", "script": "Deva",
+    ...                         "metric": "la", "rater": ["ann1", "gpt", "ann1"],
+    ...                         "rater_kind": ["human", "judge", "human"], "score": [2.0, 2.0, 1.0],
+    ...                         "response": ["नमस्ते दुनिया, आप कैसे हैं", "नमस्ते दुनिया, आप कैसे हैं", "hello world, how are you"]})
+    >>> report = validate_ratings(ratings)
+    >>> report.summary[["language", "script", "rows", "items"]]
+      language script  rows  items
+    0       hi   Deva     3      2
+    >>> report.n_mismatched_rows
+    1
+    """
     df = ratings.reset_index(drop=True)
     findings: list[str] = []
     # Counting works on a slim copy: ids as integer codes, labels as categories

@@ -36,6 +36,7 @@ RENDER_CHUNK = 5000  # requests rendered and sent per round; bounds memory on ve
 
 
 def default_cache_path() -> Path:
+    """The judgment cache used when none is given: ``judgments.sqlite`` in the user cache folder."""
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("judgecal")) / "judgments.sqlite"
@@ -43,9 +44,21 @@ def default_cache_path() -> Path:
 
 @dataclass
 class ScoreResult:
-    """ratings : judge rows of the ratings table; failures : one row per failed
-    answer (FAILURE_COLUMNS); summary : what the run did; example : dry run
-    only, the first request as it would be sent."""
+    """What a scoring run returns.
+
+    Attributes
+    ----------
+    ratings : DataFrame
+        Judge rows of the ratings table, one per (item, metric).
+    failures : DataFrame
+        One row per answer without a usable score (``FAILURE_COLUMNS``); a failure
+        never becomes a score.
+    summary : RunSummary or DryRunSummary
+        What the run did (counts, tokens, cost); ``summary.as_dict()`` is what
+        ``judgecal score --summary`` writes.
+    example : dict or None
+        Dry run only: the first request as it would be sent.
+    """
 
     ratings: pd.DataFrame
     failures: pd.DataFrame
@@ -56,20 +69,50 @@ class ScoreResult:
 def score_generations(generations, judge: str, metrics=DEFAULT_METRICS, **options) -> ScoreResult:
     """Judge every generation on every metric. Blocking wrapper of :func:`ascore_generations`.
 
-    generations : DataFrame or path (JSONL/CSV/TSV/JSON/Parquet) with item_id,
-        language, prompt, response, optional reference/task/system/prompt_id
-    judge : ``openai/<model>``, ``anthropic/<model>`` or ``litellm/<model>``
-    metrics : metric ids with a rubric template
-    options : see :func:`ascore_generations`; fields of
+    Parameters
+    ----------
+    generations : DataFrame or path
+        JSONL/CSV/TSV/JSON/Parquet with ``item_id``, ``language``, ``prompt``,
+        ``response``, optional ``reference``/``task``/``system``/``prompt_id``.
+    judge : str
+        ``openai/<model>``, ``anthropic/<model>`` or ``litellm/<model>``.
+    metrics : sequence of str
+        Metric ids with a rubric template.
+    **options
+        See :func:`ascore_generations`; fields of
         :class:`~judgecal.judges.options.ScoringOptions` and
         :class:`~judgecal.judges.options.TransportOptions` may be given by name
-        (``samples=3, concurrency=32``)
+        (``samples=3, concurrency=32``).
+
+    Returns
+    -------
+    ScoreResult
+
+    Raises
+    ------
+    ConfigError
+        When called inside a running event loop (use ``await ascore_generations(...)``).
 
     Examples
     --------
+    A dry run renders and prices the requests without sending any (no API key needed):
+
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> outputs = pd.DataFrame({"item_id": ["q1"], "language": ["hi"], "task": ["open_prompt"],
+    ...                         "prompt": ["भारत की राजधानी क्या है?"], "response": ["नई दिल्ली"]})
+    >>> cache = pathlib.Path(tempfile.mkdtemp()) / "judgments.sqlite"
+    >>> plan = score_generations(outputs, "openai/gpt-4o-mini", ["la", "h"], dry_run=True, cache=cache)
+    >>> plan.summary.requests, plan.summary.to_send, plan.summary.price_known
+    (2, 2, True)
+    >>> sorted(plan.example)
+    ['judge', 'logprobs', 'max_tokens', 'schema', 'system', 'temperature', 'user']
+
+    A real run (needs the provider's API key):
+
     >>> result = score_generations("outputs.jsonl", "openai/gpt-4o-mini", ["la", "h"],
     ...                            samples=3, concurrency=32)  # doctest: +SKIP
-    >>> result.summary.judgments, len(result.failures)  # doctest: +SKIP
+    >>> result.ratings, result.failures, result.summary.as_dict()  # doctest: +SKIP
     """
     try:
         asyncio.get_running_loop()

@@ -4,7 +4,9 @@ Public modules: ``schema`` (the battles table contract, docs/pairwise.md),
 ``io`` (readers and writers), ``verdicts`` (each order's and the combined
 verdict of a judge), ``calibration`` (P(native says system_1 / tie /
 system_2 better) per language and script), ``quality`` (agreement and
-calibration tables), ``bias`` (position, ties, length, self-preference).
+calibration tables), ``bias`` (position, ties, length, self-preference),
+``describe`` (what a battles table holds per language), ``overview`` (every
+number of a pairwise report: before/after calibration per language, leaderboards).
 Machinery lives in ``_machinery``. Names are loaded lazily, so reading a table
 does not import the calibration stack.
 """

@@ -67,13 +67,7 @@ def bias_table(battles: pd.DataFrame, *, judge: str | None = None, judge_family:
         length = pd.DataFrame({"len_1": grapheme_lengths(texts["response_1"]), "len_2": grapheme_lengths(texts["response_2"])},
                               index=texts.index)
         length = length[(length["len_1"] > 0) & (length["len_2"] > 0)]
-    family = None
-    if judge_family is not None and {"system_1", "system_2"} <= set(battles.columns):
-        pattern = re.compile(judge_family, re.IGNORECASE)
-        info = battles.drop_duplicates("pair_id").set_index("pair_id")[["system_1", "system_2"]].dropna()
-        f1 = info["system_1"].map(lambda s: bool(pattern.search(s)))
-        f2 = info["system_2"].map(lambda s: bool(pattern.search(s)))
-        family = pd.Series(np.where(f1, 0, 2), index=info.index)[f1 ^ f2]  # the family system's winning outcome
+    family = family_outcomes(battles, judge_family)
     rows = []
     for (lang, script), g in pairs.groupby(["language", "script"]):
         v = votes[(votes["language"] == lang) & (votes["script"] == script)]
@@ -99,6 +93,19 @@ def bias_table(battles: pd.DataFrame, *, judge: str | None = None, judge_family:
             row["self_preference"] = row["family_win_judge"] - row["family_win_native"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def family_outcomes(battles: pd.DataFrame, judge_family: str | None) -> pd.Series | None:
+    """pair_id -> the winning outcome (0 or 2) of the one system of the judge's family, for pairs
+    with exactly one such system (``judge_family`` a case-insensitive regular expression); None
+    without a family or without system columns."""
+    if judge_family is None or not {"system_1", "system_2"} <= set(battles.columns):
+        return None
+    pattern = re.compile(judge_family, re.IGNORECASE)
+    info = battles.drop_duplicates("pair_id").set_index("pair_id")[["system_1", "system_2"]].dropna()
+    f1 = info["system_1"].map(lambda s: bool(pattern.search(s)))
+    f2 = info["system_2"].map(lambda s: bool(pattern.search(s)))
+    return pd.Series(np.where(f1, 0, 2), index=info.index)[f1 ^ f2]
 
 
 def _wins(verdicts: pd.DataFrame, target: pd.Series) -> float:

@@ -35,6 +35,12 @@ def test_offline_without_data_falls_back_to_synthetic_with_notice(tmp_path):
     assert set(ratings["rater_kind"]) == {"human", "judge"}
     assert ratings["language"].nunique() >= 5
     assert list(cache.iterdir()) == []  # offline: nothing downloaded into the cache
+    # the pairwise step falls back to synthetic battles too, and writes its report and leaderboards
+    assert "== pairwise: synthetic battles" in out
+    boards = pd.read_csv(work / "out" / "leaderboards.csv")
+    assert set(boards["source"]) == {"human", "judge", "calibrated", "anchored"}
+    assert (boards["ci_low"] <= boards["strength"]).all() and (boards["strength"] <= boards["ci_high"]).all()
+    assert "<svg" in (work / "out" / "battles.html").read_text(encoding="utf-8")
 
 
 def test_demo_on_pariksha_finds_and_repairs_the_mix_up(pariksha_path, tmp_path):
@@ -53,6 +59,19 @@ def test_demo_on_pariksha_finds_and_repairs_the_mix_up(pariksha_path, tmp_path):
     h_rows = [line.split() for line in proc.stdout.splitlines() if line.split()[2:4] == ["h", "isotonic"]
               or line.split()[2:4] == ["h", "ordinal"]]
     assert len(h_rows) == 10 and all(" ".join(r[7:9]) == "Brier score" for r in h_rows)
+    # the pairwise step runs on PARIKSHA's pairwise release: all ten languages, self-preference for the GPT judge
+    assert "== pairwise: PARIKSHA pairwise" in proc.stdout
+    import json
+
+    report = json.loads((tmp_path / "out" / "battles.json").read_text(encoding="utf-8"))
+    summary = pd.DataFrame(report["tables"]["summary"])
+    assert len(summary) == 10 and summary["self_preference"].notna().all()
+    assert (summary["log_loss_cal"] < summary["log_loss_fixed"]).all()
+    boards = pd.read_csv(tmp_path / "out" / "leaderboards.csv")
+    assert boards["language"].nunique() == 10
+    from judgecal.pairwise.calibration import PairwiseCalibrator
+
+    assert PairwiseCalibrator.load(tmp_path / "out" / "battle_calibrator.json").n_pairs_ == 21690
 
 
 def test_demo_found_through_environment(pariksha_path, tmp_path):

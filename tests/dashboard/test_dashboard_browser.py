@@ -13,6 +13,7 @@ this); without /usr/bin/chromium the test is skipped with that hint.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -65,15 +66,15 @@ def wait_healthy(proc: subprocess.Popen, url: str, timeout: float = 120) -> None
     raise AssertionError(f"the dashboard did not answer on {url} within {timeout} s")
 
 
-@pytest.fixture(scope="module")
-def server(pariksha_path, tmp_path_factory):
+@contextlib.contextmanager
+def serve(args: list[str], log: Path, log_name: str):
+    """``judgecal dashboard *args`` on a free port of 127.0.0.1 until the block ends; yields its URL.
+    The server's output is copied to ARTIFACTS/log_name afterwards."""
     port = free_port()
-    log = tmp_path_factory.mktemp("dashboard") / "server.log"
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [*judgecal_command(), "dashboard", str(pariksha_path), "--repair", "--host", "127.0.0.1",
-             "--port", str(port)],
+            [*judgecal_command(), "dashboard", *args, "--host", "127.0.0.1", "--port", str(port)],
             stdout=out, stderr=subprocess.STDOUT, env=env,
         )
     try:
@@ -87,7 +88,14 @@ def server(pariksha_path, tmp_path_factory):
             proc.kill()
             proc.wait()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log, ARTIFACTS / "server.log")
+        shutil.copy(log, ARTIFACTS / log_name)
+
+
+@pytest.fixture(scope="module")
+def server(pariksha_path, tmp_path_factory):
+    log = tmp_path_factory.mktemp("dashboard") / "server.log"
+    with serve([str(pariksha_path), "--repair"], log, "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
