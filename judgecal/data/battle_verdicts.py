@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from judgecal.data.battles import outcomes, parse_verdict_probs, seen_probs
+from judgecal.data.schema import judge_mask
 from judgecal.errors import ConfigError, InputError, Problem
 
 PAIR_INFO = ("language", "script", "prompt_id", "system_1", "system_2", "task")
@@ -29,18 +30,9 @@ PAIR_INFO = ("language", "script", "prompt_id", "system_1", "system_2", "task")
 def pick_judge_rows(battles: pd.DataFrame, judge: str | None = None) -> tuple[str, pd.DataFrame]:
     """The name of the table's judge (``judge`` if given) and its rows; error if
     there are several judges and none was named, or none at all."""
-    is_judge = (battles["rater_kind"] == "judge").to_numpy(dtype=bool)
-    names = sorted(pd.unique(battles.loc[is_judge, "rater"]).tolist())
-    if not names:
-        raise InputError(Problem("the table has no judge verdicts (rater_kind == 'judge')", column="rater_kind"),
-                         summary="no judge verdicts")
-    if judge is None:
-        if len(names) > 1:
-            raise ConfigError(f"the table holds several judges {names}; say which one (judge=...)")
-        judge = names[0]
-    elif judge not in names:
-        raise ConfigError(f"judge {judge!r} is not in the table; judges found: {names}")
-    return judge, battles[is_judge & (battles["rater"] == judge).to_numpy(dtype=bool)]
+    judge, mask = judge_mask(battles, judge, rows="judge verdicts", empty="no judge verdicts",
+                             which="say which one (judge=...)")
+    return judge, battles[mask]
 
 
 def judged_pairs(battles: pd.DataFrame, judge: str | None = None) -> pd.DataFrame:

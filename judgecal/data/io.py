@@ -249,12 +249,7 @@ def load_ratings(
         result = CheckResult(table=empty_ratings())
     else:
         result = _checked(df, rows, mapping, metrics, str(path), on_bad_rows, skipped)
-    if skipped:
-        unread = pd.DataFrame({"row": [p.row for p in skipped], "reason": [p.message for p in skipped]})
-        result.dropped = pd.concat([unread, result.dropped], ignore_index=True)
-        result.problems = [*skipped, *result.problems]
-        result.n_input_rows += len(skipped)
-    return result
+    return result.add_unread(skipped or [])
 
 
 def _in_file_terms(problems: list[Problem], mapping: ColumnMapping | None) -> list[Problem]:

@@ -69,6 +69,43 @@ class CheckResult:
         """True when the input had no problems."""
         return not self.problems
 
+    def add_unread(self, skipped: Sequence[Problem]) -> CheckResult:
+        """Count records the reader could not parse (dropped with ``on_bad_rows="drop"``)
+        as dropped rows and problems of this result, ahead of the rows it checked."""
+        if skipped:
+            unread = pd.DataFrame({"row": [p.row for p in skipped], "reason": [p.message for p in skipped]})
+            self.dropped = pd.concat([unread, self.dropped], ignore_index=True)
+            self.problems = [*skipped, *self.problems]
+            self.n_input_rows += len(skipped)
+        return self
+
+
+def judge_mask(table: pd.DataFrame, judge: str | None, *, rows: str = "judge rows",
+               empty: str = "nothing to calibrate",
+               which: str = "say which one to calibrate (judge=..., --judge on the command line)",
+               ) -> tuple[str, np.ndarray]:
+    """The judge's name (``judge`` if given) and which rows (bool (n,)) are its own.
+
+    Shared by the ratings and the battles tables: an error if the table has no
+    ``rater_kind == "judge"`` rows (summary ``empty``), holds several judges and none
+    was named (the message ends with ``which``), or does not hold ``judge``.
+    """
+    is_judge = (table["rater_kind"] == "judge").to_numpy(dtype=bool, na_value=False)
+    names = sorted(pd.unique(table["rater"][is_judge]).tolist())
+    if not names:
+        raise InputError(Problem(f"the table has no {rows} (rater_kind == 'judge')", column="rater_kind"),
+                         summary=empty)
+    if judge is None:
+        if len(names) > 1:
+            raise ConfigError(f"the table holds several judges {names}; {which}")
+        judge = names[0]
+    elif judge not in names:
+        raise ConfigError(f"judge {judge!r} is not in the table; judges found: {names}")
+    if len(names) > 1:
+        # Not in place: pandas may hand out a read-only view of its data.
+        is_judge = is_judge & (table["rater"] == judge).to_numpy(dtype=bool, na_value=False)
+    return judge, is_judge
+
 
 def normalize_ratings(
     df: pd.DataFrame,

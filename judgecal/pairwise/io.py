@@ -70,12 +70,7 @@ def load_battles(
                 raise InputError([*skipped, *problems],
                                  summary=f"{exc.summary} (after leaving out {len(skipped)} unreadable record(s))") from exc
             raise InputError(problems, summary=exc.summary) from None
-    if skipped:
-        unread = pd.DataFrame({"row": [p.row for p in skipped], "reason": [p.message for p in skipped]})
-        result.dropped = pd.concat([unread, result.dropped], ignore_index=True)
-        result.problems = [*skipped, *result.problems]
-        result.n_input_rows += len(skipped)
-    return result
+    return result.add_unread(skipped or [])
 
 
 def read_battles(path: str | Path, mapping: ColumnMapping | None = None, **kwargs) -> pd.DataFrame:

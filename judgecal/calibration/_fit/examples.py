@@ -18,6 +18,7 @@ import pandas as pd
 
 from judgecal.data.consensus import majority_level, nearest_level
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, MetricScale
+from judgecal.data.schema import judge_mask
 from judgecal.errors import ConfigError, InputError, Problem
 
 FEATURES = ("score", "expected", "probs", "other_metrics", "length")
@@ -52,25 +53,6 @@ def pick_judge(ratings: pd.DataFrame, judge: str | None,
     the table holds several judges and none was named."""
     judge, mask = judge_mask(ratings, judge)
     return judge, (ratings.loc[mask, columns] if columns is not None else ratings[mask])
-
-
-def judge_mask(ratings: pd.DataFrame, judge: str | None) -> tuple[str, np.ndarray]:
-    """The judge's name and which rows (bool (n,)) are its scores; see ``pick_judge``."""
-    is_judge = (ratings["rater_kind"] == "judge").to_numpy(dtype=bool, na_value=False)
-    names = sorted(pd.unique(ratings["rater"][is_judge]).tolist())
-    if not names:
-        raise InputError(Problem("the table has no judge rows (rater_kind == 'judge')", column="rater_kind"),
-                         summary="nothing to calibrate")
-    if judge is None:
-        if len(names) > 1:
-            raise ConfigError(f"the table holds several judges {names}; say which one to calibrate (judge=..., --judge on the command line)")
-        judge = names[0]
-    elif judge not in names:
-        raise ConfigError(f"judge {judge!r} is not in the table; judges found: {names}")
-    if len(names) > 1:
-        # Not in place: pandas may hand out a read-only view of its data.
-        is_judge = is_judge & (ratings["rater"] == judge).to_numpy(dtype=bool, na_value=False)
-    return judge, is_judge
 
 
 def prompt_hash_of(judge_rows: pd.DataFrame) -> dict[str, str]:
