@@ -8,12 +8,14 @@ calls a paid API and the demo runs offline.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from judgecal.calibration import GroupedCalibrator, load_calibrator
+from judgecal.calibration.drift import JudgeDriftWarning
 from judgecal.data.io import write_ratings
 from judgecal.data.render import table_text
 from judgecal.data.validate import validate_ratings
@@ -77,7 +79,16 @@ def demo_calibration(ratings: pd.DataFrame, out: str | Path, *, method: str = "a
     path = cal.save(out / "calibrator.json")
     loaded = load_calibrator(path)  # what a pipeline would do
     judged = ratings[ratings["rater_kind"] == "judge"]
-    calibrated = loaded.apply(judged)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", JudgeDriftWarning)
+        calibrated = loaded.apply(judged)
+    if caught:
+        # Said, not hidden; on PARIKSHA the judge rows without human ratings are mostly
+        # other (weaker) systems' outputs, so their score mix differs from the fitting data.
+        say(f"apply warned {len(caught)} time(s): judge scores outside what the calibrator saw "
+            "(judgecal drift tells a changed judge from changed systems):")
+        for w in caught:
+            say(f"  {w.message}")
     served = calibrated.groupby(["metric", "calibration_level"], observed=True).size().rename("rows").reset_index()
     say("served by: " + ", ".join(f"{r.metric}/{r.calibration_level}: {r.rows}" for r in served.itertuples()))
     written = {"calibrator": path, "calibrated": write_ratings(calibrated, out / "calibrated.parquet")}

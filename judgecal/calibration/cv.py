@@ -118,7 +118,7 @@ def out_of_fold_predictions(
             continue
         cal = GroupedCalibrator(method=method, groups=groups, n_splits=n_splits, random_state=random_state,
                                 judge=judge, **params).fit(train, check_input=False)
-        parts.append(cal.apply(test).assign(fold=f))
+        parts.append(cal.apply(test, check_drift=False).assign(fold=f))  # a held-out fold, not a new judge
     return pd.concat(parts).sort_index()
 
 

@@ -302,3 +302,15 @@ def test_a_malformed_profile_is_refused_naming_the_field(fitted, edit, field):
     body["sha256"] = _digest({k: v for k, v in body.items() if k != "sha256"})  # an edit with a recomputed checksum
     with pytest.raises(CalibratorFileError, match=f"judge_profile.{field}".replace("|", r"\|")):
         calibrator_from_dict(body, source="edited.json")
+
+
+def test_held_out_folds_do_not_warn_but_the_same_rows_applied_do(pariksha_fit):
+    """Cross-validation applies each fold's calibrator to its held-out fold of the
+    fitting data: that is not a changed judge, so no JudgeDriftWarning (the demo printed
+    51 of them). Applying a calibrator to the release's judge rows still warns."""
+    from judgecal.calibration.cv import out_of_fold_predictions
+
+    ratings, cal = pariksha_fit
+    assert _drift_messages(lambda: out_of_fold_predictions(ratings, method="isotonic", n_splits=3)) == []
+    assert _drift_messages(lambda: cal.apply(_judge(ratings)))
+    assert _drift_messages(lambda: cal.apply(_judge(ratings), check_drift=False)) == []
