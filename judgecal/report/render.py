@@ -101,6 +101,17 @@ details{margin:10px 0}summary{cursor:pointer;font-weight:600}
 """
 
 
+def page_head(title: str) -> list[str]:
+    """The opening parts of a report page: doctype, head with the CSS, and the title."""
+    return [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>",
+            f"<style>{CSS}</style></head><body>", f"<h1>{escape(title)}</h1>"]
+
+
+def notes_list(notes: Sequence[str]) -> str:
+    """The report's notes as a list ('' when there are none)."""
+    return "<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>" if notes else ""
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence], numeric: Sequence[bool] | None = None) -> str:
     numeric = numeric or [False] * len(header)
     out = ["<table><thead><tr>", *(f"<th>{escape(str(h))}</th>" for h in header), "</tr></thead><tbody>"]
@@ -176,8 +187,7 @@ def render_html(report: Report) -> str:
     """The report as one HTML page (level names from the scales the report was built with)."""
     m = report.meta
     metrics = m["metrics"]
-    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(m['title'])}</title>",
-             f"<style>{CSS}</style></head><body>", f"<h1>{escape(m['title'])}</h1>"]
+    parts = page_head(m["title"])
     parts.append(
         f"<p>{m['n_ratings']:,} ratings ({m['n_human_ratings']:,} human, {m['n_judge_ratings']:,} judge) on "
         f"{m['n_items']:,} items · languages {escape(', '.join(m['languages']))} · metrics {escape(', '.join(metrics))}"
@@ -185,8 +195,7 @@ def render_html(report: Report) -> str:
         f"<p class=\"note\">Generated {escape(m['generated'])} by judgecal {escape(m['judgecal_version'])}. Agreement "
         f"and bias intervals: {100 * m['confidence']:.0f} % cluster bootstrap over items ({m['n_resamples']} "
         f"resamples). System estimates: {100 * m['estimate_confidence']:.0f} % intervals.</p>")
-    if m["notes"]:
-        parts.append("<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in m["notes"]) + "</ul>")
+    parts.append(notes_list(m["notes"]))
 
     parts.append("<h2>Summary per language and metric</h2>")
     parts.append("<p class=\"note\">Alpha among humans is the ceiling; alpha with the judge counted as one more "

@@ -17,7 +17,16 @@ from judgecal._atomic import atomic_write_text
 from judgecal.data.io import write_ratings
 from judgecal.pairwise.overview import SOURCE_NAMES, BattlesReport
 from judgecal.report import svg
-from judgecal.report.render import CSS, _clean, _frame_table, _table, finite_or_none, fmt, md_table
+from judgecal.report.render import (
+    _clean,
+    _frame_table,
+    _table,
+    finite_or_none,
+    fmt,
+    md_table,
+    notes_list,
+    page_head,
+)
 from judgecal.sanitize import markdown_text as md
 
 # (column, header) of the per-language summary; "raw -> calibrated" pairs share a cell.
@@ -96,8 +105,7 @@ def _board_table(boards: pd.DataFrame, language: str) -> str:
 def render_battles_html(report: BattlesReport) -> str:
     """The pairwise report as one self-contained HTML page."""
     m = report.meta
-    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(m['title'])}</title>",
-             f"<style>{CSS}</style></head><body>", f"<h1>{escape(m['title'])}</h1>"]
+    parts = page_head(m["title"])
     parts.append(
         f"<p>{m['n_pairs']:,} pairs ({m['n_pairs_with_systems']:,} name both systems and count for leaderboards) · "
         f"{m['n_native_votes']:,} native votes · {m['n_judge_verdicts']:,} verdicts of judge {escape(str(m['judge']))}"
@@ -106,8 +114,7 @@ def render_battles_html(report: BattlesReport) -> str:
         f"Calibration: {escape(m['calibration'])}. Leaderboard intervals: {100 * m['confidence']:.0f} %, bootstrap "
         f"clustered by prompt ({m['n_resamples']} resamples; PPI++ normal intervals for the anchored one); ridge "
         f"alpha {m['alpha']:g}.</p>")
-    if m["notes"]:
-        parts.append("<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in m["notes"]) + "</ul>")
+    parts.append(notes_list(m["notes"]))
     parts.append("<h2>Per language: raw judge → calibrated judge</h2>")
     parts.append("<p class=\"note\">Agreement: the judge's verdict (after calibration, its most probable native "
                  "outcome) against the natives' majority, over all pairs with a majority (3-way) and where both are "
