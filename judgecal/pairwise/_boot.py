@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from judgecal.errors import InputError, Problem
+from judgecal.pairwise._inputs import cluster_codes
 
 
 def cluster_matrix(inverse: np.ndarray, y: np.ndarray, n_cells: int, clusters: np.ndarray | None):
@@ -33,12 +33,7 @@ def cluster_matrix(inverse: np.ndarray, y: np.ndarray, n_cells: int, clusters: n
         mult = np.bincount(unit)
         k = len(mult)
     else:
-        unit, labels = pd.factorize(np.asarray(clusters))  # hashing: O(n), no sort
-        k = len(labels)
-        if (unit < 0).any():
-            missing = np.flatnonzero(unit < 0)
-            raise InputError([Problem("missing cluster label", row=int(r), column="clusters") for r in missing],
-                             summary=f"{len(missing)} battle(s) without a cluster label")
+        unit, k = cluster_codes(clusters, len(inverse))
         mult = np.ones(k, dtype=np.int64)
     rows = np.repeat(unit, 3)
     cols = (inverse[:, None] * 3 + np.arange(3)[None, :]).reshape(-1)

@@ -7,6 +7,7 @@ caller sees every problem at once (rows are 0-based positions in the arrays).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from judgecal.errors import InputError, Problem
 
@@ -94,3 +95,16 @@ def check_battles(i, j, *, n_systems: int | None = None, weights=None, covariate
     if m < 2:
         raise InputError(f"a leaderboard needs at least 2 systems, got {m}")
     return i_arr, j_arr, w, x, m
+
+
+def cluster_codes(clusters, n: int) -> tuple[np.ndarray, int]:
+    """Codes (n,) in 0..K-1 and K for cluster labels (prompt ids) of n battles; every battle needs a label."""
+    arr = np.asarray(clusters)
+    if arr.ndim != 1 or len(arr) != n:
+        raise InputError(f"clusters must hold one label per battle: {n} battles, got shape {arr.shape}")
+    codes, labels = pd.factorize(arr)  # hashing: O(n), no sort; NaN and None get -1
+    missing = np.flatnonzero(codes < 0)
+    if len(missing):
+        raise InputError([Problem("missing cluster label", row=int(r), column="clusters") for r in missing],
+                         summary=f"{len(missing)} battle(s) without a cluster label")
+    return codes.astype(np.int64), len(labels)

@@ -42,7 +42,7 @@ from scipy.sparse import csgraph, csr_matrix
 from judgecal.analysis.resample import check_confidence
 from judgecal.errors import CalibratorError, ConfigError, InputError
 from judgecal.pairwise import _boot, _bt, _ppi
-from judgecal.pairwise._inputs import as_outcome_probs, check_battles
+from judgecal.pairwise._inputs import as_outcome_probs, check_battles, cluster_codes
 
 
 class DavidsonBT:
@@ -163,6 +163,8 @@ class HumanAnchoredBT:
     every battle (the judge's prediction of the native outcome: a raw verdict,
     or a calibrated distribution); ``human`` (n, 3) native vote shares for the
     labelled battles and rows of NaN for the others (or codes with NaN).
+    ``clusters`` (n,) labels (prompt ids) make the covariance cluster-robust:
+    battles of one prompt are correlated, prompts are the independent draws.
     The estimator and its covariance are documented in
     :mod:`judgecal.pairwise._ppi`. ``lam`` None tunes the power-tuning
     parameter (PPI++); 0 gives the human-only fit, 1 plain PPI. ``alpha`` is a
@@ -170,7 +172,8 @@ class HumanAnchoredBT:
     (the objective is multiplied by their number); the covariance ignores it.
 
     Learned: ``strengths_`` (m,), ``nu_``, ``cov_`` (m+1, m+1) over (strengths,
-    log nu), ``se_``, ``lam_``, ``n_labelled_``, ``n_unlabelled_``,
+    log nu), ``se_``, ``lam_``, ``n_labelled_``, ``n_unlabelled_``, ``n_clusters_``
+    (None without clusters),
     ``ess_gain_`` (variance of the human-only fit over this one, trace of the
     strengths' block, at the same strengths) and ``effective_n_`` (labelled
     battles times that gain: how many human battles alone would match it).
@@ -182,10 +185,12 @@ class HumanAnchoredBT:
         self.tol = tol
         self.max_iter = max_iter
 
-    def fit(self, i, j, judge, human, *, n_systems: int | None = None) -> HumanAnchoredBT:
+    def fit(self, i, j, judge, human, *, clusters=None, n_systems: int | None = None) -> HumanAnchoredBT:
+        """Fit; ``clusters`` (n,) labels (prompt ids) make the covariance cluster-robust (None: independent battles)."""
         i, j, _, _, m = check_battles(i, j, n_systems=n_systems)
         f = as_outcome_probs(judge, len(i), name="judge")
         y = as_outcome_probs(human, len(i), name="human", allow_missing=True)
+        codes = None if clusters is None else cluster_codes(clusters, len(i))
         lab = ~np.isnan(y).any(axis=1)
         n, big_n = int(lab.sum()), int((~lab).sum())
         if n < 2:
@@ -213,29 +218,32 @@ class HumanAnchoredBT:
         # Every battle labelled: the judge adds nothing the natives did not say; the fit is human-only.
         fixed = 0.0 if big_n == 0 else self.lam
         params = solve(1.0 if fixed is None else fixed, init)
-        parts = self._parts(cells, inverse, i, j, lab, f, y, params, m)
-        lam = _ppi.tuned_lambda(parts[0], parts[2], parts[4], n, big_n, m) if fixed is None else fixed
+        a_pinv, spread = self._parts(cells, inverse, i, j, lab, f, y, params, m, codes)
+        lam = spread.lam(a_pinv, m) if fixed is None else fixed
         if fixed is None:
             params = solve(lam, params)
-            parts = self._parts(cells, inverse, i, j, lab, f, y, params, m)
-        a_pinv = parts[0]
-        self.cov_ = _ppi.covariance(a_pinv, *parts[1:], lam, n, max(big_n, 1))
-        human_only = _ppi.covariance(a_pinv, *parts[1:], 0.0, n, max(big_n, 1))
+            a_pinv, spread = self._parts(cells, inverse, i, j, lab, f, y, params, m, codes)
+        self.cov_ = spread.cov(a_pinv, lam)
+        human_only = spread.cov(a_pinv, 0.0)
         self.strengths_ = params[:m] - params[:m].mean()
         self.nu_ = float(np.exp(params[m]))
         self.se_ = np.sqrt(np.clip(np.diag(self.cov_)[:m], 0, None))
         self.lam_, self.n_labelled_, self.n_unlabelled_, self.n_systems_ = float(lam), n, big_n, m
+        self.n_clusters_ = None if codes is None else codes[1]
         self.ess_gain_ = float(np.trace(human_only[:m, :m]) / np.trace(self.cov_[:m, :m]))
         self.effective_n_ = n * self.ess_gain_
         return self
 
     @staticmethod
-    def _parts(cells, inverse, i, j, lab, f, y, params, m):
+    def _parts(cells, inverse, i, j, lab, f, y, params, m, codes):
+        """(H^+, spread of the PPI gradient) at params; see :mod:`judgecal.pairwise._ppi`."""
         a_pinv = centred_inverse(_ppi.information(cells, inverse, params), m)
         gy = _ppi.scores(i[lab], j[lab], y[lab], params, m)
-        gf_l = _ppi.scores(i[lab], j[lab], f[lab], params, m)
         gf_all = _ppi.scores(i, j, f, params, m)
-        return (a_pinv, *_ppi.variances(gy, gf_l, gf_all))
+        if codes is None:
+            gf_l = _ppi.scores(i[lab], j[lab], f[lab], params, m)
+            return a_pinv, _ppi.Independent(*_ppi.variances(gy, gf_l, gf_all), int(lab.sum()), int((~lab).sum()))
+        return a_pinv, _ppi.clustered(gy, gf_all[lab], gf_all[~lab], codes[0][lab], codes[0][~lab], codes[1])
 
     def intervals(self, confidence: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
         """Normal intervals (low, high) for the centred strengths, each (m,)."""
