@@ -16,13 +16,15 @@ adds log(1 + graphemes of response_1) - log(1 + graphemes of response_2) as a
 covariate (``human``, ``judge``, ``calibrated``), so systems are compared at equal
 length; the fitted coefficient is reported as ``length_coef``. ``human``, ``judge``
 and ``calibrated`` intervals are percentiles of a bootstrap clustered by prompt;
-``anchored`` intervals are normal, from the PPI++ covariance. Only pairs with
+``anchored`` intervals are normal, from the PPI++ covariance clustered by prompt
+(cluster-robust: pairs of one prompt are correlated). Only pairs with
 both systems count (see ``battle_counts`` for how many lack them).
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -111,7 +113,26 @@ def _one(part, source, judge, calibrated, n_resamples, confidence, alpha, seed, 
                         interval="bootstrap by prompt", nu=model.nu_, length_coef=model.length_coef_)
 
 
-def _anchored(part, judge, calibrated, confidence, alpha) -> pd.DataFrame:
+@dataclass(frozen=True)
+class AnchoredInputs:
+    """One language's arrays for :class:`HumanAnchoredBT`, one row per judged pair naming both systems.
+
+    i, j (n,) system indices into ``systems``; judge (n,) verdict codes or (n, 3)
+    calibrated probabilities; human (n, 3) native vote shares, NaN rows for pairs
+    without a native vote; prompt (n,) prompt ids (the clusters).
+    """
+
+    i: np.ndarray
+    j: np.ndarray
+    judge: np.ndarray
+    human: np.ndarray
+    prompt: np.ndarray
+    systems: list[str]
+
+
+def anchored_inputs(part: pd.DataFrame, judge: str | None = None,
+                    calibrated: pd.DataFrame | None = None) -> AnchoredInputs:
+    """The anchored leaderboard's inputs from one language's battles (pairs naming both systems)."""
     pairs = judged_pairs(part, judge)
     votes = human_votes(part)
     if votes.empty:
@@ -129,14 +150,25 @@ def _anchored(part, judge, calibrated, confidence, alpha) -> pd.DataFrame:
     else:
         f = pairs["outcome"].to_numpy()
     labelled = counts.reindex(pairs["pair_id"]).to_numpy(dtype=float)  # NaN rows: no native vote
-    human = labelled / labelled.sum(axis=1, keepdims=True)
-    model = HumanAnchoredBT(alpha=alpha).fit(i, j, f, human, n_systems=len(systems))
+    return AnchoredInputs(i=i, j=j, judge=f, human=labelled / labelled.sum(axis=1, keepdims=True),
+                          prompt=pairs["prompt_id"].to_numpy(dtype=object), systems=systems)
+
+
+def _anchored(part, judge, calibrated, confidence, alpha) -> pd.DataFrame:
+    arr = anchored_inputs(part, judge, calibrated)
+    systems, m = arr.systems, len(arr.systems)
+    # Prompts are the independent draws; a spread across prompts needs two of them in each group.
+    lab = ~np.isnan(arr.human).any(axis=1)
+    few = len(set(arr.prompt[lab])) < 2 or ((~lab).any() and len(set(arr.prompt[~lab])) < 2)
+    how = ", battles taken as independent (all labelled or all unlabelled pairs share one prompt)" if few \
+        else " clustered by prompt"
+    model = HumanAnchoredBT(alpha=alpha).fit(arr.i, arr.j, arr.judge, arr.human, n_systems=m,
+                                             clusters=None if few else arr.prompt)
     table = leaderboard_table(model.strengths_, names=systems, se=model.se_, confidence=confidence)
-    m = len(systems)
-    n_battles = np.bincount(i, minlength=m) + np.bincount(j, minlength=m)
+    n_battles = np.bincount(arr.i, minlength=m) + np.bincount(arr.j, minlength=m)
     return table.assign(battles=table["system"].map(dict(zip(systems, n_battles, strict=True))),
-                        interval=f"normal (PPI++, lambda {model.lam_:.2f}, effective human battles "
-                                 f"{model.effective_n_:.0f} of {model.n_labelled_})", nu=model.nu_)
+                        interval=f"normal (PPI++{how}, lambda {model.lam_:.2f}, effective human "
+                                 f"battles {model.effective_n_:.0f} of {model.n_labelled_})", nu=model.nu_)
 
 
 def _row_pairs(part: pd.DataFrame, source: str, judge, calibrated) -> np.ndarray:
