@@ -28,3 +28,21 @@ def davidson_probs(theta, nu, i, j, *, x=None, beta=0.0, shift=None) -> np.ndarr
 def draw_outcomes(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     """One outcome code per row of probs (n, 3)."""
     return (rng.random(len(probs))[:, None] > probs.cumsum(axis=1)).sum(axis=1).clip(0, 2)
+
+
+def prompt_averaged_strengths(theta, nu, prompt_sd: float) -> np.ndarray:
+    """Centred strengths a Davidson fit converges to when every prompt shifts each system's strength by
+    N(0, prompt_sd^2) and battles draw their ordered pair uniformly (``random_battles``): the fit on the
+    outcome probabilities averaged over prompts (Gauss-Hermite), every ordered pair weighted alike."""
+    from judgecal.pairwise.leaderboard import DavidsonBT
+
+    theta = np.asarray(theta, dtype=float)
+    m = len(theta)
+    a, b = np.array([(x, y) for x in range(m) for y in range(m) if x != y]).T
+    nodes, weights = np.polynomial.hermite_e.hermegauss(41)
+    probs = np.zeros((len(a), 3))
+    for z, w in zip(nodes, weights / weights.sum(), strict=True):
+        shift = np.zeros((len(a), m))
+        shift[np.arange(len(a)), a] = np.sqrt(2.0) * prompt_sd * z  # u_a - u_b ~ N(0, 2 sd^2)
+        probs += w * davidson_probs(theta, nu, a, b, shift=shift)
+    return DavidsonBT().fit(a, b, probs, n_systems=m).strengths_
