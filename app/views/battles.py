@@ -65,8 +65,9 @@ def body() -> None:
     languages = sorted(report.leaderboards["language"].unique())
     language = st.selectbox("Language", languages, key=session.persist("battles_language", languages[0], languages))
     st.subheader(f"Leaderboards, {language}")
-    st.caption(f"Davidson Bradley-Terry strengths with {100 * confidence:g}% intervals: native votes, raw judge, "
-               "calibrated judge, and PPI++ anchored on the native votes.")
+    st.caption(f"Davidson Bradley-Terry strengths with {100 * confidence:g}% intervals clustered by prompt (a "
+               "bootstrap over prompts; for the anchored leaderboard, a PPI++ covariance clustered by prompt): native "
+               "votes, raw judge, calibrated judge, and PPI++ anchored on the native votes.")
     st.altair_chart(leaderboard_chart(battles.leaderboard_points(report, language)), width="stretch")
     st.dataframe(battles.leaderboards_side_by_side(report, language), hide_index=True)
     st.subheader("Kendall tau between leaderboards")

@@ -112,7 +112,8 @@ def render_battles_html(report: BattlesReport) -> str:
         f" · languages {escape(', '.join(m['languages']))}</p>"
         f"<p class=\"note\">Generated {escape(m['generated'])} by judgecal {escape(m['judgecal_version'])}. "
         f"Calibration: {escape(m['calibration'])}. Leaderboard intervals: {100 * m['confidence']:.0f} %, bootstrap "
-        f"clustered by prompt ({m['n_resamples']} resamples; PPI++ normal intervals for the anchored one); ridge "
+        f"clustered by prompt ({m['n_resamples']} resamples; for the anchored one, normal intervals from a PPI++ "
+        f"covariance also clustered by prompt); ridge "
         f"alpha {m['alpha']:g}.</p>")
     parts.append(notes_list(m["notes"]))
     parts.append("<h2>Per language: raw judge → calibrated judge</h2>")
@@ -162,7 +163,9 @@ def battles_markdown(report: BattlesReport) -> str:
     header, rows = summary_rows(report.summary)
     out += [md_table([[md(c) for c in row] for row in rows], header), ""]
     if len(report.leaderboards):
-        out += [f"## Leaderboards ({100 * m['confidence']:.0f} % intervals)", ""]
+        out += [f"## Leaderboards ({100 * m['confidence']:.0f} % intervals)", "",
+                f"Intervals are clustered by prompt: a bootstrap over prompts ({m['n_resamples']} resamples), and "
+                "for the anchored leaderboard normal intervals from a PPI++ covariance clustered by prompt.", ""]
         for language in sorted(report.leaderboards["language"].unique()):
             part = report.leaderboards[report.leaderboards["language"] == language]
             out += [f"### {md(language)}", ""]
