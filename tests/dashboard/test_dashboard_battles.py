@@ -72,6 +72,31 @@ def test_battles_page_numbers_are_the_library_ones(make_app, monkeypatch, synthe
                                   check_dtype=False)
 
 
+def test_battles_page_without_calibrator_shows_held_out_numbers(make_app, monkeypatch, synthetic_files):
+    # No --battle-calibrator: "after" numbers are nested-CV held-out probabilities (cross_validated_pairs),
+    # computed by the page itself; about 3 s of the run on these 600 pairs.
+    path, cal = synthetic_files
+    at = battles_app(make_app, monkeypatch, path)
+    assert_clean(at)
+    report = build_battles_report(read_battles(path), calibrator=None, judge_family=None, n_resamples=200,
+                                  alpha=1.0, confidence=0.9)
+    assert report.meta["calibration"] == "nested CV, 5 folds by prompt"
+    assert any("Calibration: nested CV, 5 folds by prompt." in c for c in messages(at, "caption"))
+    shown = frames(at)
+    pd.testing.assert_frame_equal(shown[0].reset_index(drop=True), logic.summary_table(report).reset_index(drop=True),
+                                  check_dtype=False)
+    language = at.selectbox[0].value
+    pd.testing.assert_frame_equal(shown[1].reset_index(drop=True), logic.leaderboards_side_by_side(report, language),
+                                  check_dtype=False)
+    pd.testing.assert_frame_equal(shown[2].reset_index(drop=True), logic.taus_table(report, language).reset_index(drop=True),
+                                  check_dtype=False)
+    # the calibrated columns are there and are not the in-sample calibrator's numbers
+    in_sample = logic.summary_table(expected(path, cal, ""))
+    after = [c for c in in_sample.columns if "calibrated" in c]
+    assert after and shown[0][after].notna().all().all()
+    assert not shown[0][after].reset_index(drop=True).equals(in_sample[after].reset_index(drop=True))
+
+
 def test_battles_page_language_choice_changes_leaderboard(make_app, monkeypatch, synthetic_files):
     path, cal = synthetic_files
     at = battles_app(make_app, monkeypatch, path, cal)
