@@ -24,9 +24,10 @@ of one fit; then the time of one clustered fit on 1M battles; with
 errors of the anchored leaderboard compare with the independent ones and with
 the spread of the natives' leaderboard under the prompt bootstrap (1,000
 resamples; every PARIKSHA pair with systems has native votes, so the anchored
-fit is the natives' own, on vote shares per pair). Usage::
+fit is the natives' own, on vote shares per pair); with ``--few-prompts`` the
+coverage of a PARIKSHA-like design with 20 prompts (normal and t quantiles). Usage::
 
-    python bench/ppi_cluster_coverage.py [--reps 400] [--no-big] [--pariksha ../shared/data/pariksha]
+    python bench/ppi_cluster_coverage.py [--reps 400] [--no-big] [--pariksha ../shared/data/pariksha] [--few-prompts]
 """
 
 from __future__ import annotations
@@ -135,11 +136,48 @@ def pariksha(folder: str) -> None:
               f"{np.median(fits['c'].se_ / boot):.2f}, correlation {np.corrcoef(fits['c'].se_, boot)[0, 1]:.2f}")
 
 
+def few_prompts(reps: int = 200, m: int = 14, n_prompts: int = 20, per_prompt: int = 30) -> None:
+    """Coverage with few clusters (PARIKSHA-like: 20 prompts, 14 systems, every battle labelled)."""
+    from scipy import stats
+
+    theta = np.linspace(-1, 1, m)
+    a, b = np.array([(x, y) for x in range(m) for y in range(m) if x != y]).T
+    nodes, weights = np.polynomial.hermite_e.hermegauss(41)
+    t = stats.t.ppf(0.95, n_prompts - 1)
+    for sd in (0.0, 0.5):
+        probs = np.zeros((len(a), 3))
+        for z, w in zip(nodes, weights / weights.sum(), strict=True):
+            d = theta[a] - theta[b] + np.sqrt(2) * sd * z
+            probs += w * np.column_stack([np.exp(d / 2), np.full(len(a), NU), np.exp(-d / 2)]) / (
+                np.exp(d / 2) + np.exp(-d / 2) + NU)[:, None]
+        truth = DavidsonBT().fit(a, b, probs, n_systems=m).strengths_
+        hits = {"clustered": [], "clustered, t": [], "independent": []}
+        for seed in range(reps):
+            rng = np.random.default_rng(seed)
+            n = n_prompts * per_prompt
+            i = rng.integers(m, size=n)
+            j = (i + rng.integers(1, m, size=n)) % m
+            prompt = np.repeat(np.arange(n_prompts), per_prompt)
+            shift = rng.normal(0, sd, size=(n_prompts, m))[prompt]
+            d = theta[i] - theta[j] + shift[np.arange(n), i] - shift[np.arange(n), j]
+            p = np.column_stack([np.exp(d / 2), np.full(n, NU), np.exp(-d / 2)])
+            y = np.eye(3)[(rng.random(n)[:, None] > (p / p.sum(axis=1, keepdims=True)).cumsum(axis=1)[:, :2]).sum(axis=1)]
+            for name, clusters in (("clustered", prompt), ("independent", None)):
+                model = HumanAnchoredBT().fit(i, j, y, y, clusters=clusters, n_systems=m)
+                low, high = model.intervals(0.9)
+                hits[name].append((low <= truth) & (truth <= high))
+                if clusters is not None:
+                    hits["clustered, t"].append(np.abs(model.strengths_ - truth) <= t * model.se_)
+        print(f"  {n_prompts} prompts x {per_prompt}, {m} systems, all labelled, prompt_effect {sd:g}, {reps} worlds: "
+              + ", ".join(f"{k} {np.mean(v):.3f}" for k, v in hits.items()), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=400)
     parser.add_argument("--no-big", action="store_true", help="skip the 1M-battle timing")
     parser.add_argument("--pariksha", metavar="FOLDER", help="also compare standard errors on PARIKSHA's battles")
+    parser.add_argument("--few-prompts", action="store_true", help="also coverage with 20 prompts (PARIKSHA-like)")
     args = parser.parse_args()
     start = time.perf_counter()
     for sd in (1.0, 0.5, 0.0):
@@ -149,6 +187,8 @@ def main() -> None:
         big_fit()
     if args.pariksha:
         pariksha(args.pariksha)
+    if args.few_prompts:
+        few_prompts()
 
 
 if __name__ == "__main__":
