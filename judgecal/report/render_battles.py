@@ -42,7 +42,8 @@ _PAIRED = (
 
 def summary_rows(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """Header and cells of the per-language table: each quantity as ``raw → calibrated``,
-    natives' rates alone, Kendall tau of each judge leaderboard to the natives'."""
+    natives' rates alone, Kendall tau of each judge leaderboard to the natives' with its
+    paired-bootstrap interval where there is one."""
     header = ["language", "script", "pairs"]
     pairs = [p for p in _PAIRED if p[0] in summary.columns and p[1] in summary.columns
              and summary[[p[0], p[1]]].notna().any(axis=None)]
@@ -55,9 +56,17 @@ def summary_rows(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
         row = [str(r["language"]), str(r["script"]), str(r["pairs"])]
         row += [f"{fmt(r[a])} → {fmt(r[b])}" for a, b, _ in pairs]
         row += [fmt(r["tie_native"]), fmt(r["first_native"])]
-        row += [fmt(r[c]) for c in taus]
+        row += [_with_interval(r, c) for c in taus]
         rows.append(row)
     return header, rows
+
+
+def _with_interval(record: dict, column: str) -> str:
+    """``0.76 [0.61, 0.87]`` when the paired-bootstrap interval is known, else the value alone."""
+    low, high = record.get(column + "_low"), record.get(column + "_high")
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return fmt(record[column])
+    return f"{fmt(record[column])} [{fmt(low)}, {fmt(high)}]"
 
 
 def leaderboard_chart(boards: pd.DataFrame, language: str, *, width: int = 560) -> str:
