@@ -17,12 +17,12 @@ from judgecal._atomic import atomic_write_text
 from judgecal.data.io import write_ratings
 from judgecal.pairwise.overview import SOURCE_NAMES, BattlesReport
 from judgecal.report import svg
-from judgecal.report.render import (
-    _clean,
-    _frame_table,
-    _table,
+from judgecal.report.cells import (
+    clean_html,
     finite_or_none,
     fmt,
+    frame_table,
+    html_table,
     md_table,
     notes_list,
     page_head,
@@ -99,7 +99,7 @@ def _board_table(boards: pd.DataFrame, language: str) -> str:
             else:
                 row.append("")
         rows.append(row)
-    return _table(header, rows, [False] + [True] * len(sources))
+    return html_table(header, rows, [False] + [True] * len(sources))
 
 
 def render_battles_html(report: BattlesReport) -> str:
@@ -124,10 +124,10 @@ def render_battles_html(report: BattlesReport) -> str:
                  "Log-loss: of a native vote given the verdict read as 80/10/10, then calibrated. Kendall tau: "
                  "leaderboard strengths against the natives' leaderboard.</p>")
     header, rows = summary_rows(report.summary)
-    parts.append(_table(header, rows, [False, False] + [True] * (len(header) - 2)))
+    parts.append(html_table(header, rows, [False, False] + [True] * (len(header) - 2)))
     parts.append("<details><summary>Agreement and calibration tables</summary>")
     for table in (report.agreement, report.calibrated, report.calibration, report.bias):
-        parts.append(_frame_table(table))
+        parts.append(frame_table(table))
     parts.append("</details>")
     if len(report.leaderboards):
         parts.append("<h2>Leaderboards per language</h2>")
@@ -142,11 +142,11 @@ def render_battles_html(report: BattlesReport) -> str:
             parts.append(f"<details><summary>{escape(language)}: leaderboards side by side</summary>")
             parts.append(_board_table(report.leaderboards, language) + "</details>")
         parts.append("<h3>Kendall tau between leaderboards</h3>")
-        parts.append(_frame_table(report.taus))
+        parts.append(frame_table(report.taus))
     parts.append("<h2>Timings</h2><p class=\"note\">"
                  + escape(", ".join(f"{k} {v:g} s" for k, v in report.timings.items())) + "</p>")
     parts.append("</body></html>")
-    return "".join(_clean(p) for p in parts)
+    return "".join(clean_html(p) for p in parts)
 
 
 def battles_markdown(report: BattlesReport) -> str:
