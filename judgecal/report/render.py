@@ -29,6 +29,12 @@ from judgecal.report.cells import (
     notes_list,
     page_head,
 )
+from judgecal.report.render_battles import (
+    battles_body_html,
+    battles_body_markdown,
+    battles_doc,
+    timings_text,
+)
 from judgecal.sanitize import markdown_text as md
 
 # --- table cells ----------------------------------------------------------------
@@ -208,7 +214,12 @@ def render_html(report: Report) -> str:
     if len(report.needed):
         parts.append(f"<h3>Labels needed for intervals at most {m['target_width']:g} wide on every system</h3>")
         parts.append(frame_table(report.needed, 2))
-    parts.append("<h2>Timings</h2><p class=\"note\">" + escape(", ".join(f"{k} {v:g} s" for k, v in report.timings.items())) + "</p>")
+    timings = timings_text(report.timings)
+    if report.pairwise is not None:
+        parts.append("<h2>Pairwise battles</h2>")
+        parts += battles_body_html(report.pairwise, level=3, generated=False)
+        timings += "; pairwise: " + timings_text(report.pairwise.timings)
+    parts.append("<h2>Timings</h2><p class=\"note\">" + timings + "</p>")
     parts.append("</body></html>")
     return "".join(clean_html(p) for p in parts)
 
@@ -295,17 +306,24 @@ def to_markdown(report: Report) -> str:
         out += ["", md_table([[md(r.language), str(bool(r.distribution_flagged)), str(bool(r.anchors_flagged)),
                                md(r.reading)] for r in report.drift_verdict.itertuples()],
                              ["language", "distribution shifted", "judge changed on anchors", "reading"]), ""]
-    out += ["## Timings (seconds)", "", ", ".join(f"{k} {v:g}" for k, v in report.timings.items()), ""]
+    timings = ", ".join(f"{k} {v:g}" for k, v in report.timings.items())
+    if report.pairwise is not None:
+        out += ["## Pairwise battles", "", *battles_body_markdown(report.pairwise, level=3, generated=False)]
+        timings += "; pairwise: " + ", ".join(f"{k} {v:g}" for k, v in report.pairwise.timings.items())
+    out += ["## Timings (seconds)", "", timings, ""]
     return "\n".join(out)
 
 
 def to_json(report: Report) -> str:
-    """Every table as a list of records (NaN as null), plus meta and timings."""
+    """Every table as a list of records (NaN as null), plus meta and timings, and the pairwise
+    section's when the report has one."""
     tables = {
         name: [{k: finite_or_none(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
         for name, frame in report.tables().items()
     }
     doc = {"meta": report.meta, "timings_seconds": report.timings, "tables": tables}
+    if report.pairwise is not None:
+        doc["pairwise"] = battles_doc(report.pairwise)  # what `judgecal report-battles` writes as its JSON
     return json.dumps(doc, ensure_ascii=False, indent=1, default=str, allow_nan=False)
 
 
