@@ -34,10 +34,11 @@ def write_report(report: Report, out: str | Path, *, json_path: str | Path | Non
     return paths
 
 
-def make_report(ratings, out: str | Path, **options) -> dict[str, Path]:
+def make_report(ratings, out: str | Path, *, leaderboards_csv: str | Path | None = None,
+                **options) -> dict[str, Path]:
     """Build and write a report in one call (what ``judgecal demo`` uses).
 
     ``options`` go to :func:`build_report` (calibration, confidence, n_resamples,
-    simulate_ppi, notes, title, ...).
+    simulate_ppi, notes, title, pairwise, ...); ``leaderboards_csv`` to :func:`write_report`.
     """
-    return write_report(build_report(ratings, **options), out)
+    return write_report(build_report(ratings, **options), out, leaderboards_csv=leaderboards_csv)
