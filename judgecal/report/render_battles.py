@@ -16,17 +16,7 @@ import pandas as pd
 from judgecal._atomic import atomic_write_text
 from judgecal.data.io import write_ratings
 from judgecal.pairwise.overview import SOURCE_NAMES, BattlesReport
-from judgecal.report import svg
-from judgecal.report.cells import (
-    clean_html,
-    finite_or_none,
-    fmt,
-    frame_table,
-    html_table,
-    md_table,
-    notes_list,
-    page_head,
-)
+from judgecal.report import cells, svg
 from judgecal.sanitize import markdown_text as md
 
 # (column, header) of the per-language summary; "raw -> calibrated" pairs share a cell.
@@ -53,9 +43,9 @@ def summary_rows(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     rows = []
     for r in summary.to_dict(orient="records"):
         row = [str(r["language"]), str(r["script"]), str(r["pairs"])]
-        row += [f"{fmt(r[a])} → {fmt(r[b])}" for a, b, _ in pairs]
-        row += [fmt(r["tie_native"]), fmt(r["first_native"])]
-        row += [fmt(r[c]) for c in taus]
+        row += [f"{cells.fmt(r[a])} → {cells.fmt(r[b])}" for a, b, _ in pairs]
+        row += [cells.fmt(r["tie_native"]), cells.fmt(r["first_native"])]
+        row += [cells.fmt(r[c]) for c in taus]
         rows.append(row)
     return header, rows
 
@@ -94,12 +84,12 @@ def _board_table(boards: pd.DataFrame, language: str) -> str:
         for s in sources:
             if system in wide[s].index:
                 r = wide[s].loc[system]
-                row.append(f"{fmt(r['strength'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}] "
+                row.append(f"{cells.fmt(r['strength'])} [{cells.fmt(r['ci_low'])}, {cells.fmt(r['ci_high'])}] "
                            f"#{r['rank']} ({r['rank_best']}-{r['rank_worst']})")
             else:
                 row.append("")
         rows.append(row)
-    return html_table(header, rows, [False] + [True] * len(sources))
+    return cells.html_table(header, rows, [False] + [True] * len(sources))
 
 
 def _intro_html(m: dict, generated: bool) -> str:
@@ -124,7 +114,7 @@ def battles_body_html(report: BattlesReport, *, level: int = 2, generated: bool 
     """
     m = report.meta
     h, sub = f"h{level}", f"h{level + 1}"
-    parts = [_intro_html(m, generated), notes_list(m["notes"])]
+    parts = [_intro_html(m, generated), cells.notes_list(m["notes"])]
     parts.append(f"<{h}>Per language: raw judge → calibrated judge</{h}>")
     parts.append("<p class=\"note\">Agreement: the judge's verdict (after calibration, its most probable native "
                  "outcome) against the natives' majority, over all pairs with a majority (3-way) and where both are "
@@ -134,10 +124,10 @@ def battles_body_html(report: BattlesReport, *, level: int = 2, generated: bool 
                  "Log-loss: of a native vote given the verdict read as 80/10/10, then calibrated. Kendall tau: "
                  "leaderboard strengths against the natives' leaderboard.</p>")
     header, rows = summary_rows(report.summary)
-    parts.append(html_table(header, rows, [False, False] + [True] * (len(header) - 2)))
+    parts.append(cells.html_table(header, rows, [False, False] + [True] * (len(header) - 2)))
     parts.append("<details><summary>Agreement and calibration tables</summary>")
     for table in (report.agreement, report.calibrated, report.calibration, report.bias):
-        parts.append(frame_table(table))
+        parts.append(cells.frame_table(table))
     parts.append("</details>")
     if len(report.leaderboards):
         parts.append(f"<{h}>Leaderboards per language</{h}>")
@@ -152,7 +142,7 @@ def battles_body_html(report: BattlesReport, *, level: int = 2, generated: bool 
             parts.append(f"<details><summary>{escape(language)}: leaderboards side by side</summary>")
             parts.append(_board_table(report.leaderboards, language) + "</details>")
         parts.append(f"<{sub}>Kendall tau between leaderboards</{sub}>")
-        parts.append(frame_table(report.taus))
+        parts.append(cells.frame_table(report.taus))
     return parts
 
 
@@ -163,11 +153,11 @@ def timings_text(timings: dict) -> str:
 
 def render_battles_html(report: BattlesReport) -> str:
     """The pairwise report as one self-contained HTML page."""
-    parts = page_head(report.meta["title"])
+    parts = cells.page_head(report.meta["title"])
     parts += battles_body_html(report)
     parts.append("<h2>Timings</h2><p class=\"note\">" + timings_text(report.timings) + "</p>")
     parts.append("</body></html>")
-    return "".join(clean_html(p) for p in parts)
+    return "".join(cells.clean_html(p) for p in parts)
 
 
 def battles_body_markdown(report: BattlesReport, *, level: int = 2, generated: bool = True) -> list[str]:
@@ -182,15 +172,16 @@ def battles_body_markdown(report: BattlesReport, *, level: int = 2, generated: b
     out += [f"- {md(n)}" for n in m["notes"]]
     out += ["", f"{h} Per language: raw judge → calibrated judge", ""]
     header, rows = summary_rows(report.summary)
-    out += [md_table([[md(c) for c in row] for row in rows], header), ""]
+    out += [cells.md_table([[md(c) for c in row] for row in rows], header), ""]
     if len(report.leaderboards):
         out += [f"{h} Leaderboards ({100 * m['confidence']:.0f} % intervals)", ""]
         for language in sorted(report.leaderboards["language"].unique()):
             part = report.leaderboards[report.leaderboards["language"] == language]
             out += [f"{sub} {md(language)}", ""]
-            out.append(md_table([[SOURCE_NAMES.get(r.source, r.source), md(r.system), fmt(r.strength),
-                                  f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}]", f"{r.rank} ({r.rank_best}-{r.rank_worst})"]
-                                 for r in part.itertuples()], ["source", "system", "strength", "interval", "rank"]))
+            rows = [[SOURCE_NAMES.get(r.source, r.source), md(r.system), cells.fmt(r.strength),
+                     f"[{cells.fmt(r.ci_low)}, {cells.fmt(r.ci_high)}]", f"{r.rank} ({r.rank_best}-{r.rank_worst})"]
+                    for r in part.itertuples()]
+            out.append(cells.md_table(rows, ["source", "system", "strength", "interval", "rank"]))
             out.append("")
     return out
 
@@ -202,7 +193,7 @@ def battles_markdown(report: BattlesReport) -> str:
 
 def battles_doc(report: BattlesReport) -> dict:
     """Meta, timings and every table as lists of records (NaN as None): what the JSON holds."""
-    tables = {name: [{k: finite_or_none(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    tables = {name: [{k: cells.finite_or_none(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
               for name, frame in report.tables().items()}
     return {"meta": report.meta, "timings_seconds": report.timings, "tables": tables}
 
