@@ -178,10 +178,10 @@ def battles_body_markdown(report: BattlesReport, *, level: int = 2, generated: b
         for language in sorted(report.leaderboards["language"].unique()):
             part = report.leaderboards[report.leaderboards["language"] == language]
             out += [f"{sub} {md(language)}", ""]
-            rows = [[SOURCE_NAMES.get(r.source, r.source), md(r.system), cells.fmt(r.strength),
+            lines = [[SOURCE_NAMES.get(r.source, r.source), md(r.system), cells.fmt(r.strength),
                      f"[{cells.fmt(r.ci_low)}, {cells.fmt(r.ci_high)}]", f"{r.rank} ({r.rank_best}-{r.rank_worst})"]
                     for r in part.itertuples()]
-            out.append(cells.md_table(rows, ["source", "system", "strength", "interval", "rank"]))
+            out.append(cells.md_table(lines, ["source", "system", "strength", "interval", "rank"]))
             out.append("")
     return out
 
