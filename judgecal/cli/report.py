@@ -1,4 +1,5 @@
-"""judgecal report RATINGS --out report.html: the full analysis as HTML, JSON and Markdown."""
+"""judgecal report RATINGS --out report.html [--battles BATTLES]: the full analysis as HTML, JSON and
+Markdown, with a pairwise section when battles are given."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from judgecal.cli._analysis_args import add_common, fraction, load, positive_int
 from judgecal.cli._battles_args import BATTLES_HELP, add_battle_options
 from judgecal.cli._common import add_input_options
 
-HELP = "write a self-contained HTML report (plus JSON and Markdown summaries): agreement, bias, estimates, budget"
+HELP = ("write a self-contained HTML report (plus JSON and Markdown summaries): agreement, bias, estimates, "
+        "budget, and with --battles the pairwise battles")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
