@@ -148,7 +148,8 @@ def test_html_section_shows_build_battles_report_numbers(with_and_without, expec
         assert r[col["tie rate judge"]] == f"{two(e.tie_judge)} → {two(e.tie_cal)}"
         assert r[col["self-preference"]] == f"{two(e.self_preference)} → {two(e.self_preference_cal)}"
         assert r[col["tie rate natives"]] == two(e.tie_native)
-        assert r[col["tau natives vs raw judge"]] == two(e.tau_judge)
+        assert r[col["tau natives vs raw judge"]] == (
+            f"{two(e.tau_judge)} [{two(e.tau_judge_low)}, {two(e.tau_judge_high)}]")
     # one figure per language, and per language the leaderboards side by side
     languages = sorted(expected.leaderboards["language"].unique())
     assert part.count("<svg") == len(languages) >= 5
