@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from html import escape
 
 import numpy as np
 import pandas as pd
+
+from judgecal.sanitize import html_text
 
 # --- table cells ----------------------------------------------------------------
 
@@ -67,23 +68,23 @@ details{margin:10px 0}summary{cursor:pointer;font-weight:600}
 
 def page_head(title: str) -> list[str]:
     """The opening parts of a report page: doctype, head with the CSS, and the title."""
-    return [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>",
-            f"<style>{CSS}</style></head><body>", f"<h1>{escape(title)}</h1>"]
+    return [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html_text(title)}</title>",
+            f"<style>{CSS}</style></head><body>", f"<h1>{html_text(title)}</h1>"]
 
 
 def notes_list(notes: Sequence[str]) -> str:
     """The report's notes as a list ('' when there are none)."""
-    return "<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>" if notes else ""
+    return "<ul class=\"note\">" + "".join(f"<li>{html_text(n)}</li>" for n in notes) + "</ul>" if notes else ""
 
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence], numeric: Sequence[bool] | None = None) -> str:
     numeric = numeric or [False] * len(header)
-    out = ["<table><thead><tr>", *(f"<th>{escape(str(h))}</th>" for h in header), "</tr></thead><tbody>"]
+    out = ["<table><thead><tr>", *(f"<th>{html_text(str(h))}</th>" for h in header), "</tr></thead><tbody>"]
     for row in rows:
         out.append("<tr>")
         for value, is_num in zip(row, numeric, strict=True):
             cls = ' class="num"' if is_num else ""
-            out.append(f"<td{cls}>{escape(str(value))}</td>")
+            out.append(f"<td{cls}>{html_text(str(value))}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)

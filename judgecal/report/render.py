@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-from html import escape
 
 import pandas as pd
 
@@ -35,6 +34,7 @@ from judgecal.report.render_battles import (
     battles_doc,
     timings_text,
 )
+from judgecal.sanitize import html_text
 from judgecal.sanitize import markdown_text as md
 
 # --- table cells ----------------------------------------------------------------
@@ -129,9 +129,9 @@ def render_html(report: Report) -> str:
     parts = page_head(m["title"])
     parts.append(
         f"<p>{m['n_ratings']:,} ratings ({m['n_human_ratings']:,} human, {m['n_judge_ratings']:,} judge) on "
-        f"{m['n_items']:,} items · languages {escape(', '.join(m['languages']))} · metrics {escape(', '.join(metrics))}"
-        f" · judge(s) {escape(', '.join(m['judges']) or 'none')}</p>"
-        f"<p class=\"note\">Generated {escape(m['generated'])} by judgecal {escape(m['judgecal_version'])}. Agreement "
+        f"{m['n_items']:,} items · languages {html_text(', '.join(m['languages']))} · metrics {html_text(', '.join(metrics))}"
+        f" · judge(s) {html_text(', '.join(m['judges']) or 'none')}</p>"
+        f"<p class=\"note\">Generated {html_text(m['generated'])} by judgecal {html_text(m['judgecal_version'])}. Agreement "
         f"and bias intervals: {100 * m['confidence']:.0f} % cluster bootstrap over items ({m['n_resamples']} "
         f"resamples). System estimates: {100 * m['estimate_confidence']:.0f} % intervals.</p>")
     parts.append(notes_list(m["notes"]))
@@ -176,7 +176,7 @@ def render_html(report: Report) -> str:
                             [[r.language, r.metric, r.systems, f"{r.labelled} / {r.items}", fmt(r.lam), fmt(r.ess_gain)]
                              for r in p.itertuples(index=False)], [False, False, True, True, True, True]))
         for metric in metrics:
-            parts.append(f"<details><summary>{escape(metric)}: systems per language</summary><div class=\"charts\">")
+            parts.append(f"<details><summary>{html_text(metric)}: systems per language</summary><div class=\"charts\">")
             for language in sorted(report.systems.loc[report.systems["metric"] == metric, "language"].unique()):
                 parts.append(_systems_chart(report.systems, language, metric))
             parts.append("</div></details>")
@@ -235,11 +235,11 @@ def _drift_html(report: Report) -> list[str]:
     parts = ["<h2>Judge drift</h2>"]
     if d["fingerprint_notes"]:
         parts.append("<p><strong>The judge differs from the calibrator's:</strong></p><ul>"
-                     + "".join(f"<li>{escape(n)}</li>" for n in d["fingerprint_notes"]) + "</ul>")
+                     + "".join(f"<li>{html_text(n)}</li>" for n in d["fingerprint_notes"]) + "</ul>")
     else:
-        parts.append(f"<p>Judge fingerprint: the same as the calibrator's ({escape(d['new_judge'])}).</p>")
+        parts.append(f"<p>Judge fingerprint: the same as the calibrator's ({html_text(d['new_judge'])}).</p>")
     if d["notes"]:
-        parts.append("<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in d["notes"]) + "</ul>")
+        parts.append("<ul class=\"note\">" + "".join(f"<li>{html_text(n)}</li>" for n in d["notes"]) + "</ul>")
     parts.append(f"<p class=\"note\">New judge scores against the calibrator's fitting data per (metric, language): "
                  f"two-sample G-test of the level counts (permutation test when an expected count is below 5), "
                  f"{'Holm' if d['correction'] == 'holm' else 'Benjamini-Hochberg'}-adjusted at {d['alpha']:g}; "

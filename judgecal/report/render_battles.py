@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from html import escape
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +16,7 @@ from judgecal._atomic import atomic_write_text
 from judgecal.data.io import write_ratings
 from judgecal.pairwise.overview import SOURCE_NAMES, BattlesReport
 from judgecal.report import cells, svg
+from judgecal.sanitize import html_text
 from judgecal.sanitize import markdown_text as md
 
 # (column, header) of the per-language summary; "raw -> calibrated" pairs share a cell.
@@ -46,17 +46,9 @@ def summary_rows(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
         row = [str(r["language"]), str(r["script"]), str(r["pairs"])]
         row += [f"{cells.fmt(r[a])} → {cells.fmt(r[b])}" for a, b, _ in pairs]
         row += [cells.fmt(r["tie_native"]), cells.fmt(r["first_native"])]
-        row += [_with_interval(r, c) for c in taus]
+        row += [cells.ci(r[c], r.get(c + "_low"), r.get(c + "_high")) if pd.notna(r[c]) else "" for c in taus]
         rows.append(row)
     return header, rows
-
-
-def _with_interval(record: dict, column: str) -> str:
-    """``0.76 [0.61, 0.87]`` when the paired-bootstrap interval is known, else the value alone."""
-    low, high = record.get(column + "_low"), record.get(column + "_high")
-    if low is None or high is None or pd.isna(low) or pd.isna(high):
-        return cells.fmt(record[column])
-    return f"{cells.fmt(record[column])} [{cells.fmt(low)}, {cells.fmt(high)}]"
 
 
 def leaderboard_chart(boards: pd.DataFrame, language: str, *, width: int = 560) -> str:
@@ -102,13 +94,13 @@ def _board_table(boards: pd.DataFrame, language: str) -> str:
 
 
 def _intro_html(m: dict, generated: bool) -> str:
-    stamp = f"Generated {escape(m['generated'])} by judgecal {escape(m['judgecal_version'])}. " if generated else ""
+    stamp = f"Generated {html_text(m['generated'])} by judgecal {html_text(m['judgecal_version'])}. " if generated else ""
     return (
         f"<p>{m['n_pairs']:,} pairs ({m['n_pairs_with_systems']:,} name both systems and count for leaderboards) · "
-        f"{m['n_native_votes']:,} native votes · {m['n_judge_verdicts']:,} verdicts of judge {escape(str(m['judge']))}"
-        f" · languages {escape(', '.join(m['languages']))}</p>"
+        f"{m['n_native_votes']:,} native votes · {m['n_judge_verdicts']:,} verdicts of judge {html_text(str(m['judge']))}"
+        f" · languages {html_text(', '.join(m['languages']))}</p>"
         f"<p class=\"note\">{stamp}"
-        f"Calibration: {escape(m['calibration'])}. Leaderboard intervals: {100 * m['confidence']:.0f} %, bootstrap "
+        f"Calibration: {html_text(m['calibration'])}. Leaderboard intervals: {100 * m['confidence']:.0f} %, bootstrap "
         f"clustered by prompt ({m['n_resamples']} resamples; PPI++ normal intervals for the anchored one); ridge "
         f"alpha {m['alpha']:g}.</p>")
 
@@ -129,7 +121,7 @@ def battles_body_html(report: BattlesReport, *, level: int = 2, generated: bool 
                  "outcome) against the natives' majority, over all pairs with a majority (3-way) and where both are "
                  "decisive. Tie and first-preferred rates of the calibrated judge are its predicted native rates; "
                  "compare them with the natives'. Self-preference: share of decisive verdicts for the one system of "
-                 f"the judge's family ({escape(str(m['judge_family']))}) minus the natives' share on the same pairs. "
+                 f"the judge's family ({html_text(str(m['judge_family']))}) minus the natives' share on the same pairs. "
                  "Log-loss: of a native vote given the verdict read as 80/10/10, then calibrated. Kendall tau: "
                  "leaderboard strengths against the natives' leaderboard.</p>")
     header, rows = summary_rows(report.summary)
@@ -148,7 +140,7 @@ def battles_body_html(report: BattlesReport, *, level: int = 2, generated: bool 
             parts.append(leaderboard_chart(report.leaderboards, language))
         parts.append("</div>")
         for language in sorted(report.leaderboards["language"].unique()):
-            parts.append(f"<details><summary>{escape(language)}: leaderboards side by side</summary>")
+            parts.append(f"<details><summary>{html_text(language)}: leaderboards side by side</summary>")
             parts.append(_board_table(report.leaderboards, language) + "</details>")
         parts.append(f"<{sub}>Kendall tau between leaderboards</{sub}>")
         parts.append(cells.frame_table(report.taus))
@@ -157,7 +149,7 @@ def battles_body_html(report: BattlesReport, *, level: int = 2, generated: bool 
 
 def timings_text(timings: dict) -> str:
     """``name 1.2 s, name 0.3 s`` (escaped for HTML)."""
-    return escape(", ".join(f"{k} {v:g} s" for k, v in timings.items()))
+    return html_text(", ".join(f"{k} {v:g} s" for k, v in timings.items()))
 
 
 def render_battles_html(report: BattlesReport) -> str:

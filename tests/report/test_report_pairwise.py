@@ -230,7 +230,9 @@ def test_hostile_names_stay_text(files, tmp_path, capsys):
     assert rc == 0, stderr
     for stream in (stdout, stderr):
         assert not re.search(TERMINAL_CONTROLS, stream) and "evil.example/" not in stream
-    part = section(out.read_text(encoding="utf-8"))
+    page = out.read_text(encoding="utf-8")
+    assert not re.search(TERMINAL_CONTROLS, page)  # `cat report.html` must not act on the terminal either
+    part = section(page)
     assert "<script>x" not in part and "&lt;script&gt;x&lt;/script&gt;" in part
     assert "<b onclick" not in part and "&lt;b onclick=x&gt;" in part  # the judge's name in the counts line
     assert "[click](https://evil.example)&lt;script&gt;" in part  # the leaderboards side by side: a name, as text
@@ -299,7 +301,9 @@ def test_pariksha_report_with_battles(pariksha_path, tmp_path, capsys):
     assert (summary["log_loss_cal"] < summary["log_loss_fixed"]).all()
     assert summary["self_preference"].notna().all() and summary["tau_judge"].between(0.5, 1).all()
     assert doc["pairwise"]["meta"]["n_pairs_with_systems"] < doc["pairwise"]["meta"]["n_pairs"]
-    part = section(out.read_text(encoding="utf-8"))
+    page = out.read_text(encoding="utf-8")
+    assert not re.search(TERMINAL_CONTROLS, page)  # `cat report.html` must not act on the terminal either
+    part = section(page)
     assert part.count("<svg") == 10
     rows = {r[0]: r for r in tables_of(part)[0][1:]}
     for language, e in summary.iterrows():
