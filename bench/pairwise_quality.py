@@ -14,6 +14,10 @@ error) run on the battles as a ratings table. Targets: calibrated log-loss <=
 the table in every language; predicted tie rate within +-0.03 of the natives';
 ECE of P(first better) <= 0.05.
 
+The log-loss target is judged against noise: per language, the calibrated
+minus the table log-loss with a 90 % paired bootstrap interval clustered by
+prompt (2,000 resamples of the prompts, both models scored on the same votes).
+
 Usage: python bench/pairwise_quality.py [--pariksha DIR] [--models auto,ordinal,table] [--grouped]
 """
 
@@ -23,6 +27,33 @@ import argparse
 import time
 
 import pandas as pd
+
+
+def paired_difference(votes: pd.DataFrame, battles: pd.DataFrame, n_resamples: int = 2000,
+                      seed: int = 0) -> pd.DataFrame:
+    """Per language: mean log-loss difference (calibrated - table) per vote and
+    its 90 % bootstrap interval, prompts resampled with replacement (a prompt's
+    votes are correlated: same responses, often the same raters)."""
+    import numpy as np
+
+    prompt_of = battles.drop_duplicates("pair_id").set_index("pair_id")["prompt_id"]
+    y = votes["outcome"].to_numpy()
+    rows = np.arange(len(y))
+    loss = {name: -np.log(np.clip(votes[[f"{name}_system_1", f"{name}_tie", f"{name}_system_2"]].to_numpy()[
+        rows, y], 1e-12, 1)) for name in ("cal", "table")}
+    frame = pd.DataFrame({"language": votes["language"], "prompt": prompt_of.loc[votes["pair_id"]].to_numpy(),
+                          "diff": loss["cal"] - loss["table"]})
+    rng = np.random.default_rng(seed)
+    out = []
+    for lang, g in frame.groupby("language"):
+        per_prompt = g.groupby("prompt")["diff"].agg(["sum", "size"])
+        sums, sizes = per_prompt["sum"].to_numpy(), per_prompt["size"].to_numpy()
+        draw = rng.integers(0, len(sums), size=(n_resamples, len(sums)))
+        boot = sums[draw].sum(axis=1) / sizes[draw].sum(axis=1)
+        low, high = np.quantile(boot, [0.05, 0.95])
+        out.append({"language": lang, "prompts": len(sums), "diff": sums.sum() / sizes.sum(),
+                    "diff_low": low, "diff_high": high})
+    return pd.DataFrame(out)
 
 
 def main() -> None:
@@ -73,6 +104,11 @@ def main() -> None:
               f"(worst excess {float((per_lang['log_loss_cal'] - per_lang['log_loss_table']).max()):+.4f}); "
               f"tie rate within 0.03 in {int(ties_ok.sum())}/{len(per_lang)}; "
               f"ECE(first) max {per_lang['ece_first_cal'].max():.3f}, overall {overall['ece_first_cal'].iloc[0]:.3f}")
+        diff = paired_difference(votes, battles)
+        print("calibrated - table log-loss per vote, 90 % interval by prompt bootstrap:")
+        print(diff.to_string(index=False, float_format="{:+.4f}".format))
+        print(f"excess significantly > 0 (interval above 0) in {int((diff['diff_low'] > 0).sum())}/{len(diff)}; "
+              f"significantly < 0 in {int((diff['diff_high'] < 0).sum())}/{len(diff)}")
         if not beats.all():
             # Why: the natives' votes after each judge verdict, next to the model's mean prediction.
             by_verdict = votes.groupby(["language", "verdict"]).agg(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -22,6 +23,9 @@ from judgecal.data.validate import validate_ratings
 from judgecal.datasets import fetch_pariksha, find_pariksha, load_pariksha, make_judge_ratings
 from judgecal.errors import ConfigError, DatasetError
 from judgecal.report import make_report
+
+if TYPE_CHECKING:
+    from judgecal.pairwise.overview import BattlesReport
 
 
 @dataclass
@@ -121,18 +125,21 @@ def run_demo(data: str | None = None, *, out: str | Path = "judgecal-demo", down
 
     say("")
     written.update(demo_calibration(ratings, out, say=say))
+    say("")
+    battle_paths, pairwise = demo_battles(demo.where if demo.name == "PARIKSHA" else None, out, say=say)
+    written.update(battle_paths)
 
     say("\n== report: agreement, bias, system estimates and the annotation planner "
-        "(calibrated values out of fold, 5 folds by prompt)")
+        "(calibrated values out of fold, 5 folds by prompt), and the pairwise battles")
     notes = [demo.notice] if demo.notice else []
-    report_paths = make_report(ratings, out / "report.html", calibration="oof", notes=notes,
-                               title=f"judgecal demo: {demo.name}")
-    written.update({f"report_{k}": v for k, v in report_paths.items()})
+    report_paths = make_report(ratings, out / "report.html", leaderboards_csv=out / "leaderboards.csv",
+                               calibration="oof", notes=notes, title=f"judgecal demo: {demo.name}", pairwise=pairwise)
+    written.update({f"report_{k}": v for k, v in report_paths.items() if k != "leaderboards"})
+    written["leaderboards"] = report_paths.get("leaderboards")
     for kind, path in report_paths.items():
         say(f"wrote {kind}: {path}")
-    say("")
-    written.update(demo_battles(demo.where if demo.name == "PARIKSHA" else None, out, say=say))
-    say(f"\nOpen {report_paths['html']} and {written['battles_html']} in a browser, or explore interactively with:\n"
+    say(f"\nOpen {report_paths['html']} in a browser (its Pairwise battles section has the leaderboards), or "
+        f"explore interactively with:\n"
         f"  judgecal dashboard {written['ratings']} --calibrator {written['calibrator']} "
         f"--battles {written['battles']} --battle-calibrator {written['battle_calibrator']}")
     return written
@@ -153,20 +160,22 @@ def find_demo_battles(folder: str | Path | None, say=print) -> tuple[pd.DataFram
     return make_battles(random_state=0), "synthetic battles", None
 
 
-def demo_battles(folder: str | Path | None, out: str | Path, *, n_resamples: int = 200, say=print) -> dict:
+def demo_battles(folder: str | Path | None, out: str | Path, *, n_resamples: int = 200,
+                 say=print) -> tuple[dict, BattlesReport]:
     """The pairwise step: validate the battles, fit a pairwise calibrator, save and reload it, and
-    write the battles report (before/after calibration, leaderboards side by side) and the leaderboards.
+    build the pairwise report (before/after calibration, leaderboards side by side) that the main
+    report shows as its Pairwise battles section.
 
     The 'after' numbers apply the calibrator fitted on the same battles (in sample, said in the
-    report) to keep the demo short; ``judgecal report-battles`` without a calibrator gives held-out
-    numbers by nested CV. Writes battles.parquet, battle_calibrator.json, battles.html/.json/.md
-    and leaderboards.csv into ``out``; returns their paths.
+    report) to keep the demo short; ``judgecal report --battles`` (or ``report-battles``) without a
+    calibrator gives held-out numbers by nested CV. Writes battles.parquet and
+    battle_calibrator.json into ``out``; returns their paths and the pairwise report.
     """
     from judgecal.pairwise.calibration import PairwiseCalibrator
     from judgecal.pairwise.describe import describe_battles
     from judgecal.pairwise.io import write_battles
     from judgecal.pairwise.overview import build_battles_report
-    from judgecal.report.render_battles import summary_rows, write_battles_report
+    from judgecal.report.render_battles import summary_rows
 
     out = Path(out)
     battles, name, family = find_demo_battles(folder, say=say)
@@ -184,9 +193,5 @@ def demo_battles(folder: str | Path | None, out: str | Path, *, n_resamples: int
                                   title=f"judgecal demo: {name}")
     header, rows = summary_rows(report.summary)
     say(table_text(pd.DataFrame(rows, columns=header)))
-    paths = write_battles_report(report, out / "battles.html", leaderboards_csv=out / "leaderboards.csv")
-    written.update({f"battles_{k}": v for k, v in paths.items() if k != "leaderboards"})
-    written["leaderboards"] = paths.get("leaderboards")
-    for kind, path in paths.items():
-        say(f"wrote {kind}: {path}")
-    return written
+    say(f"wrote {written['battles']} and {written['battle_calibrator']}")
+    return written, report

@@ -14,12 +14,16 @@ Every place that shows such text passes it through one of:
   breaks as spaces, and everything Markdown or HTML would interpret escaped,
   so the text reads as written.
 
-HTML (the report) escapes with :func:`html.escape` where it is built.
+* :func:`html_text` for HTML (the reports, their SVG figures): the same
+  characters removed, then ``& < > " '`` escaped. A browser would not run an
+  escape sequence, but ``cat report.html`` or a log of it would, and bidi
+  controls reorder what the reader sees in a browser too.
 """
 
 from __future__ import annotations
 
 import re
+from html import escape
 
 # ESC-introduced sequences: CSI (ESC [ ... final byte), OSC/DCS/SOS/PM/APC strings
 # (ESC ] P X ^ _ ... up to BEL or ESC \), and two-byte escapes (ESC + one character).
@@ -59,3 +63,8 @@ def markdown_text(text: object) -> str:
     out = _UNDERSCORE.sub(r"\\_", out)
     out = _AUTOLINK.sub(lambda m: f"{m[1]}\\/\\/" if m[1] else f"{m[3]}\\.", out)
     return _BLOCK_START.sub(lambda m: f"{m[1]}\\{m[2]}" if not m[2][0].isdigit() else f"{m[1]}{m[2]}\\", out)
+
+
+def html_text(text: object) -> str:
+    """``text`` for HTML text or an attribute: :func:`terminal_text`, then HTML-escaped (quotes too)."""
+    return escape(terminal_text(text), quote=True)

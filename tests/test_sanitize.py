@@ -7,7 +7,7 @@ import re
 import markdown_it
 import pytest
 
-from judgecal.sanitize import markdown_text, terminal_text
+from judgecal.sanitize import html_text, markdown_text, terminal_text
 
 HOSTILE = {
     "colour": "\x1b[31mred\x1b[0m",
@@ -35,6 +35,19 @@ def test_terminal_text_keeps_ordinary_text():
         assert terminal_text(text) == text
     assert terminal_text(HOSTILE["colour"]) == "red"
     assert terminal_text(HOSTILE["hyperlink"]) == "click me"
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_html_text_has_no_control_character_and_no_markup(name):
+    out = html_text("<b a='1'>&\"" + HOSTILE[name])  # first: an unterminated OSC runs to the end
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", out), repr(out)
+    assert "evil.example" not in out
+    assert out.startswith("&lt;b a=&#x27;1&#x27;&gt;&amp;&quot;")
+
+
+def test_html_text_keeps_ordinary_text():
+    assert html_text("हिन्दी मॉडल\tgpt-4o") == "हिन्दी मॉडल\tgpt-4o"
+    assert html_text(HOSTILE["hyperlink"]) == "click me"
 
 
 def _rendered(markdown: str):

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from judgecal.analysis import STATISTICS, agreement_table, before_after, out_of_fold_table
     from judgecal.data.render import table_text
-    from judgecal.report.render import ci
+    from judgecal.report.cells import ci
 
     if args.statistics:
         unknown = sorted(set(args.statistics) - set(STATISTICS))

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from judgecal import analysis as an
     from judgecal.data.render import table_text
-    from judgecal.report.render import ci
+    from judgecal.report.cells import ci
 
     if args.next_batch and not args.batch_out:
         raise ConfigError("--next-batch needs --batch-out FILE (where to write the annotation sheet)")

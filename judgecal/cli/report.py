@@ -1,13 +1,16 @@
-"""judgecal report RATINGS --out report.html: the full analysis as HTML, JSON and Markdown."""
+"""judgecal report RATINGS --out report.html [--battles BATTLES]: the full analysis as HTML, JSON and
+Markdown, with a pairwise section when battles are given."""
 
 from __future__ import annotations
 
 import argparse
 
 from judgecal.cli._analysis_args import add_common, fraction, load, positive_int
+from judgecal.cli._battles_args import BATTLES_HELP, add_battle_options
 from judgecal.cli._common import add_input_options
 
-HELP = "write a self-contained HTML report (plus JSON and Markdown summaries): agreement, bias, estimates, budget"
+HELP = ("write a self-contained HTML report (plus JSON and Markdown summaries): agreement, bias, estimates, "
+        "budget, and with --battles the pairwise battles")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,12 +36,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="add a judge drift section: these new judged rows checked against --calibrator")
     parser.add_argument("--drift-anchors", metavar="FILE",
                         help="with --drift: anchor rows scored by the old judge (judgecal anchors output)")
+    pairwise = parser.add_argument_group(
+        "pairwise battles", "add a Pairwise battles section (what `judgecal report-battles` shows); "
+        "its leaderboards use --resamples, --seed and --estimate-confidence")
+    pairwise.add_argument("--battles", metavar="PATH", help=BATTLES_HELP)
+    add_battle_options(pairwise, prefix="battle-")
     add_input_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from judgecal.cli._battles_args import (
+        build_from_args,
+        given_battle_options,
+        print_summary,
+        read_battles_from_args,
+    )
     from judgecal.data.render import table_text
     from judgecal.errors import ConfigError
     from judgecal.report import build_report, write_report
@@ -48,7 +62,16 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--drift checks new judged rows against a calibrator: give --calibrator too")
     if args.drift_anchors and not args.drift:
         raise ConfigError("--drift-anchors needs --drift NEW_JUDGED (the re-scored anchors are among them)")
+    given = given_battle_options(args, prefix="battle-")
+    if given and not args.battles:
+        raise ConfigError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for the pairwise section, "
+                          "which needs the battles: give --battles PATH too")
     ratings, registry = load(args)
+    pairwise = None
+    if args.battles:  # read and computed before the ratings report: a bad battles file stops here
+        battles = read_battles_from_args(args, args.battles, prefix="battle-")
+        pairwise = build_from_args(args, battles, confidence=args.estimate_confidence,
+                                   title=f"{args.title}: pairwise battles")
     from judgecal.cli._common import load_from_args
 
     drift_judged = load_from_args(args, args.drift).table if args.drift else None
@@ -77,12 +100,17 @@ def run(args: argparse.Namespace) -> int:
         registry=registry,
         drift_judged=drift_judged,
         drift_anchors=drift_anchors,
+        pairwise=pairwise,
     )
     header, rows = headline_rows(report.headline, report.meta["calibrated"])
     import pandas as pd
 
     print(table_text(pd.DataFrame(rows, columns=header)))
-    paths = write_report(report, args.out, json_path=args.json, markdown_path=args.markdown)
+    if pairwise is not None:
+        print("\nPairwise battles per language (raw judge → calibrated judge)")
+        print_summary(pairwise)
+    paths = write_report(report, args.out, json_path=args.json, markdown_path=args.markdown,
+                         leaderboards_csv=args.leaderboards)
     for kind, path in paths.items():
         print(f"wrote {kind}: {path}")
     return 0

@@ -121,10 +121,10 @@ def leaderboards_side_by_side(report: BattlesReport, language: str) -> pd.DataFr
 
 
 def taus_table(report: BattlesReport, language: str) -> pd.DataFrame:
-    """Kendall tau between every two leaderboards of ``language``."""
+    """Kendall tau between every two leaderboards of ``language``, with its paired-bootstrap interval."""
     t = report.taus
     if t.empty:
         return t
     t = t[t["language"] == language]
     return t.assign(source_a=t["source_a"].map(SOURCE_NAMES), source_b=t["source_b"].map(SOURCE_NAMES))[
-        ["source_a", "source_b", "systems", "kendall_tau"]]
+        ["source_a", "source_b", "systems", "kendall_tau", "ci_low", "ci_high"]]

@@ -124,11 +124,13 @@ class DavidsonBT:
         z = np.exp(d / 2) + np.exp(-d / 2) + self.nu_
         return np.column_stack([np.exp(d / 2) / z, np.full_like(d, self.nu_) / z, np.exp(-d / 2) / z])
 
-    def bootstrap(self, clusters=None, *, n_resamples: int = 1000, random_state=0) -> np.ndarray:
+    def bootstrap(self, clusters=None, *, n_resamples: int = 1000, random_state=0, universe=None) -> np.ndarray:
         """Strengths refitted on cluster-bootstrap resamples of the fitted battles, shape (R, m).
 
         ``clusters`` (n,) labels (prompt ids) resample whole prompts; None resamples
-        battles. Resamples whose fit does not converge (a strength running off
+        battles. ``universe`` (K,) distinct labels, a superset of ``clusters``:
+        prompts are drawn from it in its order, so fits sharing the universe and
+        ``random_state`` get the same prompts in every resample (paired). Resamples whose fit does not converge (a strength running off
         when alpha = 0) raise an error rather than being dropped.
         """
         _check_fitted(self)
@@ -138,7 +140,7 @@ class DavidsonBT:
             raise InputError(f"clusters has {len(clusters)} values but the model was fitted on "
                              f"{len(self._inverse)} battles")
         cells, m = self._cells, self.n_systems_
-        mat, mult = _boot.cluster_matrix(self._inverse, self._yw, len(cells.a), clusters)
+        mat, mult = _boot.cluster_matrix(self._inverse, self._yw, len(cells.a), clusters, universe)
         rng = np.random.default_rng(random_state)
         out = np.empty((n_resamples, m))
         # Refits stop once the last Newton step taken gained < 0.01 in log-likelihood: the
@@ -331,6 +333,24 @@ def kendall_tau(a, b) -> float:
     if ok.sum() < 2:
         return float("nan")
     return float(sps.kendalltau(a[ok], b[ok]).statistic)
+
+
+def kendall_tau_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b between matching rows of a and b, both (R, m), shape (R,).
+
+    Vectorised over rows (bootstrap resamples of two leaderboards): for every
+    pair of systems the signs of the two strength differences; tau-b is the sum
+    of their products over the square root of the counts of untied pairs.
+    A row that is constant in a or b gives NaN, as tau-b is undefined there.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ConfigError(f"need two (R, m) arrays of the same shape, got {a.shape} and {b.shape}")
+    p, q = np.triu_indices(a.shape[1], k=1)
+    sa, sb = np.sign(a[:, p] - a[:, q]), np.sign(b[:, p] - b[:, q])
+    den = np.sqrt((sa != 0).sum(axis=1) * (sb != 0).sum(axis=1), dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (sa * sb).sum(axis=1) / den, np.nan)
 
 
 def leaderboard_table(

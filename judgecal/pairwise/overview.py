@@ -202,7 +202,8 @@ def summarise(agreement: pd.DataFrame, bias: pd.DataFrame, after: pd.DataFrame, 
     """One row per (language, script): agreement with and without ties, tie rates,
     first-position preference, self-preference raw and calibrated, log-loss of a
     native vote (fixed 80/10/10 reading, verdict x vote table, calibrated), and
-    Kendall tau of each judge leaderboard to the natives'."""
+    Kendall tau of each judge leaderboard to the natives' (``tau_<source>``)
+    with its paired-bootstrap interval (``tau_<source>_low``, ``_high``)."""
     keys = ["language", "script"]
     out = agreement[[*keys, "pairs", "pairs_with_majority", "agree_3way", "agree_decisive", "tie_native",
                      "tie_judge", "first_native", "first_judge"]]
@@ -216,8 +217,10 @@ def summarise(agreement: pd.DataFrame, bias: pd.DataFrame, after: pd.DataFrame, 
     out = out.merge(calib[[*keys, "log_loss_fixed", "log_loss_table", "log_loss_cal", "ece_first_cal"]],
                     on=keys, how="left")
     if len(taus):
-        to_human = taus[taus["source_a"] == "human"].pivot_table(index="language", columns="source_b",
-                                                                 values="kendall_tau", aggfunc="first")
-        to_human.columns = [f"tau_{c}" for c in to_human.columns]
-        out = out.merge(to_human.reset_index(), on="language", how="left")
+        to_human = taus[taus["source_a"] == "human"].set_index(["language", "source_b"])
+        for column, suffix in (("kendall_tau", ""), ("ci_low", "_low"), ("ci_high", "_high")):
+            if column in to_human.columns:
+                wide = to_human[column].unstack("source_b")
+                wide.columns = [f"tau_{c}{suffix}" for c in wide.columns]
+                out = out.merge(wide.reset_index(), on="language", how="left")
     return out.sort_values(keys).reset_index(drop=True)

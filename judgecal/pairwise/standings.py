@@ -35,6 +35,7 @@ from judgecal.pairwise.leaderboard import (
     DavidsonBT,
     HumanAnchoredBT,
     kendall_tau,
+    kendall_tau_rows,
     leaderboard_table,
     length_covariate,
 )
@@ -59,7 +60,10 @@ def language_leaderboards(
     leaderboards: one row per (language, source, system): strength, ci_low,
     ci_high, rank, rank_best, rank_worst, battles (the system's battles in that
     source), interval (how the interval was made). taus: one row per (language,
-    source_a, source_b): Kendall tau-b between the two sources' strengths.
+    source_a, source_b): Kendall tau-b between the two sources' strengths, with
+    ci_low/ci_high at ``confidence`` from the paired bootstrap (the same prompts
+    resampled for both sources; NaN when one source is ``anchored``, which has
+    no bootstrap).
     """
     unknown = sorted(set(sources) - set(SOURCES))
     if unknown or not sources:
@@ -75,30 +79,53 @@ def language_leaderboards(
     boards, taus = [], []
     for language, part in known.groupby("language", sort=True):
         strengths: dict[str, pd.Series] = {}
+        samples: dict[str, np.ndarray] = {}
+        # Every bootstrapped source draws the same prompts in each resample (paired), so the
+        # Kendall tau between two leaderboards gets an interval from the same resamples.
+        universe = np.arange(part["prompt_id"].nunique())
         for source in sources:
             try:
-                table = _one(part, source, judge, calibrated, n_resamples, confidence, alpha, random_state,
-                             length_control)
+                table, drawn = _one(part, source, judge, calibrated, n_resamples, confidence, alpha, random_state,
+                                    length_control, universe)
             except InputError as exc:
                 names = sorted(set(part["system_1"]) | set(part["system_2"]))
                 key = Problem("systems by index: " + ", ".join(f"{k} = {s}" for k, s in enumerate(names)))
                 raise InputError([*exc.problems, key], summary=f"{language}, {source} leaderboard: {exc.summary}") from exc
             boards.append(table.assign(language=language, source=source))
             strengths[source] = table.set_index("system")["strength"]
+            if drawn is not None:
+                samples[source] = drawn
         for a, b in itertools.combinations(strengths, 2):
             common = strengths[a].index.intersection(strengths[b].index)
-            taus.append({"language": language, "source_a": a, "source_b": b, "systems": len(common),
-                         "kendall_tau": kendall_tau(strengths[a][common], strengths[b][common])})
+            row = {"language": language, "source_a": a, "source_b": b, "systems": len(common),
+                   "kendall_tau": kendall_tau(strengths[a][common], strengths[b][common]),
+                   "ci_low": np.nan, "ci_high": np.nan}
+            if a in samples and b in samples:  # same systems in the same order: one language's table
+                row["ci_low"], row["ci_high"] = _tau_interval(samples[a], samples[b], confidence)
+            taus.append(row)
     front = ["language", "source", "system"]
     out = pd.concat(boards, ignore_index=True)
     return out[front + [c for c in out.columns if c not in front]], pd.DataFrame(taus)
 
 
-def _one(part, source, judge, calibrated, n_resamples, confidence, alpha, seed, length_control) -> pd.DataFrame:
+def _tau_interval(a: np.ndarray, b: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Percentile interval of Kendall tau-b over paired bootstrap resamples (R, m) of two leaderboards."""
+    per_resample = kendall_tau_rows(a, b)
+    per_resample = per_resample[np.isfinite(per_resample)]
+    if not len(per_resample):
+        return np.nan, np.nan
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(per_resample, [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def _one(part, source, judge, calibrated, n_resamples, confidence, alpha, seed, length_control,
+         universe) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """(leaderboard table, bootstrap strengths (R, m) or None for the anchored source)."""
     if source == "anchored":
         if length_control:
             raise ConfigError("length control is not available for the anchored (PPI++) leaderboard")
-        return _anchored(part, judge, calibrated, confidence, alpha)
+        return _anchored(part, judge, calibrated, confidence, alpha), None
     arr = battle_arrays(part, source, judge=judge,
                         probabilities=calibrated if source == "calibrated" else None)
     if len(arr.i) == 0:
@@ -106,11 +133,11 @@ def _one(part, source, judge, calibrated, n_resamples, confidence, alpha, seed, 
     m = len(arr.systems)
     x = _length_ratio(part, _row_pairs(part, source, judge, calibrated)) if length_control else None
     model = DavidsonBT(alpha=alpha).fit(arr.i, arr.j, arr.outcome, weights=arr.weight, n_systems=m, length_diff=x)
-    samples = model.bootstrap(arr.cluster, n_resamples=n_resamples, random_state=seed)
+    samples = model.bootstrap(arr.cluster, n_resamples=n_resamples, random_state=seed, universe=universe)
     table = leaderboard_table(model.strengths_, names=arr.systems, samples=samples, confidence=confidence)
     counts = np.bincount(arr.i, minlength=m) + np.bincount(arr.j, minlength=m)
     return table.assign(battles=table["system"].map(dict(zip(arr.systems, counts, strict=True))),
-                        interval="bootstrap by prompt", nu=model.nu_, length_coef=model.length_coef_)
+                        interval="bootstrap by prompt", nu=model.nu_, length_coef=model.length_coef_), samples
 
 
 @dataclass(frozen=True)

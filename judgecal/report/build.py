@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -19,6 +20,9 @@ from judgecal import analysis as an
 from judgecal._version import __version__
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricRegistry, MetricScale
 from judgecal.errors import ConfigError
+
+if TYPE_CHECKING:
+    from judgecal.pairwise.overview import BattlesReport
 
 
 @dataclass
@@ -44,6 +48,8 @@ class Report:
     timings: dict = field(default_factory=dict)
     # The declared scale of each metric shown (built-in or from a metrics file), for level names.
     scales: dict[str, MetricScale] = field(default_factory=dict)
+    # The pairwise section (judgecal.pairwise.overview.build_battles_report), when battles were given.
+    pairwise: BattlesReport | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         names = ("headline", "agreement", "bias", "bias_by_script", "levels", "systems", "rankings", "learning",
@@ -119,6 +125,7 @@ def build_report(
     check_input: bool = True,
     drift_judged: pd.DataFrame | None = None,
     drift_anchors: pd.DataFrame | None = None,
+    pairwise: BattlesReport | None = None,
 ) -> Report:
     """Run every analysis for a report.
 
@@ -141,6 +148,8 @@ def build_report(
         which did so already (the same numbers, in less time)
     drift_judged : new judged rows to check for judge drift against ``calibrator`` (a section of the report)
     drift_anchors : the anchor items' rows scored by the old judge (see ``judgecal anchors``)
+    pairwise : a pairwise report of battles (:func:`judgecal.pairwise.overview.build_battles_report`)
+        to show as the report's "Pairwise battles" section (a ``pairwise`` key in the JSON)
     """
     timings: dict[str, float] = {}
     notes = list(notes or [])
@@ -210,7 +219,8 @@ def build_report(
     return Report(meta=meta, headline=headline(agreement, bias, levels), agreement=agreement, bias=bias,
                   bias_by_script=bias_script, levels=levels, systems=systems, rankings=rankings, learning=learning,
                   needed=needed, simulation=sim, simulation_summary=sim_summary, agreement_by_task=by_task_table,
-                  drift=drift_table, drift_verdict=drift_verdict, timings=timings, scales={metric: registry.get(metric) for metric in meta["metrics"]})
+                  drift=drift_table, drift_verdict=drift_verdict, timings=timings,
+                  scales={metric: registry.get(metric) for metric in meta["metrics"]}, pairwise=pairwise)
 
 
 def headline(agreement: pd.DataFrame, bias: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:

@@ -1,5 +1,6 @@
-"""Formatting a :class:`~judgecal.report.build.Report`: the HTML page, the Markdown
-and JSON summaries, and the table cells they share (numbers, intervals, shares).
+"""Formatting a :class:`~judgecal.report.build.Report`: the HTML page and the Markdown
+and JSON summaries (table cells and page parts from :mod:`judgecal.report.cells`; the
+pairwise section, when the report has one, from :mod:`judgecal.report.render_battles`).
 
 :mod:`judgecal.report.build` computes every number; this module only turns
 them into text. The HTML is one self-contained file: inline CSS and SVG, no
@@ -10,52 +11,33 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Sequence
-from html import escape
 
-import numpy as np
 import pandas as pd
 
 from judgecal.data.metrics import DEFAULT_REGISTRY, MetricScale
 from judgecal.report import svg
 from judgecal.report.build import Report, ppi_summary
+from judgecal.report.cells import (
+    ci,
+    clean_html,
+    finite_or_none,
+    fmt,
+    frame_table,
+    html_table,
+    md_table,
+    notes_list,
+    page_head,
+)
+from judgecal.report.render_battles import (
+    battles_body_html,
+    battles_body_markdown,
+    battles_doc,
+    timings_text,
+)
+from judgecal.sanitize import html_text
 from judgecal.sanitize import markdown_text as md
 
 # --- table cells ----------------------------------------------------------------
-
-def _num(value: float, digits: int) -> str:
-    text = f"{value:.{digits}f}"
-    # -0.001 rounds to "-0.00": print zero without a sign.
-    return text.lstrip("-") if float(text) == 0 else text
-
-
-def fmt(value, digits: int = 2) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return "" if math.isnan(value) else _num(value, digits)
-    return str(value)
-
-
-def ci(est, low, high, digits: int = 2) -> str:
-    """``0.42 [0.31, 0.52]``; ``n/a`` when the estimate is undefined."""
-    if est is None or (isinstance(est, float) and math.isnan(est)):
-        return "n/a"
-    if low is None or high is None or (isinstance(low, float) and math.isnan(low)):
-        return fmt(float(est), digits)
-    return f"{_num(est, digits)} [{_num(low, digits)}, {_num(high, digits)}]"
-
-
-def md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    def cell(text: str) -> str:
-        # A pipe splits the row unless escaped; markdown_text has escaped those of data already.
-        return re.sub(r"(?<!\\)\|", r"\|", str(text)).replace("\n", " ")
-
-    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
 
 def _pct(v) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.0f}%"
@@ -88,49 +70,6 @@ def headline_rows(head: pd.DataFrame, calibrated: bool) -> tuple[list[str], list
 
 
 # --- HTML -----------------------------------------------------------------------
-
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
-h1{font-size:24px}h2{font-size:19px;margin-top:34px;border-bottom:1px solid #ddd;padding-bottom:4px}
-h3{font-size:15px;margin-top:22px}
-table{border-collapse:collapse;font-size:12.5px;margin:8px 0}
-th,td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.note{color:#555;font-size:13px}.charts{display:flex;flex-wrap:wrap;gap:12px}
-details{margin:10px 0}summary{cursor:pointer;font-weight:600}
-"""
-
-
-def page_head(title: str) -> list[str]:
-    """The opening parts of a report page: doctype, head with the CSS, and the title."""
-    return [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>",
-            f"<style>{CSS}</style></head><body>", f"<h1>{escape(title)}</h1>"]
-
-
-def notes_list(notes: Sequence[str]) -> str:
-    """The report's notes as a list ('' when there are none)."""
-    return "<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>" if notes else ""
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence], numeric: Sequence[bool] | None = None) -> str:
-    numeric = numeric or [False] * len(header)
-    out = ["<table><thead><tr>", *(f"<th>{escape(str(h))}</th>" for h in header), "</tr></thead><tbody>"]
-    for row in rows:
-        out.append("<tr>")
-        for value, is_num in zip(row, numeric, strict=True):
-            cls = ' class="num"' if is_num else ""
-            out.append(f"<td{cls}>{escape(str(value))}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
-def _frame_table(frame: pd.DataFrame, digits: int = 3) -> str:
-    rows = [[fmt(v, digits) if isinstance(v, float) else ("" if v is None else v) for v in r]
-            for r in frame.itertuples(index=False)]
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
-    return _table(list(frame.columns), rows, numeric)
-
 
 def _agreement_chart(agreement: pd.DataFrame, metric: str) -> str:
     a = agreement[(agreement["metric"] == metric) & (agreement["statistic"] == "alpha")]
@@ -190,9 +129,9 @@ def render_html(report: Report) -> str:
     parts = page_head(m["title"])
     parts.append(
         f"<p>{m['n_ratings']:,} ratings ({m['n_human_ratings']:,} human, {m['n_judge_ratings']:,} judge) on "
-        f"{m['n_items']:,} items · languages {escape(', '.join(m['languages']))} · metrics {escape(', '.join(metrics))}"
-        f" · judge(s) {escape(', '.join(m['judges']) or 'none')}</p>"
-        f"<p class=\"note\">Generated {escape(m['generated'])} by judgecal {escape(m['judgecal_version'])}. Agreement "
+        f"{m['n_items']:,} items · languages {html_text(', '.join(m['languages']))} · metrics {html_text(', '.join(metrics))}"
+        f" · judge(s) {html_text(', '.join(m['judges']) or 'none')}</p>"
+        f"<p class=\"note\">Generated {html_text(m['generated'])} by judgecal {html_text(m['judgecal_version'])}. Agreement "
         f"and bias intervals: {100 * m['confidence']:.0f} % cluster bootstrap over items ({m['n_resamples']} "
         f"resamples). System estimates: {100 * m['estimate_confidence']:.0f} % intervals.</p>")
     parts.append(notes_list(m["notes"]))
@@ -202,15 +141,15 @@ def render_html(report: Report) -> str:
                  "rater shows how far the judge falls below it. Bias is the judge's mean score minus the humans' "
                  "mean on the same items (positive: the judge scores higher).</p>")
     header, rows = headline_rows(report.headline, m["calibrated"])
-    parts.append(_table(header, rows, [False] * 3 + [True] * (len(header) - 3)))
+    parts.append(html_table(header, rows, [False] * 3 + [True] * (len(header) - 3)))
 
     parts.append("<h2>Agreement</h2><div class=\"charts\">")
     parts += [_agreement_chart(report.agreement, metric) for metric in metrics]
     parts.append("</div><details><summary>All agreement statistics</summary>")
-    parts.append(_frame_table(report.agreement))
+    parts.append(frame_table(report.agreement))
     parts.append("</details>")
     if report.agreement_by_task is not None:
-        parts.append("<details><summary>Agreement by task</summary>" + _frame_table(report.agreement_by_task) + "</details>")
+        parts.append("<details><summary>Agreement by task</summary>" + frame_table(report.agreement_by_task) + "</details>")
 
     parts.append("<h2>Bias and level distributions</h2><div class=\"charts\">")
     for metric in metrics:
@@ -218,12 +157,12 @@ def render_html(report: Report) -> str:
         parts.append(_levels_chart(report.levels, metric, report.scales.get(metric) or DEFAULT_REGISTRY.get(metric)))
     parts.append("</div><h3>Bias by script</h3>")
     bs = report.bias_by_script[report.bias_by_script["subset"] == "all"]
-    parts.append(_table(["stage", "script", "metric", "bias", "items"],
+    parts.append(html_table(["stage", "script", "metric", "bias", "items"],
                         [[r.stage, r.script, r.metric, ci(r.estimate, r.ci_low, r.ci_high), r.n] for r in bs.itertuples()],
                         [False, False, False, True, True]))
     parts.append("<h3>Bias where humans agree and where they disagree</h3>")
     ba = report.bias[report.bias["subset"] != "all"]
-    parts.append(_table(["stage", "language", "metric", "humans", "bias", "items"],
+    parts.append(html_table(["stage", "language", "metric", "humans", "bias", "items"],
                         [[r.stage, r.language, r.metric, r.subset.replace("humans ", ""), ci(r.estimate, r.ci_low, r.ci_high), r.n]
                          for r in ba.itertuples()], [False] * 4 + [True, True]))
 
@@ -233,18 +172,18 @@ def render_html(report: Report) -> str:
                      "item), human labels only, and the raw judge (its interval covers item sampling, not its bias). "
                      "Rank intervals come from the PPI++ estimates' uncertainty.</p>")
         p = ppi_summary(report.systems)
-        parts.append(_table(["language", "metric", "systems", "labelled / items", "lambda", "effective sample size gain"],
+        parts.append(html_table(["language", "metric", "systems", "labelled / items", "lambda", "effective sample size gain"],
                             [[r.language, r.metric, r.systems, f"{r.labelled} / {r.items}", fmt(r.lam), fmt(r.ess_gain)]
                              for r in p.itertuples(index=False)], [False, False, True, True, True, True]))
         for metric in metrics:
-            parts.append(f"<details><summary>{escape(metric)}: systems per language</summary><div class=\"charts\">")
+            parts.append(f"<details><summary>{html_text(metric)}: systems per language</summary><div class=\"charts\">")
             for language in sorted(report.systems.loc[report.systems["metric"] == metric, "language"].unique()):
                 parts.append(_systems_chart(report.systems, language, metric))
             parts.append("</div></details>")
         if len(report.rankings):
             r = report.rankings
             parts.append("<details><summary>Rankings with uncertainty</summary>")
-            parts.append(_table(["language", "metric", "system", "estimate", "rank", "rank range", "P(best)"],
+            parts.append(html_table(["language", "metric", "system", "estimate", "rank", "rank range", "P(best)"],
                                 [[x.language, x.metric, x.system, fmt(x.estimate), x.rank, f"{x.rank_low}-{x.rank_high}",
                                   fmt(x.p_best)] for x in r.itertuples()], [False] * 3 + [True] * 4))
             parts.append("</details>")
@@ -254,8 +193,8 @@ def render_html(report: Report) -> str:
         parts.append("<p class=\"note\">Human labels hidden except n per language (spread over systems); each "
                      "system's mean human score estimated and compared with the full-data mean, over repeated draws. "
                      "Cells where n reaches every item are exact and not scored.</p>")
-        parts.append(_frame_table(report.simulation_summary))
-        parts.append("<details><summary>Per language and metric</summary>" + _frame_table(report.simulation) + "</details>")
+        parts.append(frame_table(report.simulation_summary))
+        parts.append("<details><summary>Per language and metric</summary>" + frame_table(report.simulation) + "</details>")
 
     if report.drift is not None:
         parts += _drift_html(report)
@@ -274,10 +213,15 @@ def render_html(report: Report) -> str:
         parts.append("</div>")
     if len(report.needed):
         parts.append(f"<h3>Labels needed for intervals at most {m['target_width']:g} wide on every system</h3>")
-        parts.append(_frame_table(report.needed, 2))
-    parts.append("<h2>Timings</h2><p class=\"note\">" + escape(", ".join(f"{k} {v:g} s" for k, v in report.timings.items())) + "</p>")
+        parts.append(frame_table(report.needed, 2))
+    timings = timings_text(report.timings)
+    if report.pairwise is not None:
+        parts.append("<h2>Pairwise battles</h2>")
+        parts += battles_body_html(report.pairwise, level=3, generated=False)
+        timings += "; pairwise: " + timings_text(report.pairwise.timings)
+    parts.append("<h2>Timings</h2><p class=\"note\">" + timings + "</p>")
     parts.append("</body></html>")
-    return "".join(_clean(p) for p in parts)
+    return "".join(clean_html(p) for p in parts)
 
 
 DRIFT_COLUMNS = ["metric", "language", "status", "n_reference", "n_new", "mean_reference", "mean_new", "mean_shift",
@@ -291,29 +235,24 @@ def _drift_html(report: Report) -> list[str]:
     parts = ["<h2>Judge drift</h2>"]
     if d["fingerprint_notes"]:
         parts.append("<p><strong>The judge differs from the calibrator's:</strong></p><ul>"
-                     + "".join(f"<li>{escape(n)}</li>" for n in d["fingerprint_notes"]) + "</ul>")
+                     + "".join(f"<li>{html_text(n)}</li>" for n in d["fingerprint_notes"]) + "</ul>")
     else:
-        parts.append(f"<p>Judge fingerprint: the same as the calibrator's ({escape(d['new_judge'])}).</p>")
+        parts.append(f"<p>Judge fingerprint: the same as the calibrator's ({html_text(d['new_judge'])}).</p>")
     if d["notes"]:
-        parts.append("<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in d["notes"]) + "</ul>")
+        parts.append("<ul class=\"note\">" + "".join(f"<li>{html_text(n)}</li>" for n in d["notes"]) + "</ul>")
     parts.append(f"<p class=\"note\">New judge scores against the calibrator's fitting data per (metric, language): "
                  f"two-sample G-test of the level counts (permutation test when an expected count is below 5), "
                  f"{'Holm' if d['correction'] == 'holm' else 'Benjamini-Hochberg'}-adjusted at {d['alpha']:g}; "
                  "on anchor items scored by both judges, the exact sign test of the paired change. A shift without "
                  "an anchor change points at the systems being judged; an anchor change points at the judge.</p>")
-    parts.append(_frame_table(report.drift_verdict))
+    parts.append(frame_table(report.drift_verdict))
     parts.append("<h3>Score distribution against the fitting data</h3>")
-    parts.append(_frame_table(report.drift[[c for c in DRIFT_COLUMNS if c in report.drift.columns]]))
+    parts.append(frame_table(report.drift[[c for c in DRIFT_COLUMNS if c in report.drift.columns]]))
     if d["anchors"]:
         parts.append("<h3>Judge change on identical anchor items (new - old)</h3>")
-        parts.append(_frame_table(report.drift[[c for c in ANCHOR_COLUMNS if c in report.drift.columns]]
+        parts.append(frame_table(report.drift[[c for c in ANCHOR_COLUMNS if c in report.drift.columns]]
                                   .dropna(subset=["anchor_n_pairs"])))
     return parts
-
-
-def _clean(text: str) -> str:
-    # NaN never reaches the page as the string "nan".
-    return text.replace(">nan<", "><")
 
 
 # --- Markdown and JSON ----------------------------------------------------------
@@ -367,26 +306,24 @@ def to_markdown(report: Report) -> str:
         out += ["", md_table([[md(r.language), str(bool(r.distribution_flagged)), str(bool(r.anchors_flagged)),
                                md(r.reading)] for r in report.drift_verdict.itertuples()],
                              ["language", "distribution shifted", "judge changed on anchors", "reading"]), ""]
-    out += ["## Timings (seconds)", "", ", ".join(f"{k} {v:g}" for k, v in report.timings.items()), ""]
+    timings = ", ".join(f"{k} {v:g}" for k, v in report.timings.items())
+    if report.pairwise is not None:
+        out += ["## Pairwise battles", "", *battles_body_markdown(report.pairwise, level=3, generated=False)]
+        timings += "; pairwise: " + ", ".join(f"{k} {v:g}" for k, v in report.pairwise.timings.items())
+    out += ["## Timings (seconds)", "", timings, ""]
     return "\n".join(out)
 
 
 def to_json(report: Report) -> str:
-    """Every table as a list of records (NaN as null), plus meta and timings."""
+    """Every table as a list of records (NaN as null), plus meta and timings, and the pairwise
+    section's when the report has one."""
     tables = {
         name: [{k: finite_or_none(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
         for name, frame in report.tables().items()
     }
     doc = {"meta": report.meta, "timings_seconds": report.timings, "tables": tables}
+    if report.pairwise is not None:
+        doc["pairwise"] = battles_doc(report.pairwise)  # what `judgecal report-battles` writes as its JSON
     return json.dumps(doc, ensure_ascii=False, indent=1, default=str, allow_nan=False)
 
 
-def finite_or_none(value):
-    """JSON-friendly number: NaN and infinities become None."""
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from html import escape
+
+from judgecal.sanitize import html_text
 
 # Ten distinguishable colours (one per language in PARIKSHA-sized reports).
 PALETTE = ("#1f6fb4", "#e07b00", "#2a9d4b", "#c23b3b", "#7d5bb5", "#8c564b", "#d462b0", "#6b6b6b", "#b5a300", "#17a9bd")
@@ -34,7 +35,7 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 def _label(text: object, limit: int = 26) -> str:
     """Escaped label cut to fit the left margin (the full text stays in tooltips)."""
     text = str(text)
-    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+    return html_text(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _finite(values) -> list[float]:
@@ -77,7 +78,7 @@ def forest(
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {_FONT} role="img">']
     if title:
-        out.append(f'<text x="{left}" y="16" font-weight="bold" font-size="12">{escape(title)}</text>')
+        out.append(f'<text x="{left}" y="16" font-weight="bold" font-size="12">{html_text(title)}</text>')
     for t in _ticks(lo, hi):
         out.append(f'<line x1="{_fmt(x(t))}" y1="{top}" x2="{_fmt(x(t))}" y2="{top + plot_h}" stroke="#e4e4e4"/>')
         out.append(f'<text x="{_fmt(x(t))}" y="{top + plot_h + 14}" text-anchor="middle" fill="#444">{t:g}</text>')
@@ -95,8 +96,8 @@ def forest(
             c = color[s]
             if ci_lo is not None and ci_hi is not None and math.isfinite(ci_lo) and math.isfinite(ci_hi):
                 out.append(f'<line x1="{_fmt(x(ci_lo))}" y1="{yy}" x2="{_fmt(x(ci_hi))}" y2="{yy}" stroke="{c}" stroke-width="1.6"/>')
-            out.append(f'<circle cx="{_fmt(x(est))}" cy="{yy}" r="3.2" fill="{c}"><title>{escape(f"{label} · {s}: {est:.3f} [{ci_lo:.3f}, {ci_hi:.3f}]")}</title></circle>')
-    out.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h + 30}" text-anchor="middle" fill="#333">{escape(x_label)}</text>')
+            out.append(f'<circle cx="{_fmt(x(est))}" cy="{yy}" r="3.2" fill="{c}"><title>{html_text(f"{label} · {s}: {est:.3f} [{ci_lo:.3f}, {ci_hi:.3f}]")}</title></circle>')
+    out.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h + 30}" text-anchor="middle" fill="#333">{html_text(x_label)}</text>')
     out.append(_legend(series, color, left, top + plot_h + 48, width - right))
     out.append("</svg>")
     return "".join(out)
@@ -124,7 +125,7 @@ def _legend(names: Sequence[str], color: dict, x0: float, y: float, max_x: float
     for name, x, row in _legend_layout(names, x0, max_x):
         yy = y + 15 * row
         parts.append(f'<rect x="{_fmt(x)}" y="{_fmt(yy - 9)}" width="10" height="10" fill="{color[name]}"/>')
-        parts.append(f'<text x="{_fmt(x + 14)}" y="{_fmt(yy)}">{escape(name)}</text>')
+        parts.append(f'<text x="{_fmt(x + 14)}" y="{_fmt(yy)}">{html_text(name)}</text>')
     return "".join(parts)
 
 
@@ -143,7 +144,7 @@ def stacked_bars(
     height = top + len(rows) * (bar + 4) + 12 + 15 * legend_rows
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {_FONT} role="img">']
     if title:
-        out.append(f'<text x="{left}" y="16" font-weight="bold" font-size="12">{escape(title)}</text>')
+        out.append(f'<text x="{left}" y="16" font-weight="bold" font-size="12">{html_text(title)}</text>')
     for r, (label, shares) in enumerate(rows):
         y = top + r * (bar + 4)
         out.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{_label(label)}</text>')
@@ -152,7 +153,7 @@ def stacked_bars(
             if share is None or not math.isfinite(share) or share <= 0:
                 continue
             w = share * plot_w
-            out.append(f'<rect x="{_fmt(x)}" y="{y}" width="{_fmt(w)}" height="{bar}" fill="{color[name]}"><title>{escape(f"{label} · {name}: {100 * share:.1f}%")}</title></rect>')
+            out.append(f'<rect x="{_fmt(x)}" y="{y}" width="{_fmt(w)}" height="{bar}" fill="{color[name]}"><title>{html_text(f"{label} · {name}: {100 * share:.1f}%")}</title></rect>')
             if w > 26:
                 out.append(f'<text x="{_fmt(x + w / 2)}" y="{y + 12}" text-anchor="middle" fill="#fff">{100 * share:.0f}%</text>')
             x += w
@@ -191,7 +192,7 @@ def lines(
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {_FONT} role="img">']
     if title:
-        out.append(f'<text x="{left}" y="16" font-weight="bold" font-size="12">{escape(title)}</text>')
+        out.append(f'<text x="{left}" y="16" font-weight="bold" font-size="12">{html_text(title)}</text>')
     for t in _ticks(y_lo, y_hi, 4):
         out.append(f'<line x1="{left}" y1="{_fmt(py(t))}" x2="{left + pw}" y2="{_fmt(py(t))}" stroke="#e4e4e4"/>')
         out.append(f'<text x="{left - 4}" y="{_fmt(py(t) + 4)}" text-anchor="end" fill="#444">{t:g}</text>')
@@ -204,9 +205,9 @@ def lines(
         path = " ".join(f"{_fmt(px(a))},{_fmt(py(b))}" for a, b in pts)
         out.append(f'<polyline points="{path}" fill="none" stroke="{color[name]}" stroke-width="1.8"/>')
         for a, b in pts:
-            out.append(f'<circle cx="{_fmt(px(a))}" cy="{_fmt(py(b))}" r="2.5" fill="{color[name]}"><title>{escape(f"{name}: n={a:g}, {b:.3f}")}</title></circle>')
-    out.append(f'<text x="{left + pw / 2}" y="{top + ph + 30}" text-anchor="middle" fill="#333">{escape(x_label)}</text>')
-    out.append(f'<text x="12" y="{top + ph / 2}" transform="rotate(-90 12 {top + ph / 2})" text-anchor="middle" fill="#333">{escape(y_label)}</text>')
+            out.append(f'<circle cx="{_fmt(px(a))}" cy="{_fmt(py(b))}" r="2.5" fill="{color[name]}"><title>{html_text(f"{name}: n={a:g}, {b:.3f}")}</title></circle>')
+    out.append(f'<text x="{left + pw / 2}" y="{top + ph + 30}" text-anchor="middle" fill="#333">{html_text(x_label)}</text>')
+    out.append(f'<text x="12" y="{top + ph / 2}" transform="rotate(-90 12 {top + ph / 2})" text-anchor="middle" fill="#333">{html_text(y_label)}</text>')
     out.append(_legend(names, color, left, top + ph + 48, width - right))
     out.append("</svg>")
     return "".join(out)

@@ -35,12 +35,15 @@ def test_offline_without_data_falls_back_to_synthetic_with_notice(tmp_path):
     assert set(ratings["rater_kind"]) == {"human", "judge"}
     assert ratings["language"].nunique() >= 5
     assert list(cache.iterdir()) == []  # offline: nothing downloaded into the cache
-    # the pairwise step falls back to synthetic battles too, and writes its report and leaderboards
+    # the pairwise step falls back to synthetic battles too: a section of the report, and the leaderboards
     assert "== pairwise: synthetic battles" in out
     boards = pd.read_csv(work / "out" / "leaderboards.csv")
     assert set(boards["source"]) == {"human", "judge", "calibrated", "anchored"}
     assert (boards["ci_low"] <= boards["strength"]).all() and (boards["strength"] <= boards["ci_high"]).all()
-    assert "<svg" in (work / "out" / "battles.html").read_text(encoding="utf-8")
+    html = (work / "out" / "report.html").read_text(encoding="utf-8")
+    section = html.split("<h2>Pairwise battles</h2>")[1].split("<h2>Timings</h2>")[0]
+    assert section.count("<svg") == boards["language"].nunique()  # one leaderboard figure per language
+    assert not (work / "out" / "battles.html").exists()  # no separate battles report any more
 
 
 def test_demo_on_pariksha_finds_and_repairs_the_mix_up(pariksha_path, tmp_path):
@@ -63,7 +66,7 @@ def test_demo_on_pariksha_finds_and_repairs_the_mix_up(pariksha_path, tmp_path):
     assert "== pairwise: PARIKSHA pairwise" in proc.stdout
     import json
 
-    report = json.loads((tmp_path / "out" / "battles.json").read_text(encoding="utf-8"))
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))["pairwise"]
     summary = pd.DataFrame(report["tables"]["summary"])
     assert len(summary) == 10 and summary["self_preference"].notna().all()
     assert (summary["log_loss_cal"] < summary["log_loss_fixed"]).all()

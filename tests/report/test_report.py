@@ -236,3 +236,4 @@ def test_report_markdown_escapes_title_and_judge_names(hostile_ratings, tmp_path
     assert "".join(c.content for c in heading.children) == "# Title [x](https://evil.example) <img src=x onerror=alert(1)>"
     html = render_html(rep)
     assert "<script>x" not in html and "&lt;script&gt;x" in html and "<img src=x" not in html
+    assert not re.search(TERMINAL_CONTROLS, html)  # `cat report.html` must not act on the terminal either
