@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from judgecal.errors import InputError, Problem
 from judgecal.pairwise._inputs import cluster_codes
 
 

@@ -13,7 +13,12 @@ from judgecal.errors import InputError
 from judgecal.pairwise import _bt, _ppi
 from judgecal.pairwise.leaderboard import DavidsonBT, HumanAnchoredBT, centred_inverse
 from judgecal.pairwise.standings import anchored_inputs, language_leaderboards
-from tests.pairwise._battle_sim import davidson_probs, draw_outcomes, prompt_averaged_strengths, random_battles
+from tests.pairwise._battle_sim import (
+    davidson_probs,
+    draw_outcomes,
+    prompt_averaged_strengths,
+    random_battles,
+)
 
 THETA = np.array([-0.9, -0.4, 0.0, 0.5, 0.8])
 NU = 0.6
