@@ -25,7 +25,8 @@ errors of the anchored leaderboard compare with the independent ones and with
 the spread of the natives' leaderboard under the prompt bootstrap (1,000
 resamples; every PARIKSHA pair with systems has native votes, so the anchored
 fit is the natives' own, on vote shares per pair); with ``--few-prompts`` the
-coverage of a PARIKSHA-like design with 20 prompts (normal and t quantiles). Usage::
+coverage of a PARIKSHA-like design with 20 prompts (t quantiles on prompts - 1
+degrees of freedom, as the product shows them, and normal ones). Usage::
 
     python bench/ppi_cluster_coverage.py [--reps 400] [--no-big] [--pariksha ../shared/data/pariksha] [--few-prompts]
 """
@@ -143,7 +144,7 @@ def few_prompts(reps: int = 200, m: int = 14, n_prompts: int = 20, per_prompt: i
     theta = np.linspace(-1, 1, m)
     a, b = np.array([(x, y) for x in range(m) for y in range(m) if x != y]).T
     nodes, weights = np.polynomial.hermite_e.hermegauss(41)
-    t = stats.t.ppf(0.95, n_prompts - 1)
+    z_normal = stats.norm.ppf(0.95)
     for sd in (0.0, 0.5):
         probs = np.zeros((len(a), 3))
         for z, w in zip(nodes, weights / weights.sum(), strict=True):
@@ -151,7 +152,7 @@ def few_prompts(reps: int = 200, m: int = 14, n_prompts: int = 20, per_prompt: i
             probs += w * np.column_stack([np.exp(d / 2), np.full(len(a), NU), np.exp(-d / 2)]) / (
                 np.exp(d / 2) + np.exp(-d / 2) + NU)[:, None]
         truth = DavidsonBT().fit(a, b, probs, n_systems=m).strengths_
-        hits = {"clustered": [], "clustered, t": [], "independent": []}
+        hits = {"clustered (t, as shown)": [], "clustered, normal": [], "independent": []}
         for seed in range(reps):
             rng = np.random.default_rng(seed)
             n = n_prompts * per_prompt
@@ -162,12 +163,12 @@ def few_prompts(reps: int = 200, m: int = 14, n_prompts: int = 20, per_prompt: i
             d = theta[i] - theta[j] + shift[np.arange(n), i] - shift[np.arange(n), j]
             p = np.column_stack([np.exp(d / 2), np.full(n, NU), np.exp(-d / 2)])
             y = np.eye(3)[(rng.random(n)[:, None] > (p / p.sum(axis=1, keepdims=True)).cumsum(axis=1)[:, :2]).sum(axis=1)]
-            for name, clusters in (("clustered", prompt), ("independent", None)):
+            for name, clusters in (("clustered (t, as shown)", prompt), ("independent", None)):
                 model = HumanAnchoredBT().fit(i, j, y, y, clusters=clusters, n_systems=m)
                 low, high = model.intervals(0.9)
                 hits[name].append((low <= truth) & (truth <= high))
                 if clusters is not None:
-                    hits["clustered, t"].append(np.abs(model.strengths_ - truth) <= t * model.se_)
+                    hits["clustered, normal"].append(np.abs(model.strengths_ - truth) <= z_normal * model.se_)
         print(f"  {n_prompts} prompts x {per_prompt}, {m} systems, all labelled, prompt_effect {sd:g}, {reps} worlds: "
               + ", ".join(f"{k} {np.mean(v):.3f}" for k, v in hits.items()), flush=True)
 

@@ -16,7 +16,7 @@ adds log(1 + graphemes of response_1) - log(1 + graphemes of response_2) as a
 covariate (``human``, ``judge``, ``calibrated``), so systems are compared at equal
 length; the fitted coefficient is reported as ``length_coef``. ``human``, ``judge``
 and ``calibrated`` intervals are percentiles of a bootstrap clustered by prompt;
-``anchored`` intervals are normal, from the PPI++ covariance clustered by prompt
+``anchored`` intervals are t (prompts - 1 degrees of freedom), from the PPI++ covariance clustered by prompt
 (cluster-robust: pairs of one prompt are correlated). Only pairs with
 both systems count (see ``battle_counts`` for how many lack them).
 """
@@ -189,12 +189,13 @@ def _anchored(part, judge, calibrated, confidence, alpha) -> pd.DataFrame:
     few = len(set(arr.prompt[lab])) < 2 or ((~lab).any() and len(set(arr.prompt[~lab])) < 2)
     how = ", battles taken as independent (all labelled or all unlabelled pairs share one prompt)" if few \
         else " clustered by prompt"
+    kind = "normal" if few else "t"
     model = HumanAnchoredBT(alpha=alpha).fit(arr.i, arr.j, arr.judge, arr.human, n_systems=m,
                                              clusters=None if few else arr.prompt)
-    table = leaderboard_table(model.strengths_, names=systems, se=model.se_, confidence=confidence)
+    table = leaderboard_table(model.strengths_, names=systems, se=model.se_, confidence=confidence, df=model.df_)
     n_battles = np.bincount(arr.i, minlength=m) + np.bincount(arr.j, minlength=m)
     return table.assign(battles=table["system"].map(dict(zip(systems, n_battles, strict=True))),
-                        interval=f"normal (PPI++{how}, lambda {model.lam_:.2f}, effective human "
+                        interval=f"{kind} (PPI++{how}, lambda {model.lam_:.2f}, effective human "
                                  f"battles {model.effective_n_:.0f} of {model.n_labelled_})", nu=model.nu_)
 
 

@@ -101,8 +101,8 @@ def _intro_html(m: dict, generated: bool) -> str:
         f" · languages {html_text(', '.join(m['languages']))}</p>"
         f"<p class=\"note\">{stamp}"
         f"Calibration: {html_text(m['calibration'])}. Leaderboard intervals: {100 * m['confidence']:.0f} %, bootstrap "
-        f"clustered by prompt ({m['n_resamples']} resamples; for the anchored one, normal intervals from a PPI++ "
-        f"covariance also clustered by prompt); ridge "
+        f"clustered by prompt ({m['n_resamples']} resamples; for the anchored one, t intervals from a PPI++ "
+        f"covariance also clustered by prompt, prompts - 1 degrees of freedom); ridge "
         f"alpha {m['alpha']:g}.</p>")
 
 
@@ -178,7 +178,8 @@ def battles_body_markdown(report: BattlesReport, *, level: int = 2, generated: b
     if len(report.leaderboards):
         out += [f"{h} Leaderboards ({100 * m['confidence']:.0f} % intervals)", "",
                 f"Intervals are clustered by prompt: a bootstrap over prompts ({m['n_resamples']} resamples), and "
-                "for the anchored leaderboard normal intervals from a PPI++ covariance clustered by prompt.", ""]
+                "for the anchored leaderboard t intervals (prompts - 1 degrees of freedom) from a PPI++ covariance "
+                "clustered by prompt.", ""]
         for language in sorted(report.leaderboards["language"].unique()):
             part = report.leaderboards[report.leaderboards["language"] == language]
             out += [f"{sub} {md(language)}", ""]

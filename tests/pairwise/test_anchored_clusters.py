@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from judgecal.data.battle_verdicts import battle_arrays
 from judgecal.datasets import make_battles
@@ -155,7 +156,7 @@ def test_anchored_leaderboard_is_clustered_by_prompt():
     keep = set(rng.choice(battles["pair_id"].unique(), 500, replace=False))  # natives voted on 500 pairs
     battles = battles[(battles["rater_kind"] != "human") | battles["pair_id"].isin(keep)]
     boards, _ = language_leaderboards(battles, ("anchored",))
-    assert boards["interval"].str.startswith("normal (PPI++ clustered by prompt, lambda").all()
+    assert boards["interval"].str.startswith("t (PPI++ clustered by prompt, lambda").all()
     arr = anchored_inputs(battles)
     assert int((~np.isnan(arr.human).any(axis=1)).sum()) == 500
     model = HumanAnchoredBT().fit(arr.i, arr.j, arr.judge, arr.human, clusters=arr.prompt, n_systems=5)
@@ -169,4 +170,22 @@ def test_anchored_leaderboard_is_clustered_by_prompt():
     # independent, and the interval says so.
     one = battles.assign(prompt_id="hi-p0")
     boards, _ = language_leaderboards(one, ("anchored",))
-    assert boards["interval"].str.contains("battles taken as independent").all()
+    assert boards["interval"].str.startswith("normal (PPI++, battles taken as independent").all()
+
+
+def test_clustered_intervals_use_t_on_prompts_minus_one():
+    battles = make_battles(1200, languages=("hi",), n_systems=5, prompts_per_language=12, prompt_effect=0.5,
+                           random_state=2)
+    arr = anchored_inputs(battles)
+    clustered = HumanAnchoredBT().fit(arr.i, arr.j, arr.judge, arr.human, clusters=arr.prompt, n_systems=5)
+    assert clustered.n_clusters_ == 12 and clustered.df_ == 11
+    low, high = clustered.intervals(0.9)
+    np.testing.assert_allclose((high - low) / 2, stats.t.ppf(0.95, 11) * clustered.se_, rtol=1e-12)
+    plain = HumanAnchoredBT().fit(arr.i, arr.j, arr.judge, arr.human, n_systems=5)
+    assert plain.df_ is None
+    low, high = plain.intervals(0.9)
+    np.testing.assert_allclose((high - low) / 2, stats.norm.ppf(0.95) * plain.se_, rtol=1e-12)
+    # With 12 prompts t is 8 % wider than normal: the shown leaderboard carries it.
+    board = language_leaderboards(battles, ("anchored",))[0].set_index("system").loc[arr.systems]
+    np.testing.assert_allclose(board["ci_high"] - board["ci_low"], 2 * stats.t.ppf(0.95, 11) * clustered.se_,
+                               rtol=1e-12)
