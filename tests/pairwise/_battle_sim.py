@@ -46,3 +46,21 @@ def prompt_averaged_strengths(theta, nu, prompt_sd: float) -> np.ndarray:
         shift[np.arange(len(a)), a] = np.sqrt(2.0) * prompt_sd * z  # u_a - u_b ~ N(0, 2 sd^2)
         probs += w * davidson_probs(theta, nu, a, b, shift=shift)
     return DavidsonBT().fit(a, b, probs, n_systems=m).strengths_
+
+
+def judged_world(rng: np.random.Generator, theta, nu: float, i, j, *, agreement: float, n_labelled: int,
+                 shift=None) -> tuple[np.ndarray, np.ndarray]:
+    """(judge codes (n,), human (n, 3) one-hot on ``n_labelled`` random battles, NaN rows elsewhere).
+
+    Natives follow Davidson(theta [+ shift], nu). The judge repeats the native outcome with
+    probability ``agreement`` and otherwise answers from its own distorted model (stretched
+    strengths, a system it overrates, few ties; the prompt's shift stretched alike)."""
+    n = len(i)
+    native = draw_outcomes(rng, davidson_probs(theta, nu, i, j, shift=shift))
+    judge_theta = 1.4 * np.asarray(theta) + np.array([0.0, 0.6, 0.0, 0.0, 0.0])
+    own = draw_outcomes(rng, davidson_probs(judge_theta, 0.1, i, j, shift=None if shift is None else 1.4 * shift))
+    judge = np.where(rng.random(n) < agreement, native, own)
+    human = np.full((n, 3), np.nan)
+    lab = rng.choice(n, n_labelled, replace=False)
+    human[lab] = np.eye(3)[native[lab]]
+    return judge, human

@@ -15,8 +15,7 @@ from judgecal.pairwise import _bt, _ppi
 from judgecal.pairwise.leaderboard import DavidsonBT, HumanAnchoredBT, centred_inverse
 from judgecal.pairwise.standings import anchored_inputs, language_leaderboards
 from tests.pairwise._battle_sim import (
-    davidson_probs,
-    draw_outcomes,
+    judged_world,
     prompt_averaged_strengths,
     random_battles,
 )
@@ -36,13 +35,7 @@ def world(seed: int, *, n_prompts: int = 80, per_prompt: int = 30, prompt_sd: fl
     i, j = random_battles(rng, len(THETA), n)
     prompt = np.repeat(np.arange(n_prompts), per_prompt)
     shift = rng.normal(0.0, prompt_sd, size=(n_prompts, len(THETA)))[prompt]
-    native = draw_outcomes(rng, davidson_probs(THETA, NU, i, j, shift=shift))
-    judge_theta = 1.4 * THETA + np.array([0.0, 0.6, 0.0, 0.0, 0.0])
-    own = draw_outcomes(rng, davidson_probs(judge_theta, 0.1, i, j, shift=1.4 * shift))
-    judge = np.where(rng.random(n) < agreement, native, own)
-    human = np.full((n, 3), np.nan)
-    lab = rng.choice(n, n_labelled, replace=False)
-    human[lab] = np.eye(3)[native[lab]]
+    judge, human = judged_world(rng, THETA, NU, i, j, agreement=agreement, n_labelled=n_labelled, shift=shift)
     return i, j, judge, human, prompt
 
 

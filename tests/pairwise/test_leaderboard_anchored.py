@@ -7,7 +7,7 @@ import pytest
 
 from judgecal.errors import ConfigError, InputError
 from judgecal.pairwise.leaderboard import DavidsonBT, HumanAnchoredBT
-from tests.pairwise._battle_sim import davidson_probs, draw_outcomes, random_battles
+from tests.pairwise._battle_sim import judged_world, random_battles
 
 THETA = np.array([-0.9, -0.4, 0.0, 0.5, 0.8])
 
@@ -19,13 +19,7 @@ def world(seed: int, *, n: int = 4000, n_labelled: int = 300, agreement: float =
     rng = np.random.default_rng(seed)
     m = len(THETA)
     i, j = random_battles(rng, m, n)
-    native = draw_outcomes(rng, davidson_probs(THETA, 0.6, i, j))
-    judge_theta = 1.4 * THETA + np.array([0.0, 0.6, 0.0, 0.0, 0.0])
-    own = draw_outcomes(rng, davidson_probs(judge_theta, 0.1, i, j))
-    judge = np.where(rng.random(n) < agreement, native, own)
-    human = np.full((n, 3), np.nan)
-    lab = rng.choice(n, n_labelled, replace=False)
-    human[lab] = np.eye(3)[native[lab]]
+    judge, human = judged_world(rng, THETA, 0.6, i, j, agreement=agreement, n_labelled=n_labelled)
     return i, j, judge, human, m
 
 
