@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from judgecal.calibration._fit.fileformat import _digest
 from judgecal.calibration.persist import calibrator_from_dict, load_calibrator
-from judgecal.errors import CalibratorFileError
+from judgecal.errors import CalibratorFileError, InputError
 
 
 def _rehash(body: dict) -> dict:
@@ -185,6 +185,27 @@ def test_random_edits_rehashed_load_cleanly_or_are_refused(saved, ratings, data)
     except CalibratorFileError:
         return
     judged = ratings[ratings["rater_kind"] == "judge"]
-    out = cal.apply(judged, allow_mismatch=True)
+    try:
+        out = cal.apply(judged, allow_mismatch=True)
+    except InputError as exc:
+        # An edit that moves a scale's levels (la: 0, 1, 3) leaves a consistent file; the
+        # judged rows scored 2 are then off its scale, and apply must say so, row by row.
+        assert "off the" in exc.summary and "scale" in exc.summary, exc.summary
+        assert all(p.row is not None and p.column == "score" for p in exc.problems)
+        return
     values = out["score_calibrated"].to_numpy(dtype=float)
     assert np.isfinite(values).all()
+
+
+def test_moved_scale_level_loads_and_then_refuses_scores_off_it(saved, ratings):
+    # Found by hypothesis: la's levels edited from (0, 1, 2) to (0, 1, 3) and the file rehashed is
+    # a consistent calibrator for another scale; the judged rows scored 2 are refused by row.
+    body = json.loads(saved.read_text())
+    _set(body, ("metrics", "la", "scale", "levels", 2), 3.0)
+    _rehash(body)
+    cal = calibrator_from_dict(body)
+    judged = ratings[ratings["rater_kind"] == "judge"]
+    with pytest.raises(InputError, match="off the la scale") as err:
+        cal.apply(judged, allow_mismatch=True)
+    twos = judged.index[(judged["metric"] == "la") & (judged["score"] == 2)]
+    assert len(err.value.problems) == min(len(twos), 200) and {p.value for p in err.value.problems} == {2.0}

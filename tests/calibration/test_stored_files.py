@@ -61,7 +61,10 @@ def test_refit_gives_the_stored_calibrator(method, small_ratings):
     assert {m: e["method"] for m, e in a["metrics"].items()} == {m: e["method"] for m, e in b["metrics"].items()}
     judged = small_ratings[small_ratings["rater_kind"] == "judge"]
     x, y = stored.apply(judged), cal.apply(judged)
+    # The ordinal fit is iterative: on another machine (BLAS build, CPU) the refit lands up to
+    # 4e-9 away (measured 2026-12-07), far inside the optimiser's tolerance; 1e-6 still pins
+    # the numbers to six decimals on a 0-2 scale.
     np.testing.assert_allclose(x["score_calibrated"].to_numpy(float), y["score_calibrated"].to_numpy(float),
-                               rtol=0, atol=1e-9)
+                               rtol=0, atol=1e-6)
     assert x["score_set"].astype(str).tolist() == y["score_set"].astype(str).tolist()
     assert x["calibration_group"].astype(str).tolist() == y["calibration_group"].astype(str).tolist()
