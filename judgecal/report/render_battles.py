@@ -174,7 +174,8 @@ def battles_body_markdown(report: BattlesReport, *, level: int = 2, generated: b
     out += [f"- {md(n)}" for n in m["notes"]]
     out += ["", f"{h} Per language: raw judge → calibrated judge", ""]
     header, rows = summary_rows(report.summary)
-    out += [cells.md_table([[md(c) for c in row] for row in rows], header), ""]
+    # Language and script come from the data; the other cells are numbers we formatted.
+    out += [cells.md_table([[md(row[0]), md(row[1]), *row[2:]] for row in rows], header), ""]
     if len(report.leaderboards):
         out += [f"{h} Leaderboards ({100 * m['confidence']:.0f} % intervals)", "",
                 f"Intervals are clustered by prompt: a bootstrap over prompts ({m['n_resamples']} resamples), and "

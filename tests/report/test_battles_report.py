@@ -104,6 +104,10 @@ def test_rendered_outputs(report):
     assert len(doc["tables"]["summary"]) == len(report.summary)
     md = battles_markdown(report)
     assert "## Per language" in md and "| source | system |" in md
+    # Our own numbers read as written in the raw Markdown (no "0\\.71"); data text is still escaped.
+    first = report.summary.iloc[0]
+    cell = f"{first.agree_3way:.2f} → {first.agree_3way_cal:.2f}"
+    assert f"| {cell} |" in md and "\\." not in md.split("## Per language")[1].split("##")[0]
 
 
 def test_leaderboard_chart_escapes_names_and_draws_intervals(report):
