@@ -106,6 +106,22 @@ def load_table(args: argparse.Namespace, path):
     return load_from_args(args, path).table
 
 
+def all_dropped(result, path, rows: str = "rows") -> bool:
+    """True, after saying so and listing why, when no row of a load ``result`` was usable."""
+    if not result.table.empty:
+        return False
+    print(f"{path}: no usable {rows} ({result.n_input_rows} read, all dropped)")
+    print_problems(result.problems)
+    return True
+
+
+def print_dropped(dropped, problems) -> None:
+    """How many rows ``--drop-bad-rows`` left out, and why (nothing when none were)."""
+    if dropped is not None and len(dropped):
+        print(f"\n{len(dropped)} row(s) could not be used and were left out:")
+        print_problems(problems)
+
+
 def print_problems(problems, limit: int = 50) -> None:
     """Print up to ``limit`` problems, one a line, made safe for a terminal (they quote the file's values)."""
     from judgecal.sanitize import terminal_text

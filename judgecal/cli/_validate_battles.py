@@ -15,7 +15,7 @@ def run_battles(args: argparse.Namespace, path: Path) -> int:
     import json
 
     from judgecal._atomic import atomic_write_text
-    from judgecal.cli._common import print_problems
+    from judgecal.cli._common import all_dropped, print_dropped
     from judgecal.data.battles import response_findings
     from judgecal.data.render import table_text
     from judgecal.pairwise.describe import describe_battles
@@ -28,17 +28,13 @@ def run_battles(args: argparse.Namespace, path: Path) -> int:
     else:
         result = _load(args, path)
         table, dropped, problems = result.table, result.dropped, result.problems
-        if table.empty:
-            print(f"{path}: no usable battles rows ({result.n_input_rows} read, all dropped)")
-            print_problems(problems)
+        if all_dropped(result, path, "battles rows"):
             return 1
     summary = describe_battles(table)
     findings = response_findings(table)
     print(f"{path}: battles table, {len(table)} rows, {table['pair_id'].nunique()} pairs, "
           f"{table['language'].nunique()} languages")
-    if dropped is not None and len(dropped):
-        print(f"\n{len(dropped)} row(s) could not be used and were left out:")
-        print_problems(problems)
+    print_dropped(dropped, problems)
     print("\nPer language:")
     print(table_text(summary, floatfmt="{:.2f}"))
     print("\nResponses blank or in another script than declared (pairs):")

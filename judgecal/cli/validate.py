@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from judgecal.cli._common import add_input_options, load_from_args, load_table, print_problems
+from judgecal.cli._common import (
+    add_input_options,
+    all_dropped,
+    load_from_args,
+    load_table,
+    print_dropped,
+)
 from judgecal.sanitize import terminal_text
 
 HELP = "check a ratings file (or a PARIKSHA folder) and report per language, including script mismatches"
@@ -45,16 +51,12 @@ def run(args: argparse.Namespace) -> int:
 
         result = load_from_args(args, path, quiet=True)  # validate lists what it leaves out itself
         table, dropped, problems = result.table, result.dropped, result.problems
-        if table.empty:
-            print(f"{path}: no usable rows ({result.n_input_rows} read, all dropped)")
-            print_problems(problems)
+        if all_dropped(result, path):
             return 1
     report = validate_ratings(table)
     print(f"{path}: {len(table)} ratings rows, {table['item_id'].nunique()} items, "
           f"{table['language'].nunique()} languages, metrics {', '.join(sorted(table['metric'].unique()))}")
-    if dropped is not None and len(dropped):
-        print(f"\n{len(dropped)} row(s) could not be used and were left out:")
-        print_problems(problems)
+    print_dropped(dropped, problems)
     print("\nPer language:")
     print(table_text(report.summary))
     print("\nScores given (rows per level):")
