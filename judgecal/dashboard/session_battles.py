@@ -29,24 +29,23 @@ def _calibrator_from_path(path: str, stamp: str):
 
 def battles_source() -> tuple[pd.DataFrame | None, tuple, str, str | None]:
     """(battles, data key, label, error); (None, (), "", None) when none was given."""
-    path = os.environ.get(ENV_BATTLES)
-    if not path:
-        return None, (), "", None
-    try:
-        ref = source_ref(path)
-        return _battles_from_path(ref.path, ref.stamp), (ref.path, ref.stamp), path, None
-    except SourceError as exc:
-        return None, (), path, str(exc)
+    return _from_env(ENV_BATTLES, _battles_from_path)
 
 
 def battle_calibrator() -> tuple[object | None, tuple, str, str | None]:
     """(calibrator, key, label, error) from --battle-calibrator; None when not given."""
-    path = os.environ.get(ENV_BATTLE_CALIBRATOR)
+    return _from_env(ENV_BATTLE_CALIBRATOR, _calibrator_from_path)
+
+
+def _from_env(variable: str, read) -> tuple[object | None, tuple, str, str | None]:
+    """What ``read(path, stamp)`` makes of the file named by the environment ``variable``, keyed by
+    the file's identity; a file that cannot be read comes back as the error's text."""
+    path = os.environ.get(variable)
     if not path:
         return None, (), "", None
     try:
         ref = source_ref(path)
-        return _calibrator_from_path(ref.path, ref.stamp), (ref.path, ref.stamp), path, None
+        return read(ref.path, ref.stamp), (ref.path, ref.stamp), path, None
     except SourceError as exc:
         return None, (), path, str(exc)
 
